@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Starts the built server for the Playwright tests, on a fresh database.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target="${CARGO_TARGET_DIR:-$HOME/.cache/gatehouse/target}"
+data=$(mktemp -d -t gatehouse-e2e.XXXXXX)
+export GATEHOUSE_DATA_DIR="$data"
+export DATABASE_URL="sqlite://$data/e2e.db"
+export LEPTOS_SITE_ADDR="127.0.0.1:${E2E_PORT:-3210}"
+export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-target/site}"
+export GATEHOUSE_ACCESS_TTL="${GATEHOUSE_ACCESS_TTL:-4}"
+export RUST_LOG="${RUST_LOG:-warn,gatehouse=info}"
+exec "$target/debug/gatehouse" serve

@@ -1,0 +1,39 @@
+import { expect, test } from "@playwright/test";
+import { hydrated, newEmail, PASSWORD } from "./helpers";
+
+test("the page hydrates and a server function round-trips", async ({ page }) => {
+  const email = newEmail("hydrate");
+  await page.goto("/register");
+  await hydrated(page);
+
+  // Hydrated, the form submits in the background: the server function answers
+  // JSON, and the page itself does not post.
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith("/api/register")),
+    page.getByRole("button", { name: "Create account" }).click(),
+  ]);
+  expect(response.status()).toBe(200);
+  expect(response.headers()["content-type"]).toContain("application/json");
+  expect(await response.json()).toMatchObject({ email });
+  await expect(page.getByTestId("whoami")).toContainText(email);
+
+  // Only the wasm can open this confirm step: it is a click handler.
+  await page.goto("/security");
+  await hydrated(page);
+  await expect(page.getByText("This cannot be undone.")).toHaveCount(0);
+  await page.getByRole("button", { name: "Delete my account…" }).click();
+  await expect(page.getByText("This cannot be undone.")).toBeVisible();
+});
+
+test("security headers and a strict CSP are on every page", async ({ page }) => {
+  const response = await page.goto("/login");
+  const csp = response!.headers()["content-security-policy"];
+  expect(csp).toMatch(/script-src 'nonce-[^']+' 'strict-dynamic' 'wasm-unsafe-eval'/);
+  expect(csp).not.toContain("unsafe-inline");
+  expect(csp).toContain("frame-ancestors 'none'");
+  expect(response!.headers()["x-content-type-options"]).toBe("nosniff");
+  // The page still hydrates under that policy.
+  await hydrated(page);
+});

@@ -1,0 +1,34 @@
+import { expect, type Page } from "@playwright/test";
+
+/** A strong password that passes the strength check. */
+export const PASSWORD = "quiet lighthouse hums over grey water";
+
+let counter = 0;
+/** A fresh address for each account a test creates. */
+export function newEmail(label: string): string {
+  counter += 1;
+  return `${label}-${Date.now()}-${counter}@example.com`;
+}
+
+/** Waits until the wasm has hydrated the page (it marks <html>). */
+export async function hydrated(page: Page): Promise<void> {
+  await expect(page.locator("html[data-hydrated]")).toHaveCount(1);
+}
+
+/** Registers through the page (hydrated or not) and lands on the start page. */
+export async function register(page: Page, email: string, password = PASSWORD): Promise<void> {
+  await page.goto("/register");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByTestId("whoami")).toContainText(email);
+}
+
+/** Signs in through the login page. */
+export async function signIn(page: Page, email: string, password = PASSWORD): Promise<void> {
+  await page.goto("/login");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("whoami")).toContainText(email);
+}

@@ -1,0 +1,24 @@
+# Sourced by the other scripts: the toolchain route and shared settings.
+# Keeps build output outside the clone so repeated runs stay warm.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/gatehouse/target}"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+# The wasm32 standard library comes from rustup where it has the target;
+# otherwise from Debian's rustc-web with rust-web-src, built with -Zbuild-std
+# (passed only to the wasm build, never written into Cargo.toml).
+if command -v rustup >/dev/null 2>&1 \
+  && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  GATEHOUSE_WASM_ROUTE=rustup
+  LEPTOS_LIB_ARGS=()
+else
+  GATEHOUSE_WASM_ROUTE=debian
+  export PATH="/usr/bin:$PATH"
+  export RUSTC_BOOTSTRAP=1
+  LEPTOS_LIB_ARGS=(--lib-cargo-args=-Zbuild-std=std,panic_abort)
+fi
+export GATEHOUSE_WASM_ROUTE
+
+# Builds the server and the hydrating wasm in debug mode, once.
+leptos_build() {
+  cargo leptos build "${LEPTOS_LIB_ARGS[@]}" "$@"
+}

@@ -1,0 +1,143 @@
+//! The Leptos application: the HTML shell, the layout and the routes.
+
+use crate::{
+    auth::{whoami, CurrentUser},
+    error::AppError,
+    pages::{
+        admin::AdminPage, home::HomePage, login::LoginPage, register::RegisterPage,
+        security::SecurityPage, sessions::SessionsPage,
+    },
+};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path, SsrMode,
+};
+
+/// The document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The signed-in person (or `None`), loaded once per page and shared.
+pub type UserResource = Resource<Result<Option<CurrentUser>, AppError>>;
+
+/// The signed-in person from context, if loaded.
+pub fn use_user() -> UserResource {
+    expect_context::<UserResource>()
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let user: UserResource = Resource::new(|| (), |_| whoami());
+    provide_context(user);
+
+    // Routes render in `Async` mode: the whole page, resources resolved,
+    // arrives as plain HTML, so every page works without JavaScript.
+    view! {
+        <Stylesheet id="leptos" href="/pkg/gatehouse.css" />
+        <Title text="gatehouse" />
+        <Router>
+            <Header />
+            <SessionKeeper />
+            <main id="main">
+                <Routes fallback=|| view! { <NotFound /> }>
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async />
+                    <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async />
+                    <Route path=path!("/security") view=SecurityPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+            res.set_status(axum::http::StatusCode::NOT_FOUND);
+        }
+    }
+    view! {
+        <Title text="Not found · gatehouse" />
+        <section class="card">
+            <h1>"Page not found"</h1>
+            <p>"There is nothing at this address. " <a href="/">"Go to the start page"</a> "."</p>
+        </section>
+    }
+}
+
+/// Site header: the name, and links that depend on who is signed in.
+#[component]
+fn Header() -> impl IntoView {
+    let user = use_user();
+    view! {
+        <header class="site-header">
+            <a class="brand" href="/">"gatehouse"</a>
+            <nav aria-label="Main">
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match user.await {
+                            Ok(Some(me)) => {
+                                view! {
+                                    <a href="/sessions">"Devices"</a>
+                                    <a href="/security">"Security"</a>
+                                    {(me.role == "admin").then(|| view! { <a href="/admin">"Admin"</a> })}
+                                    <span class="who" data-testid="signed-in-as">{me.email.clone()}</span>
+                                    <crate::pages::SignOutButton />
+                                }
+                                    .into_any()
+                            }
+                            _ => {
+                                view! {
+                                    <a href="/login">"Sign in"</a>
+                                    <a href="/register">"Create account"</a>
+                                }
+                                    .into_any()
+                            }
+                        }
+                    })}
+                </Transition>
+            </nav>
+        </header>
+    }
+}
+
+/// Keeps the signed-in browser's access token fresh (after hydration only).
+#[component]
+fn SessionKeeper() -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    {
+        let user = use_user();
+        let started = StoredValue::new(false);
+        Effect::new(move |_| {
+            if let Some(Ok(Some(me))) = user.get() {
+                if !started.get_value() {
+                    started.set_value(true);
+                    crate::client::start_session_keeper(me.access_expires_at);
+                }
+            }
+        });
+    }
+}

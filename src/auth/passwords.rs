@@ -1,0 +1,237 @@
+//! Password policy and hashing.
+//!
+//! Policy follows NIST SP 800-63B §5.1.1.2 and the OWASP Authentication Cheat
+//! Sheet: at least 8 characters, long passphrases allowed, no composition
+//! rules, no truncation, and a check against guessable passwords.
+//! Hashing is argon2id at OWASP's minimum parameters
+//! (<https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#argon2id>).
+
+use crate::error::{AppError, ErrorCode};
+use argon2::{
+    password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
+    Algorithm, Argon2, Params, Version,
+};
+use std::{fmt, sync::Arc};
+use tokio::sync::Semaphore;
+
+pub const MIN_CHARS: usize = 8;
+/// Generous enough for any passphrase; a cap keeps hashing cost bounded.
+pub const MAX_CHARS: usize = 256;
+pub const MAX_BYTES: usize = 1024;
+
+/// OWASP's argon2id minimum: m=19456 KiB, t=2, p=1.
+const M_COST: u32 = 19_456;
+const T_COST: u32 = 2;
+const P_COST: u32 = 1;
+
+/// A password as typed. Its `Debug` never shows it.
+pub struct Password(String);
+
+impl Password {
+    pub fn new(raw: String) -> Self {
+        Self(raw)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// Checks a new password against the policy; `user_inputs` (e.g. the email)
+/// are counted as guessable.
+pub fn check_new_password(password: &Password, user_inputs: &[&str]) -> Result<(), AppError> {
+    let raw = password.expose();
+    let chars = raw.chars().count();
+    if chars < MIN_CHARS {
+        return Err(AppError::new(
+            ErrorCode::WeakPassword,
+            format!("Use at least {MIN_CHARS} characters."),
+        ));
+    }
+    if chars > MAX_CHARS || raw.len() > MAX_BYTES {
+        return Err(AppError::invalid_input(format!(
+            "Passwords can be at most {MAX_CHARS} characters."
+        )));
+    }
+    // zxcvbn's matching cost grows with length; a long prefix that is already
+    // strong keeps the whole password strong.
+    let sample: String = raw.chars().take(100).collect();
+    let estimate = zxcvbn::zxcvbn(&sample, user_inputs);
+    if u8::from(estimate.score()) < 3 {
+        let mut message = String::from("That password is too easy to guess.");
+        if let Some(feedback) = estimate.feedback() {
+            if let Some(warning) = feedback.warning() {
+                message.push(' ');
+                message.push_str(&warning.to_string());
+            }
+            if let Some(suggestion) = feedback.suggestions().first() {
+                message.push(' ');
+                message.push_str(&suggestion.to_string());
+            }
+        }
+        return Err(AppError::new(ErrorCode::WeakPassword, message));
+    }
+    Ok(())
+}
+
+/// Hashes and verifies passwords off the async runtime, a bounded number at
+/// a time so a burst of sign-ins cannot exhaust memory (19 MiB per hash).
+#[derive(Clone)]
+pub struct PasswordHasherPool {
+    permits: Arc<Semaphore>,
+    /// Verified against when the email is unknown, so that an unknown email
+    /// costs the same time as a wrong password (OWASP Authentication Cheat
+    /// Sheet, "Authentication Responses").
+    dummy_hash: Arc<str>,
+}
+
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(M_COST, T_COST, P_COST, None).expect("valid argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+fn hash_blocking(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    Ok(argon2()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
+}
+
+impl PasswordHasherPool {
+    pub fn new() -> Self {
+        let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let dummy = hash_blocking("gatehouse dummy password").expect("hashing works");
+        Self {
+            permits: Arc::new(Semaphore::new(parallel.max(1))),
+            dummy_hash: dummy.into(),
+        }
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AppError> {
+        let _permit = self.permits.acquire().await.map_err(AppError::internal)?;
+        tokio::task::spawn_blocking(job)
+            .await
+            .map_err(AppError::internal)
+    }
+
+    pub async fn hash(&self, password: &Password) -> Result<String, AppError> {
+        let raw = password.expose().to_owned();
+        self.run(move || hash_blocking(&raw))
+            .await?
+            .map_err(AppError::internal)
+    }
+
+    /// Verifies `password` against `hash`, or against the dummy hash when there
+    /// is no account. Returns whether it matched and whether the stored hash
+    /// uses older parameters and should be replaced.
+    pub async fn verify(
+        &self,
+        password: &Password,
+        hash: Option<&str>,
+    ) -> Result<Verified, AppError> {
+        let real = hash.is_some();
+        let hash = hash.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
+        let raw = password.expose().to_owned();
+        self.run(move || {
+            let Ok(parsed) = PasswordHash::new(&hash) else {
+                return Verified::default();
+            };
+            let matches = argon2().verify_password(raw.as_bytes(), &parsed).is_ok() && real;
+            Verified {
+                matches,
+                needs_rehash: matches && !uses_current_params(&parsed),
+            }
+        })
+        .await
+    }
+}
+
+impl Default for PasswordHasherPool {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Verified {
+    pub matches: bool,
+    pub needs_rehash: bool,
+}
+
+fn uses_current_params(hash: &PasswordHash<'_>) -> bool {
+    let param = |name: &str| hash.params.get_decimal(name);
+    hash.algorithm.as_str() == "argon2id"
+        && hash.version == Some(0x13)
+        && param("m").is_some_and(|m| m >= M_COST)
+        && param("t").is_some_and(|t| t >= T_COST)
+        && param("p") == Some(P_COST)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_rejects_short_and_guessable_passwords() {
+        let err = check_new_password(&Password::new("short".into()), &[]).unwrap_err();
+        assert_eq!(err.error, ErrorCode::WeakPassword);
+        let err = check_new_password(&Password::new("password123".into()), &[]).unwrap_err();
+        assert_eq!(err.error, ErrorCode::WeakPassword);
+        assert!(err.message.len() > "That password is too easy to guess.".len());
+        let err = check_new_password(&Password::new("x".repeat(300)), &[]).unwrap_err();
+        assert_eq!(err.error, ErrorCode::InvalidInput);
+        assert!(check_new_password(
+            &Password::new("correct horse battery staple 42".into()),
+            &[]
+        )
+        .is_ok());
+        // Long passphrases are welcome; no composition rules.
+        assert!(check_new_password(
+            &Password::new("a quiet lighthouse hums over grey water ".repeat(5)),
+            &[]
+        )
+        .is_ok());
+    }
+
+    #[tokio::test]
+    async fn hashes_verify_and_old_parameters_ask_for_rehash() {
+        let pool = PasswordHasherPool::new();
+        let password = Password::new("correct horse battery staple".into());
+        let hash = pool.hash(&password).await.unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        let ok = pool.verify(&password, Some(&hash)).await.unwrap();
+        assert!(ok.matches && !ok.needs_rehash);
+        let wrong = pool
+            .verify(&Password::new("nope nope nope".into()), Some(&hash))
+            .await
+            .unwrap();
+        assert!(!wrong.matches);
+        // Unknown account: the dummy hash is checked, and never matches.
+        let dummy = pool
+            .verify(&Password::new("gatehouse dummy password".into()), None)
+            .await
+            .unwrap();
+        assert!(!dummy.matches);
+
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8192, 1, 1, None).unwrap(),
+        );
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        let old = weak
+            .hash_password(password.expose().as_bytes(), &salt)
+            .unwrap()
+            .to_string();
+        let verified = pool.verify(&password, Some(&old)).await.unwrap();
+        assert!(verified.matches && verified.needs_rehash);
+    }
+}

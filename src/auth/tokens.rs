@@ -1,0 +1,354 @@
+//! Access tokens (JWT, HS256) and refresh tokens (opaque, server-tracked).
+//!
+//! JWT handling follows RFC 8725 (JSON Web Token Best Current Practices):
+//! the algorithm is pinned (§3.1), `iss`/`aud` are checked (§3.8, §3.9), and
+//! `exp` is required with a small leeway.
+//!
+//! Refresh tokens follow RFC 9700 §4.14.2 (refresh token rotation with reuse
+//! detection). The database keeps no token: a token is
+//! `base64url(session id ‖ generation ‖ HMAC-SHA256(key, session id ‖ generation ‖ session secret))`
+//! under a key derived from `GATEHOUSE_JWT_SECRET`, so the current token (and
+//! its predecessor) can be re-derived but never read from storage.
+
+use crate::{config::JwtSecret, error::ErrorCode};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use hmac::{Hmac, Mac};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore as _;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use std::{fmt, time::Duration};
+
+/// The audience every gatehouse access token is for.
+pub const AUDIENCE: &str = "gatehouse";
+/// Clock leeway when checking `exp` (the contract allows at most 5 s).
+pub const LEEWAY_SECS: u64 = 5;
+
+const SESSION_ID_BYTES: usize = 16;
+const MAC_BYTES: usize = 32;
+const TOKEN_BYTES: usize = SESSION_ID_BYTES + 8 + MAC_BYTES;
+
+/// Claims of an access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub sid: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+    pub iss: String,
+    pub aud: String,
+}
+
+/// A signed access token. Its `Debug` never shows it.
+#[derive(Clone)]
+pub struct AccessToken {
+    pub value: String,
+    pub expires_at: i64,
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AccessToken(<redacted>, expires_at={})", self.expires_at)
+    }
+}
+
+/// A refresh token as handed to a client. Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RefreshToken(String);
+
+impl RefreshToken {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for RefreshToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RefreshToken(<redacted>)")
+    }
+}
+
+/// A refresh token taken apart, its MAC not yet checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedRefreshToken {
+    pub session_id: String,
+    pub generation: i64,
+    mac: [u8; MAC_BYTES],
+}
+
+/// Signing and verification keys, built once at start-up.
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    kid: String,
+    refresh_key: [u8; 32],
+    issuer: String,
+    validation: Validation,
+}
+
+impl fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TokenKeys(kid={})", self.kid)
+    }
+}
+
+/// Derives a sub-key from the configured secret with HKDF-SHA256 (RFC 5869),
+/// one label per purpose, so no two uses share a key.
+fn derive_key(secret: &[u8], label: &str) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    hkdf::Hkdf::<Sha256>::new(Some(b"gatehouse"), secret)
+        .expand(label.as_bytes(), &mut out)
+        .expect("32 bytes is a valid HKDF-SHA256 output length");
+    out
+}
+
+/// Why an access token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessError {
+    Expired,
+    Invalid,
+}
+
+impl From<AccessError> for ErrorCode {
+    fn from(err: AccessError) -> Self {
+        match err {
+            AccessError::Expired => ErrorCode::TokenExpired,
+            AccessError::Invalid => ErrorCode::Unauthenticated,
+        }
+    }
+}
+
+impl TokenKeys {
+    pub fn new(secret: &JwtSecret, issuer: &str) -> Self {
+        // The HS256 key is the secret's bytes (the contract); the key id names
+        // it without revealing it, so a rotation can be told apart.
+        let kid = hex(&derive_key(secret.bytes(), "gatehouse jwt kid v1")[..8]);
+        // RFC 8725 §3.1: accept exactly the one algorithm we sign with.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = LEEWAY_SECS;
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_issuer(&[issuer]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.validate_exp = true;
+        Self {
+            encoding: EncodingKey::from_secret(secret.bytes()),
+            decoding: DecodingKey::from_secret(secret.bytes()),
+            kid,
+            refresh_key: derive_key(secret.bytes(), "gatehouse refresh token v1"),
+            issuer: issuer.to_owned(),
+            validation,
+        }
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// Signs an access token for `user_id` in session `session_id`.
+    pub fn issue_access(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        now_secs: i64,
+        ttl: Duration,
+    ) -> AccessToken {
+        let exp = now_secs + ttl.as_secs() as i64;
+        let claims = Claims {
+            sub: user_id.to_owned(),
+            sid: session_id.to_owned(),
+            iat: now_secs,
+            exp,
+            jti: random_id(16),
+            iss: self.issuer.clone(),
+            aud: AUDIENCE.to_owned(),
+        };
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.kid.clone());
+        let value = jsonwebtoken::encode(&header, &claims, &self.encoding)
+            .expect("HS256 signing cannot fail");
+        AccessToken {
+            value,
+            expires_at: exp,
+        }
+    }
+
+    /// Verifies an access token's signature and claims.
+    pub fn verify_access(&self, token: &str) -> Result<Claims, AccessError> {
+        use jsonwebtoken::errors::ErrorKind;
+        match jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation) {
+            Ok(data) if !data.claims.sub.is_empty() && !data.claims.sid.is_empty() => {
+                Ok(data.claims)
+            }
+            Ok(_) => Err(AccessError::Invalid),
+            Err(err) if matches!(err.kind(), ErrorKind::ExpiredSignature) => {
+                Err(AccessError::Expired)
+            }
+            Err(_) => Err(AccessError::Invalid),
+        }
+    }
+
+    fn refresh_mac(&self, session_id: &[u8], generation: i64, secret: &[u8]) -> [u8; MAC_BYTES] {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.refresh_key).expect("any key length works");
+        mac.update(session_id);
+        mac.update(&generation.to_be_bytes());
+        mac.update(secret);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The refresh token of `session_id` at `generation`.
+    pub fn refresh_token(&self, session_id: &str, generation: i64, secret: &[u8]) -> RefreshToken {
+        let id = URL_SAFE_NO_PAD.decode(session_id).unwrap_or_default();
+        let mut bytes = Vec::with_capacity(TOKEN_BYTES);
+        bytes.extend_from_slice(&id);
+        bytes.extend_from_slice(&generation.to_be_bytes());
+        bytes.extend_from_slice(&self.refresh_mac(&id, generation, secret));
+        RefreshToken(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// Whether `token` is the authentic token of its session at its generation
+    /// (constant-time comparison).
+    pub fn refresh_token_is_authentic(&self, token: &ParsedRefreshToken, secret: &[u8]) -> bool {
+        use subtle::ConstantTimeEq as _;
+        let id = URL_SAFE_NO_PAD
+            .decode(&token.session_id)
+            .unwrap_or_default();
+        let expected = self.refresh_mac(&id, token.generation, secret);
+        expected.ct_eq(&token.mac).into()
+    }
+}
+
+/// Takes a refresh token apart; `None` if it is not shaped like one.
+pub fn parse_refresh_token(token: &str) -> Option<ParsedRefreshToken> {
+    if token.len() > 128 {
+        return None;
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(token.trim()).ok()?;
+    if bytes.len() != TOKEN_BYTES {
+        return None;
+    }
+    let (id, rest) = bytes.split_at(SESSION_ID_BYTES);
+    let (generation, mac) = rest.split_at(8);
+    let generation = i64::from_be_bytes(generation.try_into().ok()?);
+    if generation < 0 {
+        return None;
+    }
+    Some(ParsedRefreshToken {
+        session_id: URL_SAFE_NO_PAD.encode(id),
+        generation,
+        mac: mac.try_into().ok()?,
+    })
+}
+
+/// `bytes` random bytes from the OS, base64url-encoded.
+pub fn random_id(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// A new session id (128 random bits).
+pub fn new_session_id() -> String {
+    random_id(SESSION_ID_BYTES)
+}
+
+/// A new per-session secret mixed into every refresh token (256 random bits).
+pub fn new_session_secret() -> Vec<u8> {
+    let mut buf = vec![0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    buf
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> TokenKeys {
+        let secret = crate::config::Config::from_lookup(|k| {
+            (k == "GATEHOUSE_JWT_SECRET").then(|| "k".repeat(40))
+        })
+        .unwrap()
+        .jwt_secret;
+        TokenKeys::new(&secret, "gatehouse")
+    }
+
+    fn now() -> i64 {
+        time::OffsetDateTime::now_utc().unix_timestamp()
+    }
+
+    #[test]
+    fn access_tokens_round_trip_with_every_claim() {
+        let keys = keys();
+        let token = keys.issue_access("user-1", "sid-1", now(), Duration::from_secs(60));
+        let claims = keys.verify_access(&token.value).unwrap();
+        assert_eq!(
+            (claims.sub.as_str(), claims.sid.as_str()),
+            ("user-1", "sid-1")
+        );
+        assert_eq!(
+            (claims.iss.as_str(), claims.aud.as_str()),
+            ("gatehouse", AUDIENCE)
+        );
+        assert_eq!(claims.exp - claims.iat, 60);
+        let header = jsonwebtoken::decode_header(&token.value).unwrap();
+        assert_eq!(header.alg, Algorithm::HS256);
+        assert_eq!(header.kid.as_deref(), Some(keys.kid()));
+    }
+
+    #[test]
+    fn expired_and_foreign_tokens_are_refused() {
+        let keys = keys();
+        let old = keys.issue_access("u", "s", now() - 120, Duration::from_secs(60));
+        assert_eq!(
+            keys.verify_access(&old.value).unwrap_err(),
+            AccessError::Expired
+        );
+        let other_issuer = TokenKeys::new(
+            &crate::config::JwtSecret("k".repeat(40).into_bytes()),
+            "elsewhere",
+        );
+        let foreign = other_issuer.issue_access("u", "s", now(), Duration::from_secs(60));
+        assert_eq!(
+            keys.verify_access(&foreign.value).unwrap_err(),
+            AccessError::Invalid
+        );
+        assert_eq!(
+            keys.verify_access("not.a.jwt").unwrap_err(),
+            AccessError::Invalid
+        );
+    }
+
+    #[test]
+    fn refresh_tokens_are_derived_and_checked() {
+        let keys = keys();
+        let sid = new_session_id();
+        let secret = new_session_secret();
+        let t0 = keys.refresh_token(&sid, 0, &secret);
+        let t1 = keys.refresh_token(&sid, 1, &secret);
+        assert_ne!(t0, t1);
+        assert_eq!(
+            t0,
+            keys.refresh_token(&sid, 0, &secret),
+            "derivation is deterministic"
+        );
+        let parsed = parse_refresh_token(t1.expose()).unwrap();
+        assert_eq!(
+            (parsed.session_id.as_str(), parsed.generation),
+            (sid.as_str(), 1)
+        );
+        assert!(keys.refresh_token_is_authentic(&parsed, &secret));
+        assert!(!keys.refresh_token_is_authentic(&parsed, &new_session_secret()));
+        // A forged generation fails the MAC.
+        let mut forged = parsed.clone();
+        forged.generation = 2;
+        assert!(!keys.refresh_token_is_authentic(&forged, &secret));
+        assert!(parse_refresh_token("short").is_none());
+        assert_eq!(format!("{t0:?}"), "RefreshToken(<redacted>)");
+    }
+}

@@ -1,0 +1,349 @@
+//! Configuration, read once at start-up from the environment (and `.env`).
+//! Every variable is documented in `.env.example` and the README.
+
+use base64::Engine as _;
+use rand::RngCore as _;
+use std::{
+    fmt,
+    net::{IpAddr, SocketAddr},
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+/// `development` (default) or `production`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// The JWT signing secret. Its `Debug` never prints the value.
+#[derive(Clone)]
+pub struct JwtSecret(pub(crate) Vec<u8>);
+
+impl JwtSecret {
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for JwtSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JwtSecret(<redacted>)")
+    }
+}
+
+/// Everything gatehouse can be configured with.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub site_addr: SocketAddr,
+    pub database_url: String,
+    pub environment: Environment,
+    /// The public origin, e.g. `https://auth.example.com` (no trailing slash).
+    pub public_url: Option<String>,
+    pub jwt_secret: JwtSecret,
+    pub data_dir: PathBuf,
+    pub access_ttl: Duration,
+    pub refresh_idle_ttl: Duration,
+    pub session_max_age: Duration,
+    pub refresh_grace: Duration,
+    pub revocation_poll: Duration,
+    pub secure_cookies: bool,
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+/// Why the configuration was refused; printed at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name}: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("could not keep the development JWT secret in {path}: {source}")]
+    SecretFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        reason: reason.into(),
+    }
+}
+
+/// The smallest secret accepted: 256 bits, the HS256 output size
+/// (RFC 7518 §3.2: "a key of the same size as the hash output or larger").
+const MIN_SECRET_BYTES: usize = 32;
+
+impl Config {
+    /// Reads the process environment, after loading `.env` if there is one.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests can pass their own.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let environment = match get("GATEHOUSE_ENV").as_deref() {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(other) => {
+                return Err(invalid(
+                    "GATEHOUSE_ENV",
+                    format!("must be `development` or `production`, not `{other}`"),
+                ))
+            }
+        };
+        let site_addr = match get("LEPTOS_SITE_ADDR") {
+            None => SocketAddr::from(([127, 0, 0, 1], 3000)),
+            Some(v) => v.parse().map_err(|_| {
+                invalid(
+                    "LEPTOS_SITE_ADDR",
+                    format!("`{v}` is not an address like 127.0.0.1:3000"),
+                )
+            })?,
+        };
+        let data_dir = PathBuf::from(get("GATEHOUSE_DATA_DIR").unwrap_or_else(|| "data".into()));
+        let database_url = get("DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("gatehouse.db").display()));
+        let public_url = match get("GATEHOUSE_PUBLIC_URL") {
+            None => None,
+            Some(v) => Some(parse_origin(&v)?),
+        };
+        let secure_cookies = parse_bool(
+            "GATEHOUSE_SECURE_COOKIES",
+            get("GATEHOUSE_SECURE_COOKIES"),
+            true,
+        )?;
+        if environment == Environment::Production && !secure_cookies {
+            return Err(invalid(
+                "GATEHOUSE_SECURE_COOKIES",
+                "production refuses insecure cookies; remove GATEHOUSE_SECURE_COOKIES=false",
+            ));
+        }
+
+        let jwt_secret = match get("GATEHOUSE_JWT_SECRET") {
+            Some(secret) if secret.len() >= MIN_SECRET_BYTES => JwtSecret(secret.into_bytes()),
+            Some(_) => {
+                return Err(invalid(
+                    "GATEHOUSE_JWT_SECRET",
+                    format!("must be at least {MIN_SECRET_BYTES} bytes"),
+                ))
+            }
+            None if environment == Environment::Production => {
+                return Err(invalid(
+                    "GATEHOUSE_JWT_SECRET",
+                    "production refuses to start without a signing secret (at least 32 bytes, e.g. `openssl rand -base64 48`)",
+                ))
+            }
+            None => development_secret(&data_dir)?,
+        };
+
+        let access_ttl = seconds(&get, "GATEHOUSE_ACCESS_TTL", 300)?;
+        let refresh_idle_ttl = seconds(&get, "GATEHOUSE_REFRESH_IDLE_TTL", 1_209_600)?;
+        let session_max_age = seconds(&get, "GATEHOUSE_SESSION_MAX_AGE", 2_592_000)?;
+        let refresh_grace = seconds_allow_zero(&get, "GATEHOUSE_REFRESH_GRACE", 10)?;
+        let revocation_poll = seconds(&get, "GATEHOUSE_REVOCATION_POLL", 2)?;
+
+        let trusted_proxies = match get("GATEHOUSE_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    s.parse::<IpAddr>().map_err(|_| {
+                        invalid(
+                            "GATEHOUSE_TRUSTED_PROXIES",
+                            format!("`{s}` is not an IP address"),
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+
+        Ok(Self {
+            site_addr,
+            database_url,
+            environment,
+            public_url,
+            jwt_secret,
+            data_dir,
+            access_ttl,
+            refresh_idle_ttl,
+            session_max_age,
+            refresh_grace,
+            revocation_poll,
+            secure_cookies,
+            trusted_proxies,
+        })
+    }
+
+    /// The `iss` claim: the public origin, or `gatehouse` when it is unset.
+    pub fn issuer(&self) -> &str {
+        self.public_url.as_deref().unwrap_or("gatehouse")
+    }
+}
+
+fn parse_origin(value: &str) -> Result<String, ConfigError> {
+    let url = url::Url::parse(value)
+        .map_err(|_| invalid("GATEHOUSE_PUBLIC_URL", format!("`{value}` is not a URL")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid(
+            "GATEHOUSE_PUBLIC_URL",
+            "must be an http(s) origin like https://auth.example.com",
+        ));
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
+fn parse_bool(
+    name: &'static str,
+    value: Option<String>,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match value.as_deref().map(str::trim) {
+        None => Ok(default),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some("false" | "0" | "no") => Ok(false),
+        Some(other) => Err(invalid(
+            name,
+            format!("must be true or false, not `{other}`"),
+        )),
+    }
+}
+
+fn seconds_allow_zero(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+) -> Result<Duration, ConfigError> {
+    match get(name) {
+        None => Ok(Duration::from_secs(default)),
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n <= 10 * 365 * 24 * 3600)
+            .map(Duration::from_secs)
+            .ok_or_else(|| invalid(name, format!("`{v}` is not a number of seconds"))),
+    }
+}
+
+fn seconds(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+) -> Result<Duration, ConfigError> {
+    let value = seconds_allow_zero(get, name, default)?;
+    if value.is_zero() {
+        return Err(invalid(name, "must be at least 1 second"));
+    }
+    Ok(value)
+}
+
+/// Development only: a random secret generated once and kept in the data
+/// folder (mode 0600), so restarts keep users signed in.
+fn development_secret(data_dir: &Path) -> Result<JwtSecret, ConfigError> {
+    let path = data_dir.join("jwt_secret");
+    let io_err = |source| ConfigError::SecretFile {
+        path: path.clone(),
+        source,
+    };
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim().to_owned();
+        if existing.len() >= MIN_SECRET_BYTES {
+            return Ok(JwtSecret(existing.into_bytes()));
+        }
+    }
+    std::fs::create_dir_all(data_dir).map_err(io_err)?;
+    let mut bytes = [0u8; 48];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    write_private(&path, &secret).map_err(io_err)?;
+    Ok(JwtSecret(secret.into_bytes()))
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(move |k| map.get(k).cloned())
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn production_needs_a_secret_and_secure_cookies() {
+        let err = config(&[("GATEHOUSE_ENV", "production")]).unwrap_err();
+        assert!(err.to_string().contains("GATEHOUSE_JWT_SECRET"));
+        let err = config(&[
+            ("GATEHOUSE_ENV", "production"),
+            ("GATEHOUSE_JWT_SECRET", SECRET),
+            ("GATEHOUSE_SECURE_COOKIES", "false"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("GATEHOUSE_SECURE_COOKIES"));
+        assert!(config(&[
+            ("GATEHOUSE_ENV", "production"),
+            ("GATEHOUSE_JWT_SECRET", SECRET)
+        ])
+        .is_ok());
+    }
+
+    #[test]
+    fn short_secrets_and_bad_numbers_are_refused() {
+        assert!(config(&[("GATEHOUSE_JWT_SECRET", "short")]).is_err());
+        assert!(config(&[
+            ("GATEHOUSE_JWT_SECRET", SECRET),
+            ("GATEHOUSE_ACCESS_TTL", "soon")
+        ])
+        .is_err());
+        assert!(config(&[
+            ("GATEHOUSE_JWT_SECRET", SECRET),
+            ("GATEHOUSE_ACCESS_TTL", "0")
+        ])
+        .is_err());
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let c = config(&[("GATEHOUSE_JWT_SECRET", SECRET)]).unwrap();
+        assert_eq!(c.access_ttl, Duration::from_secs(300));
+        assert_eq!(c.refresh_grace, Duration::from_secs(10));
+        assert_eq!(c.database_url, "sqlite://data/gatehouse.db");
+        assert_eq!(c.issuer(), "gatehouse");
+        assert!(c.secure_cookies);
+    }
+
+    #[test]
+    fn development_secret_is_generated_once_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let a = config(&[("GATEHOUSE_DATA_DIR", d)]).unwrap();
+        let b = config(&[("GATEHOUSE_DATA_DIR", d)]).unwrap();
+        assert_eq!(a.jwt_secret.bytes(), b.jwt_secret.bytes());
+        assert!(a.jwt_secret.bytes().len() >= 32);
+        assert_eq!(format!("{:?}", a.jwt_secret), "JwtSecret(<redacted>)");
+    }
+}

@@ -1,0 +1,194 @@
+use super::{handle_error, with_refresh, FormMessage, LocalTime};
+use crate::sessions::{notices, security_events, SecurityEventInfo};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+fn event_title(kind: &str) -> &'static str {
+    match kind {
+        "registered" => "Account created",
+        "sign_in" => "Signed in",
+        "sign_in_failed" => "Failed sign-in",
+        "sign_in_throttled" => "Sign-in attempts throttled",
+        "signed_out" => "Signed out",
+        "session_revoked" => "Device signed out",
+        "reuse_detected" => "Token reuse detected",
+        "password_changed" => "Password changed",
+        "password_check_failed" => "Wrong current password",
+        "new_device" => "New device or address",
+        "account_disabled" => "Account disabled by an administrator",
+        "account_enabled" => "Account enabled by an administrator",
+        "admin_revoked_session" => "Session ended by an administrator",
+        _ => "Security event",
+    }
+}
+
+/// The security log, password change and account deletion.
+#[component]
+pub fn SecurityPage() -> impl IntoView {
+    let message = RwSignal::new(super::query_error());
+    let events = Resource::new(|| (), |_| with_refresh(security_events));
+    let confirm_delete = RwSignal::new(false);
+
+    let on_change_password = move |ev: leptos::ev::SubmitEvent| {
+        #[cfg(feature = "hydrate")]
+        {
+            ev.prevent_default();
+            let current = super::form_field(&ev, "current_password");
+            let new = super::form_field(&ev, "new_password");
+            leptos::task::spawn_local(async move {
+                let call = || crate::sessions::change_password(current.clone(), new.clone());
+                match with_refresh(call).await {
+                    Ok(_) => {
+                        message.set(Some(
+                            "Password changed. Your other devices were signed out.".into(),
+                        ));
+                        events.refetch();
+                    }
+                    Err(err) => handle_error(&err, message),
+                }
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    let on_delete = move |ev: leptos::ev::SubmitEvent| {
+        #[cfg(feature = "hydrate")]
+        {
+            ev.prevent_default();
+            let password = super::form_field(&ev, "password");
+            leptos::task::spawn_local(async move {
+                match with_refresh(|| crate::sessions::delete_account(password.clone())).await {
+                    Ok(_) => crate::client::signed_out_here(),
+                    Err(err) => handle_error(&err, message),
+                }
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+
+    view! {
+        <Title text="Security · gatehouse" />
+        <section class="card">
+            <h1>"Security"</h1>
+            <FormMessage message=message.into() />
+            <h2>"Change password"</h2>
+            <form method="post" action="/api/change_password" on:submit=on_change_password novalidate>
+                <label for="current_password">"Current password"</label>
+                <input id="current_password" name="current_password" type="password" autocomplete="current-password" required />
+                <label for="new_password">"New password"</label>
+                <input id="new_password" name="new_password" type="password" autocomplete="new-password" minlength="8" required />
+                <button type="submit">"Change password"</button>
+            </form>
+            <h2>"Recent activity"</h2>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match events.await {
+                        Err(err) => {
+                            handle_error(&err, message);
+                            view! { <p>"The log could not be loaded."</p> }.into_any()
+                        }
+                        Ok(list) if list.is_empty() => view! { <p class="aside">"Nothing yet."</p> }.into_any(),
+                        Ok(list) => {
+                            view! {
+                                <ol class="events" data-testid="events">
+                                    {list.into_iter().map(|e| view! { <EventRow event=e /> }).collect_view()}
+                                </ol>
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Transition>
+            <h2>"Delete account"</h2>
+            <Show
+                when=move || confirm_delete.get()
+                fallback=move || {
+                    view! {
+                        <p>
+                            "Deleting removes your account, every session and this log. "
+                            <button type="button" class="link-button danger-text" on:click=move |_| confirm_delete.set(true)>
+                                "Delete my account…"
+                            </button>
+                        </p>
+                        <noscript>
+                            <form method="post" action="/api/delete_account">
+                                <label for="delete_password_nojs">"Password"</label>
+                                <input id="delete_password_nojs" name="password" type="password" autocomplete="current-password" required />
+                                <button type="submit" class="danger">"Delete my account for good"</button>
+                            </form>
+                        </noscript>
+                    }
+                }
+            >
+                <form class="confirm" method="post" action="/api/delete_account" on:submit=on_delete>
+                    <p>"This cannot be undone. Enter your password to confirm."</p>
+                    <label for="delete_password">"Password"</label>
+                    <input id="delete_password" name="password" type="password" autocomplete="current-password" required />
+                    <button type="submit" class="danger">"Delete my account for good"</button>
+                    <button type="button" class="link-button" on:click=move |_| confirm_delete.set(false)>"Cancel"</button>
+                </form>
+            </Show>
+        </section>
+    }
+}
+
+#[component]
+fn EventRow(event: SecurityEventInfo) -> impl IntoView {
+    view! {
+        <li class="event" data-kind=event.kind.clone()>
+            <strong>{event_title(&event.kind)}</strong>
+            " · "
+            <LocalTime at=event.at.clone() />
+            <div class="event-meta">
+                {event.device.clone()}
+                {event.ip.clone().map(|ip| format!(" · {ip}"))}
+            </div>
+            <div class="event-detail">{event.detail.clone()}</div>
+        </li>
+    }
+}
+
+/// "New device or address" notices, until dismissed.
+#[component]
+pub fn Notices() -> impl IntoView {
+    let pending = Resource::new(|| (), |_| notices());
+    let hidden = RwSignal::new(false);
+    let on_dismiss = move |ev: leptos::ev::SubmitEvent| {
+        #[cfg(feature = "hydrate")]
+        {
+            ev.prevent_default();
+            hidden.set(true);
+            leptos::task::spawn_local(async move {
+                let _ = crate::sessions::dismiss_notices().await;
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let list = pending.await.unwrap_or_default();
+                (!list.is_empty() && !hidden.get())
+                    .then(|| {
+                        view! {
+                            <div class="notice" role="status" data-testid="new-device-notice">
+                                <p>
+                                    <strong>"Your account was used from a new device or address. "</strong>
+                                    {list.first().map(|e| e.detail.clone())}
+                                    " If this wasn't you, "
+                                    <a href="/sessions">"review your devices"</a>
+                                    " and change your password."
+                                </p>
+                                <form method="post" action="/api/dismiss_notices" on:submit=on_dismiss>
+                                    <input type="hidden" name="next" value="/" />
+                                    <button type="submit" class="small secondary">"Dismiss"</button>
+                                </form>
+                            </div>
+                        }
+                    })
+            })}
+        </Transition>
+    }
+}

@@ -1,0 +1,268 @@
+//! Wiring: configuration, storage, routes and middleware into one server.
+
+use crate::{
+    api,
+    app::{shell, App},
+    auth::{middleware, passwords::PasswordHasherPool, tokens::TokenKeys},
+    config::{Config, Environment},
+    db::{now_ms, ConnectError, Db},
+    error::{AppError, ErrorCode},
+    state::{AppState, Revocations},
+};
+use axum::{
+    body::Body, extract::Request, middleware::from_fn_with_state, response::IntoResponse,
+    routing::any, Router,
+};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("configuration: {0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("database: {0}")]
+    Database(#[from] ConnectError),
+    #[error("could not load revocations: {0}")]
+    Revocations(crate::error::AppError),
+    #[error("could not listen on {0}: {1}")]
+    Listen(SocketAddr, std::io::Error),
+}
+
+/// Leptos' options: where the compiled site is and what it is called.
+/// cargo-leptos sets these variables when it runs the server; the defaults
+/// match `[package.metadata.leptos]` for running the binary directly.
+pub fn leptos_options(config: &Config) -> LeptosOptions {
+    let var =
+        |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+    LeptosOptions::builder()
+        .output_name(var("LEPTOS_OUTPUT_NAME", "gatehouse"))
+        .site_root(var("LEPTOS_SITE_ROOT", "target/site"))
+        .site_pkg_dir(var("LEPTOS_SITE_PKG_DIR", "pkg"))
+        .site_addr(config.site_addr)
+        .env(match config.environment {
+            Environment::Production => leptos::config::Env::PROD,
+            Environment::Development => leptos::config::Env::DEV,
+        })
+        .build()
+}
+
+/// A built server, bound to its listener but not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Opens the database, applies migrations and binds the listener
+    /// (`site_addr` port 0 picks a free port).
+    pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Self, StartError> {
+        let db = Db::connect(&config.database_url).await?;
+        let keys = TokenKeys::new(&config.jwt_secret, config.issuer());
+        let passwords = tokio::task::spawn_blocking(PasswordHasherPool::new)
+            .await
+            .expect("building the password hasher does not panic");
+        let revocations = Revocations::default();
+        let state = AppState {
+            leptos_options,
+            config: Arc::new(config),
+            db,
+            keys: Arc::new(keys),
+            passwords,
+            revocations,
+        };
+        state
+            .revocations
+            .sync(&state.db, revocation_retention(&state))
+            .await
+            .map_err(StartError::Revocations)?;
+        let listener = TcpListener::bind(state.config.site_addr)
+            .await
+            .map_err(|e| StartError::Listen(state.config.site_addr, e))?;
+        let router = router(state.clone());
+        Ok(Self {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
+    }
+
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let background = tokio::spawn(background_tasks(self.state.clone()));
+        let result = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        background.abort();
+        self.state.db.close().await;
+        result
+    }
+}
+
+/// Revoked session ids are kept one access-token lifetime plus the leeway:
+/// after that no access token naming them can still verify.
+fn revocation_retention(state: &AppState) -> Duration {
+    state.config.access_ttl + Duration::from_secs(crate::auth::tokens::LEEWAY_SECS + 5)
+}
+
+/// Picks up revocations made by other instances, and purges expired rows.
+async fn background_tasks(state: AppState) {
+    let mut poll = tokio::time::interval(state.config.revocation_poll);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_purge = 0;
+    loop {
+        poll.tick().await;
+        if let Err(err) = state
+            .revocations
+            .sync(&state.db, revocation_retention(&state))
+            .await
+        {
+            tracing::warn!(error = %err, "could not load revocations");
+        }
+        let now = now_ms();
+        if now - last_purge > 3_600_000 {
+            last_purge = now;
+            let day = 24 * 3_600_000;
+            let events_before = now - crate::sessions::EVENT_RETENTION_DAYS * day;
+            let purged = async {
+                let sessions = state.db.purge_sessions(now - 7 * day).await?;
+                let events = state.db.purge_events(events_before).await?;
+                let throttle = state.db.purge_throttle(now - day).await?;
+                Ok::<_, crate::error::AppError>((sessions, events, throttle))
+            }
+            .await;
+            match purged {
+                Ok((sessions, events, throttle)) => {
+                    tracing::debug!(sessions, events, throttle, "purged expired rows")
+                }
+                Err(err) => tracing::warn!(error = %err, "purge failed"),
+            }
+        }
+    }
+}
+
+async fn unknown_api() -> impl IntoResponse {
+    AppError::new(ErrorCode::NotFound, "There is no such API endpoint.")
+}
+
+/// Gives Leptos rendering the app state and this response's CSP nonce.
+fn render_context(state: AppState) -> impl Fn() + Clone + Send + Sync + 'static {
+    move || {
+        provide_context(state.clone());
+        if let Some(parts) = use_context::<axum::http::request::Parts>() {
+            if let Some(nonce) = parts.extensions.get::<middleware::CspNonce>() {
+                provide_context(leptos::nonce::Nonce::from_value(nonce.0.clone()));
+            }
+        }
+    }
+}
+
+/// All routes with their middleware.
+pub fn router(state: AppState) -> Router {
+    let options = state.leptos_options.clone();
+    let routes = generate_route_list(App);
+    Router::new()
+        .merge(api::router())
+        // Server functions are registered at their own paths by
+        // `leptos_routes_with_context`; anything else under /api is unknown.
+        .route("/api/{*rest}", any(unknown_api))
+        .leptos_routes_with_context(&state, routes, render_context(state.clone()), {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(render_context(state.clone()), shell))
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::server_fn_adapter,
+        ))
+        .layer(from_fn_with_state(state.clone(), middleware::authenticate))
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::refuse_cross_site,
+        ))
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::security_headers,
+        ))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
+                // The path only: query strings may carry user input.
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .with_state(state)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// Starts logging with `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+/// Builds the server from the environment and serves until a signal.
+pub async fn serve() -> Result<(), StartError> {
+    let config = Config::from_env()?;
+    if !config.secure_cookies {
+        tracing::warn!("GATEHOUSE_SECURE_COOKIES=false: cookies lose Secure and the __Host- prefix; use only for plain-http development");
+    }
+    let options = leptos_options(&config);
+    let app = Application::build(config, options).await?;
+    let addr = app
+        .listener
+        .local_addr()
+        .map_err(|e| StartError::Listen(app.state.config.site_addr, e))?;
+    tracing::info!("gatehouse listening on http://{addr}");
+    println!("gatehouse is running at http://{addr}");
+    app.run_until(shutdown_signal())
+        .await
+        .map_err(|e| StartError::Listen(addr, e))
+}

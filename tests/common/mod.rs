@@ -1,0 +1,341 @@
+//! Test harness: the real server on a free loopback port with a fresh SQLite
+//! file, and a small cookie-keeping client with redirects off.
+#![allow(dead_code)]
+
+use gatehouse::{
+    config::Config,
+    server::{leptos_options, Application},
+    state::AppState,
+};
+use reqwest::{header, redirect, Method, StatusCode};
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::Mutex,
+};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+pub const SECRET: &str = "test-secret-test-secret-test-secret-0123";
+pub const PASSWORD: &str = "quiet lighthouse hums over grey water";
+pub const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+pub const FIREFOX: &str =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0";
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    pub data_dir: PathBuf,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    _dir: Option<TempDir>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    pub async fn spawn_with(vars: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().to_path_buf();
+        let mut app = Self::spawn_in(&path, vars).await;
+        app._dir = Some(dir);
+        app
+    }
+
+    /// Starts a server on an existing data folder (e.g. to test a restart).
+    pub async fn spawn_in(data_dir: &Path, vars: &[(&str, &str)]) -> Self {
+        let mut env: HashMap<String, String> = HashMap::from([
+            ("GATEHOUSE_JWT_SECRET".into(), SECRET.into()),
+            ("GATEHOUSE_DATA_DIR".into(), data_dir.display().to_string()),
+            (
+                "DATABASE_URL".into(),
+                format!("sqlite://{}", data_dir.join("test.db").display()),
+            ),
+            ("LEPTOS_SITE_ADDR".into(), "127.0.0.1:0".into()),
+        ]);
+        for (k, v) in vars {
+            env.insert(k.to_string(), v.to_string());
+        }
+        let config = Config::from_lookup(|k| env.get(k).cloned()).expect("valid test config");
+        let options = leptos_options(&config);
+        let app = Application::build(config, options)
+            .await
+            .expect("server builds");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state();
+        let (tx, rx) = oneshot::channel();
+        let server = tokio::spawn(async move {
+            app.run_until(async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        Self {
+            base,
+            state,
+            data_dir: data_dir.to_path_buf(),
+            shutdown: Some(tx),
+            server: Some(server),
+            _dir: None,
+        }
+    }
+
+    /// Stops the server and waits for it to finish.
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.base, CHROME)
+    }
+
+    pub fn browser_with_agent(&self, user_agent: &str) -> Browser {
+        Browser::new(&self.base, user_agent)
+    }
+
+    /// A direct database connection, to check what is stored.
+    pub async fn db(&self) -> sqlx::SqlitePool {
+        sqlx::SqlitePool::connect(&format!(
+            "sqlite://{}",
+            self.data_dir.join("test.db").display()
+        ))
+        .await
+        .expect("database opens")
+    }
+
+    /// Registers a new account in a new browser; returns the browser.
+    pub async fn signed_up(&self, email: &str) -> Browser {
+        let browser = self.browser();
+        let res = browser
+            .post_form("/api/register", &[("email", email), ("password", PASSWORD)])
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        browser
+    }
+
+    /// Signs an existing account in from a new browser with this user agent.
+    pub async fn signed_in(&self, email: &str, user_agent: &str) -> Browser {
+        let browser = self.browser_with_agent(user_agent);
+        let res = browser
+            .post_form("/api/login", &[("email", email), ("password", PASSWORD)])
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        browser
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// An HTTP response, read whole.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: header::HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|_| panic!("JSON body, got {:?}", self.body))
+    }
+
+    /// The `error` code of a JSON error body.
+    pub fn code(&self) -> String {
+        self.json()["error"].as_str().unwrap_or_default().to_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// A browser-like client: keeps cookies itself (so `Secure` cookies work over
+/// loopback http, as they do in Chromium), sends a same-origin `Origin`, and
+/// never follows redirects.
+pub struct Browser {
+    client: reqwest::Client,
+    pub base: String,
+    user_agent: String,
+    jar: Mutex<HashMap<String, String>>,
+}
+
+impl Browser {
+    pub fn new(base: &str, user_agent: &str) -> Self {
+        Self {
+            client: reqwest::Client::builder()
+                .redirect(redirect::Policy::none())
+                .build()
+                .expect("client"),
+            base: base.to_owned(),
+            user_agent: user_agent.to_owned(),
+            jar: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.jar.lock().unwrap().get(name).cloned()
+    }
+
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        self.jar
+            .lock()
+            .unwrap()
+            .insert(name.to_owned(), value.to_owned());
+    }
+
+    pub fn remove_cookie(&self, name: &str) {
+        self.jar.lock().unwrap().remove(name);
+    }
+
+    pub fn access(&self) -> String {
+        self.cookie("__Host-gh_access").expect("access cookie")
+    }
+
+    pub fn refresh_token(&self) -> String {
+        self.cookie("__Host-gh_refresh").expect("refresh cookie")
+    }
+
+    fn cookie_header(&self) -> Option<String> {
+        let jar = self.jar.lock().unwrap();
+        (!jar.is_empty()).then(|| {
+            jar.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+
+    fn absorb(&self, headers: &header::HeaderMap) {
+        let mut jar = self.jar.lock().unwrap();
+        for value in headers.get_all(header::SET_COOKIE) {
+            let value = value.to_str().unwrap();
+            let (pair, attrs) = value.split_once(';').unwrap_or((value, ""));
+            let (name, val) = pair.split_once('=').unwrap();
+            if attrs.contains("Max-Age=0") {
+                jar.remove(name.trim());
+            } else {
+                jar.insert(name.trim().to_owned(), val.trim().to_owned());
+            }
+        }
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Answer {
+        let mut req = req.header(header::USER_AGENT, &self.user_agent);
+        if let Some(cookies) = self.cookie_header() {
+            req = req.header(header::COOKIE, cookies);
+        }
+        let res = req.send().await.expect("request sent");
+        let status = res.status();
+        let headers = res.headers().clone();
+        self.absorb(&headers);
+        let body = res.text().await.unwrap_or_default();
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{}", self.base, path))
+            .header(header::ORIGIN, &self.base)
+    }
+
+    /// A hydrated client's server-function call.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        let body = serde_urlencoded(fields);
+        self.send(
+            self.request(Method::POST, path)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::ACCEPT, "application/json")
+                .body(body),
+        )
+        .await
+    }
+
+    /// A form post from a browser without JavaScript.
+    pub async fn post_html_form(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        referer: &str,
+    ) -> Answer {
+        let body = serde_urlencoded(fields);
+        self.send(
+            self.request(Method::POST, path)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
+                .header(header::REFERER, format!("{}{}", self.base, referer))
+                .body(body),
+        )
+        .await
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send(
+            self.client
+                .get(format!("{}{}", self.base, path))
+                .header(header::ACCEPT, "text/html"),
+        )
+        .await
+    }
+
+    pub async fn post_json(&self, path: &str, body: serde_json::Value) -> Answer {
+        self.send(
+            self.client
+                .post(format!("{}{}", self.base, path))
+                .json(&body),
+        )
+        .await
+    }
+
+    pub async fn get_bearer(&self, path: &str, token: &str) -> Answer {
+        self.send(
+            self.client
+                .get(format!("{}{}", self.base, path))
+                .bearer_auth(token),
+        )
+        .await
+    }
+}
+
+fn serde_urlencoded(fields: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish()
+}
+
+/// A unique address per call.
+pub fn email(label: &str) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!("{label}-{}@example.com", N.fetch_add(1, Ordering::Relaxed))
+}
