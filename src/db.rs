@@ -396,10 +396,13 @@ impl Db {
         .await?)
     }
 
-    /// Sessions revoked at or after `since`: (id, revoked_at).
-    pub async fn revoked_since(&self, since: Millis) -> Result<Vec<(String, Millis)>, AppError> {
+    /// Sessions revoked at or after `since`: (id, revoked_at, reason).
+    pub async fn revoked_since(
+        &self,
+        since: Millis,
+    ) -> Result<Vec<(String, Millis, Option<String>)>, AppError> {
         Ok(sqlx::query_as(
-            "SELECT id, revoked_at FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at >= ?",
+            "SELECT id, revoked_at, revoked_reason FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at >= ?",
         )
         .bind(since)
         .fetch_all(&self.pool)

@@ -1,5 +1,6 @@
 //! gatehouse: browser authentication done right, as a Leptos app.
 
+pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod error;

@@ -1,5 +1,6 @@
 //! Shared server state, built once at start-up.
 
+use crate::error::ErrorCode;
 use crate::{
     auth::{passwords::PasswordHasherPool, tokens::TokenKeys},
     config::Config,
@@ -33,32 +34,29 @@ pub struct Revocations {
 
 #[derive(Debug, Default)]
 struct RevocationSet {
-    revoked: HashMap<String, Millis>,
+    revoked: HashMap<String, (Millis, ErrorCode)>,
     /// The newest `revoked_at` seen in the database.
     high_water: Millis,
 }
 
 impl Revocations {
-    pub fn is_revoked(&self, session_id: &str) -> bool {
-        self.inner
-            .read()
-            .expect("revocation lock")
-            .revoked
-            .contains_key(session_id)
+    /// Why the session was revoked, if it was: the error its access tokens
+    /// are refused with.
+    pub fn revoked(&self, session_id: &str) -> Option<ErrorCode> {
+        let set = self.inner.read().expect("revocation lock");
+        set.revoked.get(session_id).map(|(_, code)| *code)
     }
 
-    pub fn insert(&self, session_id: impl Into<String>, at: Millis) {
-        self.inner
-            .write()
-            .expect("revocation lock")
-            .revoked
-            .insert(session_id.into(), at);
+    pub fn insert(&self, session_id: impl Into<String>, at: Millis, reason: &str) {
+        let mut set = self.inner.write().expect("revocation lock");
+        set.revoked
+            .insert(session_id.into(), (at, refusal_for(reason)));
     }
 
-    pub fn insert_all(&self, session_ids: &[String], at: Millis) {
+    pub fn insert_all(&self, session_ids: &[String], at: Millis, reason: &str) {
         let mut set = self.inner.write().expect("revocation lock");
         for id in session_ids {
-            set.revoked.insert(id.clone(), at);
+            set.revoked.insert(id.clone(), (at, refusal_for(reason)));
         }
     }
 
@@ -84,11 +82,12 @@ impl Revocations {
         let rows = db.revoked_since(since).await?;
         let mut set = self.inner.write().expect("revocation lock");
         let loaded = rows.len();
-        for (id, at) in rows {
+        for (id, at, reason) in rows {
             set.high_water = set.high_water.max(at);
-            set.revoked.insert(id, at);
+            set.revoked
+                .insert(id, (at, refusal_for(reason.as_deref().unwrap_or_default())));
         }
-        set.revoked.retain(|_, at| *at > now - retention_ms);
+        set.revoked.retain(|_, (at, _)| *at > now - retention_ms);
         Ok(loaded)
     }
 
@@ -98,5 +97,15 @@ impl Revocations {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// The error a revoked session's requests are refused with, by the reason
+/// stored with the revocation.
+pub fn refusal_for(reason: &str) -> ErrorCode {
+    match reason {
+        "reuse" => ErrorCode::ReuseDetected,
+        "account_disabled" => ErrorCode::AccountDisabled,
+        _ => ErrorCode::SessionRevoked,
     }
 }

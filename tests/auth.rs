@@ -323,11 +323,11 @@ async fn a_replayed_refresh_token_revokes_the_session() {
     owner.set_cookie("__Host-gh_refresh", &rt3);
     let res = owner.post_form("/api/refresh", &[]).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
-    // The family's access token stops working at once, too.
+    // The family's access token stops working at once, too, saying why.
     let me = app.browser().get_bearer("/api/v1/me", &access).await;
     assert_eq!(
         (me.status, me.code().as_str()),
-        (StatusCode::UNAUTHORIZED, "session_revoked")
+        (StatusCode::UNAUTHORIZED, "reuse_detected")
     );
 }
 

@@ -192,14 +192,14 @@ pub fn authenticate_headers(state: &AppState, headers: &HeaderMap) -> Auth {
         };
     };
     match state.keys.verify_access(&token) {
-        Ok(claims) if state.revocations.is_revoked(&claims.sid) => {
-            Auth::Refused(ErrorCode::SessionRevoked)
-        }
-        Ok(claims) => Auth::SignedIn(AuthedUser {
-            user_id: claims.sub,
-            session_id: claims.sid,
-            access_expires_at: claims.exp,
-        }),
+        Ok(claims) => match state.revocations.revoked(&claims.sid) {
+            Some(refusal) => Auth::Refused(refusal),
+            None => Auth::SignedIn(AuthedUser {
+                user_id: claims.sub,
+                session_id: claims.sid,
+                access_expires_at: claims.exp,
+            }),
+        },
         Err(AccessError::Expired) => Auth::Refused(ErrorCode::TokenExpired),
         Err(AccessError::Invalid) => Auth::Refused(ErrorCode::Unauthenticated),
     }

@@ -345,7 +345,7 @@ impl AppState {
         }
         // RFC 9700 §4.14.2: a replayed refresh token invalidates the family.
         if self.db.revoke_session(&session.id, "reuse", now).await? {
-            self.revocations.insert(&session.id, now);
+            self.revocations.insert(&session.id, now, "reuse");
         }
         tracing::warn!(user_id = %session.user_id, session_id = %session.id, "refresh token reuse detected; session revoked");
         let client = ClientInfo {
@@ -386,7 +386,9 @@ impl AppState {
     pub async fn end_session(&self, session_id: &str, reason: &str) -> Result<bool, AppError> {
         let now = now_ms();
         let ended = self.db.revoke_session(session_id, reason, now).await?;
-        self.revocations.insert(session_id, now);
+        if ended {
+            self.revocations.insert(session_id, now, reason);
+        }
         Ok(ended)
     }
 
@@ -402,7 +404,7 @@ impl AppState {
             .db
             .revoke_user_sessions(user_id, keep, reason, now)
             .await?;
-        self.revocations.insert_all(&ids, now);
+        self.revocations.insert_all(&ids, now, reason);
         Ok(ids.len())
     }
 
@@ -491,11 +493,9 @@ impl AppState {
 /// A session that is revoked or expired cannot be refreshed.
 fn check_session_usable(session: &Session, now: Millis) -> Result<(), AppError> {
     if session.revoked_at.is_some() {
-        return Err(match session.revoked_reason.as_deref() {
-            Some("reuse") => ErrorCode::ReuseDetected,
-            Some("account_disabled") => ErrorCode::AccountDisabled,
-            _ => ErrorCode::SessionRevoked,
-        }
+        return Err(crate::state::refusal_for(
+            session.revoked_reason.as_deref().unwrap_or_default(),
+        )
         .into());
     }
     if now >= session.idle_expires_at || now >= session.absolute_expires_at {

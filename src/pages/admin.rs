@@ -1,14 +1,138 @@
+use super::{with_refresh, FormMessage, LocalTime};
+use crate::admin::{admin_sessions, admin_users, AdminUser};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
-/// Administration (administrators only).
+/// The admin console: search users, see a user's sessions, disable or enable
+/// accounts, revoke sessions. Its forms are plain posts (a full page load
+/// afterwards), which work the same with or without JavaScript.
 #[component]
 pub fn AdminPage() -> impl IntoView {
+    let query = use_query_map();
+    let search = Memo::new(move |_| query.read().get("query").unwrap_or_default());
+    let selected = Memo::new(move |_| query.read().get("user"));
+    let message = RwSignal::new(super::query_error());
+    let users = Resource::new(
+        move || search.get(),
+        |q| with_refresh(move || admin_users(Some(q.clone()))),
+    );
+    let sessions = Resource::new(
+        move || selected.get(),
+        |user| async move {
+            match user {
+                Some(id) => with_refresh(move || admin_sessions(id.clone()))
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+    let here = Memo::new(move |_| {
+        let mut path = String::from("/admin");
+        let q = query.read().to_query_string();
+        let q = q.trim_start_matches('?');
+        let kept: Vec<&str> = q
+            .split('&')
+            .filter(|p| !p.is_empty() && !p.starts_with("error="))
+            .collect();
+        if !kept.is_empty() {
+            path.push('?');
+            path.push_str(&kept.join("&"));
+        }
+        path
+    });
+
     view! {
         <Title text="Admin · gatehouse" />
         <section class="card">
             <h1>"Administration"</h1>
-            <p>"Administrators manage accounts with the gatehouse command line (see the README)."</p>
+            <FormMessage message=message.into() />
+            <form method="get" action="/admin" class="search" role="search">
+                <label for="query">"Find users by email"</label>
+                <input id="query" name="query" type="search" value=move || search.get() />
+                <button type="submit">"Search"</button>
+            </form>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match users.await {
+                        Err(err) => {
+                            super::handle_error(&err, message);
+                            view! { <p>{err.message}</p> }.into_any()
+                        }
+                        Ok(list) if list.is_empty() => view! { <p class="aside">"No users match."</p> }.into_any(),
+                        Ok(list) => {
+                            view! {
+                                <ul class="sessions" data-testid="admin-users">
+                                    {list.into_iter().map(|u| view! { <UserRow user=u here /> }).collect_view()}
+                                </ul>
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Transition>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match sessions.await {
+                        Ok(Some(list)) => {
+                            view! {
+                                <h2>"Sessions"</h2>
+                                {list.is_empty().then(|| view! { <p class="aside">"No active sessions."</p> })}
+                                <ul class="sessions" data-testid="admin-sessions">
+                                    {list
+                                        .into_iter()
+                                        .map(|s| {
+                                            view! {
+                                                <li class="session">
+                                                    <strong class="device">{s.device.clone()}</strong>
+                                                    " · " {s.kind.clone()} " · "
+                                                    {s.ip.clone().unwrap_or_else(|| "unknown".into())}
+                                                    " · last active " <LocalTime at=s.last_used_at.clone() />
+                                                    <form method="post" action="/api/admin/revoke_session" class="confirm">
+                                                        <input type="hidden" name="session_id" value=s.id.clone() />
+                                                        <input type="hidden" name="next" value=move || here.get() />
+                                                        <button type="submit" class="danger small">"Revoke"</button>
+                                                    </form>
+                                                </li>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </ul>
+                            }
+                                .into_any()
+                        }
+                        _ => ().into_any(),
+                    }
+                })}
+            </Transition>
         </section>
+    }
+}
+
+#[component]
+fn UserRow(user: AdminUser, here: Memo<String>) -> impl IntoView {
+    let (action, label) = if user.disabled {
+        ("/api/admin/enable_user", "Enable")
+    } else {
+        ("/api/admin/disable_user", "Disable")
+    };
+    let sessions_href = format!("/admin?user={}", user.id);
+    view! {
+        <li class="session" data-testid="admin-user">
+            <div class="session-main">
+                <strong>{user.email.clone()}</strong>
+                {(user.role == "admin").then(|| view! { <span class="badge">"admin"</span> })}
+                {user.disabled.then(|| view! { <span class="badge muted">"disabled"</span> })}
+            </div>
+            <p class="aside">
+                <a href=sessions_href>{format!("{} active session(s)", user.sessions)}</a>
+            </p>
+            <form method="post" action=action class="confirm">
+                <input type="hidden" name="user_id" value=user.id.clone() />
+                <input type="hidden" name="next" value=move || here.get() />
+                <button type="submit" class=if user.disabled { "small" } else { "danger small" }>{label}</button>
+            </form>
+        </li>
     }
 }

@@ -38,6 +38,33 @@ pub struct Revoked {
 /// How long security events are kept.
 pub const EVENT_RETENTION_DAYS: i64 = 90;
 
+/// The listing of a stored session; `current` is the caller's session id.
+#[cfg(feature = "ssr")]
+pub fn session_info(s: crate::db::Session, current: Option<&str>) -> SessionInfo {
+    use crate::db::rfc3339;
+    SessionInfo {
+        current: current == Some(s.id.as_str()),
+        device: device::device_name(&s.user_agent),
+        kind: s.kind,
+        ip: s.ip,
+        created_at: rfc3339(s.created_at),
+        last_used_at: rfc3339(s.last_used_at),
+        id: s.id,
+    }
+}
+
+/// The listing of a stored security event.
+#[cfg(feature = "ssr")]
+fn event_info(e: crate::db::SecurityEvent) -> SecurityEventInfo {
+    SecurityEventInfo {
+        kind: e.kind,
+        at: crate::db::rfc3339(e.at),
+        device: e.device,
+        ip: e.ip,
+        detail: e.detail,
+    }
+}
+
 #[cfg(feature = "ssr")]
 mod ssr {
     pub use crate::auth::{middleware::AuthedUser, ssr::*};
@@ -53,7 +80,7 @@ mod ssr {
 #[server(endpoint = "list_sessions", prefix = "/api")]
 pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
     use self::ssr::*;
-    use crate::db::{now_ms, rfc3339};
+    use crate::db::now_ms;
     run(async move {
         let me = signed_in()?;
         let mut sessions: Vec<SessionInfo> = state()
@@ -61,15 +88,7 @@ pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
             .active_sessions(&me.user_id, now_ms())
             .await?
             .into_iter()
-            .map(|s| SessionInfo {
-                current: s.id == me.session_id,
-                device: device::device_name(&s.user_agent),
-                kind: s.kind,
-                ip: s.ip,
-                created_at: rfc3339(s.created_at),
-                last_used_at: rfc3339(s.last_used_at),
-                id: s.id,
-            })
+            .map(|s| session_info(s, Some(&me.session_id)))
             .collect();
         // Stable: the current session first, then most recently used.
         sessions.sort_by_key(|s| !s.current);
@@ -190,7 +209,9 @@ pub async fn delete_account(password: String) -> Result<Done, AppError> {
             .map(|s| s.id)
             .collect();
         state.db.delete_user(&user.id).await?;
-        state.revocations.insert_all(&ids, crate::db::now_ms());
+        state
+            .revocations
+            .insert_all(&ids, crate::db::now_ms(), "account_deleted");
         tracing::info!(user_id = %user.id, "account deleted");
         clear_token_cookies();
         Ok(Done {})
@@ -202,7 +223,7 @@ pub async fn delete_account(password: String) -> Result<Done, AppError> {
 #[server(endpoint = "security_events", prefix = "/api")]
 pub async fn security_events() -> Result<Vec<SecurityEventInfo>, AppError> {
     use self::ssr::*;
-    use crate::db::{now_ms, rfc3339};
+    use crate::db::now_ms;
     run(async move {
         let me = signed_in()?;
         let since = now_ms() - EVENT_RETENTION_DAYS * 24 * 3600 * 1000;
@@ -211,13 +232,7 @@ pub async fn security_events() -> Result<Vec<SecurityEventInfo>, AppError> {
             .events(&me.user_id, since)
             .await?
             .into_iter()
-            .map(|e| SecurityEventInfo {
-                kind: e.kind,
-                at: rfc3339(e.at),
-                device: e.device,
-                ip: e.ip,
-                detail: e.detail,
-            })
+            .map(event_info)
             .collect())
     })
     .await
@@ -227,7 +242,7 @@ pub async fn security_events() -> Result<Vec<SecurityEventInfo>, AppError> {
 #[server(endpoint = "notices", prefix = "/api")]
 pub async fn notices() -> Result<Vec<SecurityEventInfo>, AppError> {
     use self::ssr::*;
-    use crate::db::{now_ms, rfc3339};
+    use crate::db::now_ms;
     run(async move {
         let me = signed_in()?;
         let since = now_ms() - EVENT_RETENTION_DAYS * 24 * 3600 * 1000;
@@ -237,13 +252,7 @@ pub async fn notices() -> Result<Vec<SecurityEventInfo>, AppError> {
             .await?
             .into_iter()
             .filter(|e| e.kind == "new_device" && !e.dismissed)
-            .map(|e| SecurityEventInfo {
-                kind: e.kind,
-                at: rfc3339(e.at),
-                device: e.device,
-                ip: e.ip,
-                detail: e.detail,
-            })
+            .map(event_info)
             .collect())
     })
     .await
