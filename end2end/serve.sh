@@ -3,7 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-$HOME/.cache/gatehouse/target}"
-data=$(mktemp -d -t gatehouse-e2e.XXXXXX)
+# A fresh data folder each run, at a known place so tests can use the CLI on it.
+data="${E2E_DATA_DIR:-$PWD/end2end/test-data}"
+rm -rf "$data" && mkdir -p "$data"
 export GATEHOUSE_DATA_DIR="$data"
 export DATABASE_URL="sqlite://$data/e2e.db"
 export LEPTOS_SITE_ADDR="127.0.0.1:${E2E_PORT:-3210}"

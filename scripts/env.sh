@@ -2,6 +2,9 @@
 # Keeps build output outside the clone so repeated runs stay warm.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/gatehouse/target}"
 export PATH="$HOME/.cargo/bin:$PATH"
+# Leptos reads this at compile time; setting it for every cargo command keeps
+# `cargo test` and `cargo leptos build` on one set of build artifacts.
+export LEPTOS_OUTPUT_NAME=gatehouse
 
 # The wasm32 standard library comes from rustup where it has the target;
 # otherwise from Debian's rustc-web with rust-web-src, built with -Zbuild-std

@@ -96,6 +96,7 @@ pub async fn admin_sessions(user_id: String) -> Result<Vec<SessionInfo>, AppErro
     .await
 }
 
+#[cfg(feature = "ssr")]
 async fn set_disabled(user_id: String, disabled: bool) -> Result<Done, AppError> {
     use self::ssr::*;
     use crate::error::ErrorCode;

@@ -286,9 +286,14 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     }
 
     let path = req.uri().path().to_owned();
+    // A device whose sign-in was just ended elsewhere (revoked, replayed,
+    // disabled, expired) is told so on any page, not only protected ones.
+    let ended_here = set_cookies.is_some()
+        && matches!(&auth, Auth::Refused(code) if code.ends_sign_in() && *code != ErrorCode::Unauthenticated);
+    let auth_page = path == "/login" || path == "/register";
     let mut res = if is_page_request(&req)
-        && is_protected_page(&path)
-        && !matches!(auth, Auth::SignedIn(_))
+        && !auth_page
+        && (ended_here || (is_protected_page(&path) && !matches!(auth, Auth::SignedIn(_))))
     {
         let target = req
             .uri()
@@ -301,10 +306,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             }
         }
         see_other(&location)
-    } else if is_page_request(&req)
-        && (path == "/login" || path == "/register")
-        && matches!(auth, Auth::SignedIn(_))
-    {
+    } else if is_page_request(&req) && auth_page && matches!(auth, Auth::SignedIn(_)) {
         let next = req
             .uri()
             .query()

@@ -56,10 +56,7 @@ pub fn AdminPage() -> impl IntoView {
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match users.await {
-                        Err(err) => {
-                            super::handle_error(&err, message);
-                            view! { <p>{err.message}</p> }.into_any()
-                        }
+                        Err(err) => view! { <super::LoadError error=err /> }.into_any(),
                         Ok(list) if list.is_empty() => view! { <p class="aside">"No users match."</p> }.into_any(),
                         Ok(list) => {
                             view! {

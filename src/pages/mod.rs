@@ -70,14 +70,26 @@ pub fn SignOutButton() -> impl IntoView {
     }
 }
 
-/// What to do with a failed call on a signed-in page: leave for the sign-in
-/// page if the sign-in is gone, else show the message.
+/// What to do with a failed action on a signed-in page: leave for the
+/// sign-in page if the sign-in is gone, else show the message.
 pub fn handle_error(err: &AppError, message: RwSignal<Option<String>>) {
+    leave_if_signed_out(err);
+    message.set(Some(err.message.clone()));
+}
+
+/// Leaves for the sign-in page (saying why) when `err` means the sign-in is gone.
+pub fn leave_if_signed_out(err: &AppError) {
     if err.error.ends_sign_in() {
         #[cfg(feature = "hydrate")]
         crate::client::go_to_login(Some(err.error));
     }
-    message.set(Some(err.message.clone()));
+}
+
+/// A failed load, shown in place.
+#[component]
+pub fn LoadError(error: AppError) -> impl IntoView {
+    leave_if_signed_out(&error);
+    view! { <p class="form-error" role="alert">{error.message}</p> }
 }
 
 /// Calls a server function; a `token_expired` answer triggers one refresh and

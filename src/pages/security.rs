@@ -1,4 +1,4 @@
-use super::{handle_error, with_refresh, FormMessage, LocalTime};
+use super::{with_refresh, FormMessage, LocalTime};
 use crate::sessions::{notices, security_events, SecurityEventInfo};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -44,7 +44,7 @@ pub fn SecurityPage() -> impl IntoView {
                         ));
                         events.refetch();
                     }
-                    Err(err) => handle_error(&err, message),
+                    Err(err) => super::handle_error(&err, message),
                 }
             });
         }
@@ -59,7 +59,7 @@ pub fn SecurityPage() -> impl IntoView {
             leptos::task::spawn_local(async move {
                 match with_refresh(|| crate::sessions::delete_account(password.clone())).await {
                     Ok(_) => crate::client::signed_out_here(),
-                    Err(err) => handle_error(&err, message),
+                    Err(err) => super::handle_error(&err, message),
                 }
             });
         }
@@ -84,10 +84,7 @@ pub fn SecurityPage() -> impl IntoView {
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match events.await {
-                        Err(err) => {
-                            handle_error(&err, message);
-                            view! { <p>"The log could not be loaded."</p> }.into_any()
-                        }
+                        Err(err) => view! { <super::LoadError error=err /> }.into_any(),
                         Ok(list) if list.is_empty() => view! { <p class="aside">"Nothing yet."</p> }.into_any(),
                         Ok(list) => {
                             view! {

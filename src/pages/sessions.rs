@@ -1,4 +1,4 @@
-use super::{handle_error, with_refresh, FormMessage, LocalTime};
+use super::{with_refresh, FormMessage, LocalTime};
 use crate::sessions::{list_sessions, SessionInfo};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -29,7 +29,7 @@ pub fn SessionsPage() -> impl IntoView {
                         message.set(Some("That device was signed out.".into()));
                         after_revoke();
                     }
-                    Err(err) => handle_error(&err, message),
+                    Err(err) => super::handle_error(&err, message),
                 }
             });
         }
@@ -49,7 +49,7 @@ pub fn SessionsPage() -> impl IntoView {
                         )));
                         after_revoke();
                     }
-                    Err(err) => handle_error(&err, message),
+                    Err(err) => super::handle_error(&err, message),
                 }
             });
         }
@@ -65,10 +65,7 @@ pub fn SessionsPage() -> impl IntoView {
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match sessions.await {
-                        Err(err) => {
-                            handle_error(&err, message);
-                            view! { <p>"Your devices could not be loaded."</p> }.into_any()
-                        }
+                        Err(err) => view! { <super::LoadError error=err /> }.into_any(),
                         Ok(list) => {
                             let others = list.iter().filter(|s| !s.current).count();
                             view! {

@@ -1,0 +1,222 @@
+//! Benchmarks: token verification in-process, and the real server over
+//! loopback (sign-in, authenticated requests, refresh rotation, a refresh
+//! race). Run with `scripts/bench` (or `cargo bench --features ssr`).
+
+use gatehouse::{
+    auth::tokens::{new_session_id, new_session_secret, parse_refresh_token, TokenKeys},
+    config::Config,
+    server::{leptos_options, Application},
+};
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant},
+};
+
+const PASSWORD: &str = "quiet lighthouse hums over grey water";
+
+fn per_op(total: Duration, n: u32) -> String {
+    let ns = total.as_nanos() as f64 / n as f64;
+    if ns < 10_000.0 {
+        format!("{ns:.0} ns")
+    } else {
+        format!("{:.1} µs", ns / 1000.0)
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn row(name: &str, value: String) {
+    println!("| {name:<58} | {value:>22} |");
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(run());
+}
+
+async fn run() {
+    let dir = tempfile::tempdir().unwrap();
+    let env: HashMap<&str, String> = HashMap::from([
+        (
+            "GATEHOUSE_JWT_SECRET",
+            "bench-secret-bench-secret-bench-secret-00".to_owned(),
+        ),
+        ("GATEHOUSE_DATA_DIR", dir.path().display().to_string()),
+        (
+            "DATABASE_URL",
+            format!("sqlite://{}/bench.db", dir.path().display()),
+        ),
+        ("LEPTOS_SITE_ADDR", "127.0.0.1:0".to_owned()),
+    ]);
+    let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+    let keys = TokenKeys::new(&config.jwt_secret, config.issuer());
+
+    println!("| benchmark {:<48} | {:>22} |", "", "result");
+    println!("|{}|{}|", "-".repeat(60), "-".repeat(24));
+
+    // In-process: what every request pays to authenticate.
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let token = keys.issue_access("user", "session", now, Duration::from_secs(300));
+    let n = 200_000;
+    let started = Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(
+            keys.verify_access(std::hint::black_box(&token.value))
+                .unwrap(),
+        );
+    }
+    row(
+        "verify an access token (HS256 + claims)",
+        per_op(started.elapsed(), n),
+    );
+
+    let sid = new_session_id();
+    let secret = new_session_secret();
+    let refresh = keys.refresh_token(&sid, 7, &secret);
+    let started = Instant::now();
+    for _ in 0..n {
+        let parsed = parse_refresh_token(std::hint::black_box(refresh.expose())).unwrap();
+        std::hint::black_box(keys.refresh_token_is_authentic(&parsed, &secret));
+    }
+    row(
+        "parse and check a refresh token (HMAC-SHA256)",
+        per_op(started.elapsed(), n),
+    );
+
+    // The real server on loopback.
+    let options = leptos_options(&config);
+    let app = Application::build(config, options).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+    let registered = client
+        .post(format!("{base}/api/register"))
+        .header("Origin", &base)
+        .form(&[("email", "bench@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert!(registered.status().is_success());
+
+    let sign_in = || async {
+        let res = client
+            .post(format!("{base}/api/v1/token"))
+            .json(&serde_json::json!({"email": "bench@example.com", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success());
+        res.json::<serde_json::Value>().await.unwrap()
+    };
+    let logins = 10;
+    let started = Instant::now();
+    let mut tokens = serde_json::Value::Null;
+    for _ in 0..logins {
+        tokens = sign_in().await;
+    }
+    row(
+        "sign in (argon2id m=19456 t=2 p=1), sequential",
+        per_op(started.elapsed(), logins),
+    );
+
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let (workers, per_worker) = (8, 500);
+    let started = Instant::now();
+    let tasks = (0..workers).map(|_| {
+        let (client, base, access) = (client.clone(), base.clone(), access.clone());
+        tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(per_worker);
+            for _ in 0..per_worker {
+                let t = Instant::now();
+                let res = client
+                    .get(format!("{base}/api/v1/me"))
+                    .bearer_auth(&access)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(res.status().is_success());
+                let _ = res.bytes().await;
+                latencies.push(t.elapsed());
+            }
+            latencies
+        })
+    });
+    let mut latencies: Vec<Duration> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .flat_map(Result::unwrap)
+        .collect();
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let total = latencies.len() as f64;
+    row(
+        &format!("GET /api/v1/me, {workers} concurrent clients"),
+        format!("{:.0} req/s", total / elapsed.as_secs_f64()),
+    );
+    row(
+        "  latency p50 / p99",
+        format!(
+            "{:.2} / {:.2} ms",
+            percentile(&latencies, 0.5).as_secs_f64() * 1e3,
+            percentile(&latencies, 0.99).as_secs_f64() * 1e3
+        ),
+    );
+
+    let mut refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let rotations = 300;
+    let started = Instant::now();
+    for _ in 0..rotations {
+        let res = client
+            .post(format!("{base}/api/v1/token/refresh"))
+            .json(&serde_json::json!({"refresh_token": refresh}))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success());
+        refresh = res.json::<serde_json::Value>().await.unwrap()["refresh_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    }
+    row(
+        "rotate a refresh token (one write), sequential",
+        per_op(started.elapsed(), rotations),
+    );
+
+    let racers = 20;
+    let started = Instant::now();
+    let race = (0..racers).map(|_| {
+        let (client, base, refresh) = (client.clone(), base.clone(), refresh.clone());
+        async move {
+            let res = client
+                .post(format!("{base}/api/v1/token/refresh"))
+                .json(&serde_json::json!({"refresh_token": refresh}))
+                .send()
+                .await
+                .unwrap();
+            assert!(res.status().is_success());
+            res.json::<serde_json::Value>().await.unwrap()["refresh_token"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    });
+    let successors: std::collections::HashSet<String> =
+        futures::future::join_all(race).await.into_iter().collect();
+    assert_eq!(successors.len(), 1);
+    row(
+        &format!("{racers} parallel refreshes of one token (one successor)"),
+        format!("{:.1} ms total", started.elapsed().as_secs_f64() * 1e3),
+    );
+
+    let _ = stop.send(());
+    let _ = server.await;
+}
