@@ -3,8 +3,9 @@
 
 use crate::error::{AppError, ErrorCode};
 use sqlx::{
+    postgres::{PgConnectOptions, PgPoolOptions},
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-    SqlitePool,
+    PgPool, SqlitePool,
 };
 use std::{str::FromStr, time::Duration};
 
@@ -26,16 +27,36 @@ pub fn rfc3339(ms: Millis) -> String {
         .unwrap_or_default()
 }
 
-/// The session store.
+/// The session store: SQLite (embedded, one machine) or PostgreSQL (shared
+/// by several instances). Every statement is written once, with `$N`
+/// placeholders that both engines accept.
 #[derive(Clone, Debug)]
 pub struct Db {
-    pool: SqlitePool,
+    pool: Pool,
+}
+
+#[derive(Clone, Debug)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same statement on whichever engine this store uses.
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match &$db.pool {
+            Pool::Sqlite($pool) => $body,
+            Pool::Postgres($pool) => $body,
+        }
+    };
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    #[error("unsupported DATABASE_URL scheme in `{0}`: use sqlite:")]
+    #[error("unsupported DATABASE_URL scheme `{0}`: use sqlite: or postgres://")]
     UnsupportedScheme(String),
+    #[error("could not connect to PostgreSQL at {0}: {1}")]
+    Postgres(String, sqlx::Error),
     #[error("could not create the database folder {0}: {1}")]
     Folder(String, std::io::Error),
     #[error("could not open the database: {0}")]
@@ -135,12 +156,18 @@ const SESSION_COLUMNS: &str = "id, user_id, kind, secret, generation, rotated_at
      last_used_at, idle_expires_at, absolute_expires_at, user_agent, ip, revoked_at, revoked_reason";
 
 impl Db {
-    /// Opens (creating if needed) the database at `url` and applies migrations.
+    /// Opens the database at `url` (creating a SQLite file and its folder if
+    /// needed) and applies migrations.
     pub async fn connect(url: &str) -> Result<Self, ConnectError> {
-        if !url.starts_with("sqlite:") {
-            let scheme = url.split(':').next().unwrap_or_default();
-            return Err(ConnectError::UnsupportedScheme(format!("{scheme}:")));
+        let scheme = url.split(':').next().unwrap_or_default();
+        match scheme {
+            "sqlite" => Self::connect_sqlite(url).await,
+            "postgres" | "postgresql" => Self::connect_postgres(url).await,
+            _ => Err(ConnectError::UnsupportedScheme(format!("{scheme}:"))),
         }
+    }
+
+    async fn connect_sqlite(url: &str) -> Result<Self, ConnectError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -158,16 +185,49 @@ impl Db {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool: Pool::Sqlite(pool),
+        })
+    }
+
+    async fn connect_postgres(url: &str) -> Result<Self, ConnectError> {
+        // Errors name the server, never the password.
+        let options = PgConnectOptions::from_str(url)?;
+        let address = format!(
+            "{}:{}/{}",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or_default()
+        );
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(|e| ConnectError::Postgres(address, e))?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Self {
+            pool: Pool::Postgres(pool),
+        })
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn engine(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
     }
 
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await
+            .map(|r| r.rows_affected()))
+        .is_ok()
     }
 
     pub async fn close(&self) {
-        self.pool.close().await;
+        on_pool!(self, pool => pool.close().await)
     }
 
     // ---- users ----
@@ -180,17 +240,18 @@ impl Db {
         password_hash: &str,
         now: Millis,
     ) -> Result<User, AppError> {
-        let inserted = sqlx::query(
-            "INSERT INTO users (id, email, password_hash, created_at) VALUES (?, ?, ?, ?) \
+        let inserted = on_pool!(self, pool => sqlx::query(
+            "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (email) DO NOTHING",
         )
         .bind(id)
         .bind(email)
         .bind(password_hash)
         .bind(now)
-        .execute(&self.pool)
-        .await?;
-        if inserted.rows_affected() == 0 {
+        .execute(pool)
+        .await
+            .map(|r| r.rows_affected()))?;
+        if inserted == 0 {
             return Err(ErrorCode::EmailTaken.into());
         }
         Ok(User {
@@ -204,53 +265,61 @@ impl Db {
     }
 
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, AppError> {
-        Ok(sqlx::query_as("SELECT * FROM users WHERE email = ?")
+        Ok(
+            on_pool!(self, pool => sqlx::query_as("SELECT * FROM users WHERE email = $1")
             .bind(email)
-            .fetch_optional(&self.pool)
-            .await?)
+            .fetch_optional(pool)
+            .await)?,
+        )
     }
 
     pub async fn user_by_id(&self, id: &str) -> Result<Option<User>, AppError> {
-        Ok(sqlx::query_as("SELECT * FROM users WHERE id = ?")
+        Ok(
+            on_pool!(self, pool => sqlx::query_as("SELECT * FROM users WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
-            .await?)
+            .fetch_optional(pool)
+            .await)?,
+        )
     }
 
     pub async fn set_password_hash(&self, user_id: &str, hash: &str) -> Result<(), AppError> {
-        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+        on_pool!(self, pool => sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash)
             .bind(user_id)
-            .execute(&self.pool)
-            .await?;
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     pub async fn set_role(&self, user_id: &str, role: &str) -> Result<bool, AppError> {
-        let done = sqlx::query("UPDATE users SET role = ? WHERE id = ?")
+        let done = on_pool!(self, pool => sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
             .bind(role)
             .bind(user_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done == 1)
     }
 
     pub async fn set_disabled(&self, user_id: &str, disabled: bool) -> Result<bool, AppError> {
-        let done = sqlx::query("UPDATE users SET disabled = ? WHERE id = ?")
+        let done = on_pool!(self, pool => sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
             .bind(disabled)
             .bind(user_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done == 1)
     }
 
     /// Deletes a user; sessions and security events go with it (ON DELETE CASCADE).
     pub async fn delete_user(&self, user_id: &str) -> Result<bool, AppError> {
-        let done = sqlx::query("DELETE FROM users WHERE id = ?")
+        let done = on_pool!(self, pool => sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(user_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done == 1)
     }
 
     /// Users whose email contains `query` (all when empty), with their active session counts.
@@ -266,26 +335,26 @@ impl Db {
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         );
-        Ok(sqlx::query_as(
+        Ok(on_pool!(self, pool => sqlx::query_as(
             "SELECT u.id, u.email, u.role, u.disabled, \
                (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.revoked_at IS NULL \
-                  AND s.idle_expires_at > ? AND s.absolute_expires_at > ?) AS sessions \
-             FROM users u WHERE u.email LIKE ? ESCAPE '\\' ORDER BY u.email LIMIT 200",
+                  AND s.idle_expires_at > $1 AND s.absolute_expires_at > $2) AS sessions \
+             FROM users u WHERE u.email LIKE $3 ESCAPE '\\' ORDER BY u.email LIMIT 200",
         )
         .bind(now)
         .bind(now)
         .bind(pattern)
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(pool)
+        .await)?)
     }
 
     // ---- sessions ----
 
     pub async fn insert_session(&self, s: NewSession<'_>) -> Result<(), AppError> {
-        sqlx::query(
+        on_pool!(self, pool => sqlx::query(
             "INSERT INTO sessions (id, user_id, kind, secret, generation, created_at, last_used_at, \
                idle_expires_at, absolute_expires_at, user_agent, ip) \
-             VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8, $9, $10)",
         )
         .bind(s.id)
         .bind(s.user_id)
@@ -297,18 +366,19 @@ impl Db {
         .bind(s.absolute_expires_at)
         .bind(s.user_agent)
         .bind(s.ip)
-        .execute(&self.pool)
-        .await?;
+        .execute(pool)
+        .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     pub async fn session(&self, id: &str) -> Result<Option<Session>, AppError> {
-        Ok(sqlx::query_as(&format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?"
+        Ok(on_pool!(self, pool => sqlx::query_as(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"
         ))
         .bind(id)
-        .fetch_optional(&self.pool)
-        .await?)
+        .fetch_optional(pool)
+        .await)?)
     }
 
     /// Advances a session from `expected_generation` to the next one, in one
@@ -323,10 +393,10 @@ impl Db {
         user_agent: &str,
         ip: Option<&str>,
     ) -> Result<bool, AppError> {
-        let done = sqlx::query(
-            "UPDATE sessions SET generation = generation + 1, rotated_at = ?, last_used_at = ?, \
-               idle_expires_at = ?, user_agent = ?, ip = ? \
-             WHERE id = ? AND generation = ? AND revoked_at IS NULL",
+        let done = on_pool!(self, pool => sqlx::query(
+            "UPDATE sessions SET generation = generation + 1, rotated_at = $1, last_used_at = $2, \
+               idle_expires_at = $3, user_agent = $4, ip = $5 \
+             WHERE id = $6 AND generation = $7 AND revoked_at IS NULL",
         )
         .bind(now)
         .bind(now)
@@ -335,9 +405,10 @@ impl Db {
         .bind(ip)
         .bind(id)
         .bind(expected_generation)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .execute(pool)
+        .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done == 1)
     }
 
     /// Revokes one session if it is still active; `true` if this call revoked it.
@@ -347,15 +418,16 @@ impl Db {
         reason: &str,
         now: Millis,
     ) -> Result<bool, AppError> {
-        let done = sqlx::query(
-            "UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL",
+        let done = on_pool!(self, pool => sqlx::query(
+            "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL",
         )
         .bind(now)
         .bind(reason)
         .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .execute(pool)
+        .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done == 1)
     }
 
     /// Revokes every active session of a user except `keep`; returns the revoked ids.
@@ -366,16 +438,16 @@ impl Db {
         reason: &str,
         now: Millis,
     ) -> Result<Vec<String>, AppError> {
-        let ids: Vec<(String,)> = sqlx::query_as(
-            "UPDATE sessions SET revoked_at = ?, revoked_reason = ? \
-             WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ? RETURNING id",
+        let ids: Vec<(String,)> = on_pool!(self, pool => sqlx::query_as(
+            "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 \
+             WHERE user_id = $3 AND revoked_at IS NULL AND id IS DISTINCT FROM $4 RETURNING id",
         )
         .bind(now)
         .bind(reason)
         .bind(user_id)
         .bind(keep)
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(pool)
+        .await)?;
         Ok(ids.into_iter().map(|(id,)| id).collect())
     }
 
@@ -385,15 +457,15 @@ impl Db {
         user_id: &str,
         now: Millis,
     ) -> Result<Vec<Session>, AppError> {
-        Ok(sqlx::query_as(&format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = ? AND revoked_at IS NULL \
-               AND idle_expires_at > ? AND absolute_expires_at > ? ORDER BY last_used_at DESC"
+        Ok(on_pool!(self, pool => sqlx::query_as(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = $1 AND revoked_at IS NULL \
+               AND idle_expires_at > $2 AND absolute_expires_at > $3 ORDER BY last_used_at DESC"
         ))
         .bind(user_id)
         .bind(now)
         .bind(now)
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(pool)
+        .await)?)
     }
 
     /// Sessions revoked at or after `since`: (id, revoked_at, reason).
@@ -401,26 +473,27 @@ impl Db {
         &self,
         since: Millis,
     ) -> Result<Vec<(String, Millis, Option<String>)>, AppError> {
-        Ok(sqlx::query_as(
-            "SELECT id, revoked_at, revoked_reason FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at >= ?",
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, revoked_at, revoked_reason FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at >= $1",
         )
         .bind(since)
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(pool)
+        .await)?)
     }
 
     /// Removes sessions that ended before `before` (expired or revoked).
     pub async fn purge_sessions(&self, before: Millis) -> Result<u64, AppError> {
-        let done = sqlx::query(
-            "DELETE FROM sessions WHERE (revoked_at IS NOT NULL AND revoked_at < ?) \
-               OR idle_expires_at < ? OR absolute_expires_at < ?",
+        let done = on_pool!(self, pool => sqlx::query(
+            "DELETE FROM sessions WHERE (revoked_at IS NOT NULL AND revoked_at < $1) \
+               OR idle_expires_at < $2 OR absolute_expires_at < $3",
         )
         .bind(before)
         .bind(before)
         .bind(before)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        .execute(pool)
+        .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done)
     }
 
     // ---- throttling ----
@@ -428,12 +501,12 @@ impl Db {
     pub async fn throttle_entries(&self, keys: &[&str]) -> Result<Vec<ThrottleEntry>, AppError> {
         let mut found = Vec::with_capacity(keys.len());
         for key in keys {
-            let entry: Option<ThrottleEntry> = sqlx::query_as(
-                "SELECT key, failures, blocked_until FROM login_throttle WHERE key = ?",
+            let entry: Option<ThrottleEntry> = on_pool!(self, pool => sqlx::query_as(
+                "SELECT key, failures, blocked_until FROM login_throttle WHERE key = $1",
             )
             .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
+            .fetch_optional(pool)
+            .await)?;
             found.extend(entry);
         }
         Ok(found)
@@ -447,46 +520,49 @@ impl Db {
         now: Millis,
         block_for: impl Fn(i64) -> Millis,
     ) -> Result<(), AppError> {
-        let (failures,): (i64,) = sqlx::query_as(
-            "INSERT INTO login_throttle (key, failures, last_failure_at, blocked_until) VALUES (?, 1, ?, 0) \
-             ON CONFLICT (key) DO UPDATE SET failures = failures + 1, last_failure_at = excluded.last_failure_at \
+        let (failures,): (i64,) = on_pool!(self, pool => sqlx::query_as(
+            "INSERT INTO login_throttle (key, failures, last_failure_at, blocked_until) VALUES ($1, 1, $2, 0) \
+             ON CONFLICT (key) DO UPDATE SET failures = login_throttle.failures + 1, last_failure_at = excluded.last_failure_at \
              RETURNING failures",
         )
         .bind(key)
         .bind(now)
-        .fetch_one(&self.pool)
-        .await?;
+        .fetch_one(pool)
+        .await)?;
         let block = block_for(failures);
         if block > 0 {
-            sqlx::query("UPDATE login_throttle SET blocked_until = ? WHERE key = ?")
+            on_pool!(self, pool => sqlx::query("UPDATE login_throttle SET blocked_until = $1 WHERE key = $2")
                 .bind(now + block)
                 .bind(key)
-                .execute(&self.pool)
-                .await?;
+                .execute(pool)
+                .await
+            .map(|r| r.rows_affected()))?;
         }
         Ok(())
     }
 
     pub async fn clear_failures(&self, keys: &[&str]) -> Result<(), AppError> {
         for key in keys {
-            sqlx::query("DELETE FROM login_throttle WHERE key = ?")
+            on_pool!(self, pool => sqlx::query("DELETE FROM login_throttle WHERE key = $1")
                 .bind(key)
-                .execute(&self.pool)
-                .await?;
+                .execute(pool)
+                .await
+            .map(|r| r.rows_affected()))?;
         }
         Ok(())
     }
 
     /// Forgets failure counters idle since `before`.
     pub async fn purge_throttle(&self, before: Millis) -> Result<u64, AppError> {
-        let done = sqlx::query(
-            "DELETE FROM login_throttle WHERE last_failure_at < ? AND blocked_until < ?",
+        let done = on_pool!(self, pool => sqlx::query(
+            "DELETE FROM login_throttle WHERE last_failure_at < $1 AND blocked_until < $2",
         )
         .bind(before)
         .bind(before)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        .execute(pool)
+        .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done)
     }
 
     // ---- security events ----
@@ -500,8 +576,8 @@ impl Db {
         ip: Option<&str>,
         detail: &str,
     ) -> Result<(), AppError> {
-        sqlx::query(
-            "INSERT INTO security_events (user_id, kind, at, device, ip, detail) VALUES (?, ?, ?, ?, ?, ?)",
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO security_events (user_id, kind, at, device, ip, detail) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(user_id)
         .bind(kind)
@@ -509,8 +585,9 @@ impl Db {
         .bind(device)
         .bind(ip)
         .bind(detail)
-        .execute(&self.pool)
-        .await?;
+        .execute(pool)
+        .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -520,31 +597,33 @@ impl Db {
         user_id: &str,
         since: Millis,
     ) -> Result<Vec<SecurityEvent>, AppError> {
-        Ok(sqlx::query_as(
+        Ok(on_pool!(self, pool => sqlx::query_as(
             "SELECT id, kind, at, device, ip, detail, dismissed FROM security_events \
-             WHERE user_id = ? AND at >= ? ORDER BY at DESC, id DESC LIMIT 500",
+             WHERE user_id = $1 AND at >= $2 ORDER BY at DESC, id DESC LIMIT 500",
         )
         .bind(user_id)
         .bind(since)
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(pool)
+        .await)?)
     }
 
     /// Marks a user's pending notices as seen.
     pub async fn dismiss_notices(&self, user_id: &str) -> Result<(), AppError> {
-        sqlx::query("UPDATE security_events SET dismissed = 1 WHERE user_id = ? AND dismissed = 0")
+        on_pool!(self, pool => sqlx::query("UPDATE security_events SET dismissed = TRUE WHERE user_id = $1 AND dismissed = FALSE")
             .bind(user_id)
-            .execute(&self.pool)
-            .await?;
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     pub async fn purge_events(&self, before: Millis) -> Result<u64, AppError> {
-        let done = sqlx::query("DELETE FROM security_events WHERE at < ?")
+        let done = on_pool!(self, pool => sqlx::query("DELETE FROM security_events WHERE at < $1")
             .bind(before)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done)
     }
 }
 

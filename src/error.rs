@@ -226,6 +226,15 @@ impl From<sqlx::Error> for AppError {
                 tracing::warn!(error = %err, "database unavailable");
                 Self::from(ErrorCode::Unavailable)
             }
+            // PostgreSQL shutting down (57…) or a broken connection (08…).
+            sqlx::Error::Database(ref db)
+                if db
+                    .code()
+                    .is_some_and(|c| c.starts_with("57") || c.starts_with("08")) =>
+            {
+                tracing::warn!(error = %err, "database unavailable");
+                Self::from(ErrorCode::Unavailable)
+            }
             other => Self::internal(other),
         }
     }

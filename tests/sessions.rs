@@ -234,17 +234,14 @@ async fn deleting_the_account_leaves_nothing() {
         .post_form("/api/delete_account", &[("password", PASSWORD)])
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-    let db = app.db().await;
     for table in [
-        "users WHERE id = ?",
-        "sessions WHERE user_id = ?",
-        "security_events WHERE user_id = ?",
+        "users WHERE id = $1",
+        "sessions WHERE user_id = $1",
+        "security_events WHERE user_id = $1",
     ] {
-        let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
-            .bind(&user_id)
-            .fetch_one(&db)
-            .await
-            .unwrap();
+        let n = app
+            .count(&format!("SELECT COUNT(*) FROM {table}"), &user_id)
+            .await;
         assert_eq!(n, 0, "{table}");
     }
     assert_eq!(a.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);

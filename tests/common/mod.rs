@@ -49,10 +49,7 @@ impl TestApp {
         let mut env: HashMap<String, String> = HashMap::from([
             ("GATEHOUSE_JWT_SECRET".into(), SECRET.into()),
             ("GATEHOUSE_DATA_DIR".into(), data_dir.display().to_string()),
-            (
-                "DATABASE_URL".into(),
-                format!("sqlite://{}", data_dir.join("test.db").display()),
-            ),
+            ("DATABASE_URL".into(), database_url(data_dir).await),
             ("LEPTOS_SITE_ADDR".into(), "127.0.0.1:0".into()),
         ]);
         for (k, v) in vars {
@@ -101,14 +98,55 @@ impl TestApp {
         Browser::new(&self.base, user_agent)
     }
 
-    /// A direct database connection, to check what is stored.
-    pub async fn db(&self) -> sqlx::SqlitePool {
-        sqlx::SqlitePool::connect(&format!(
-            "sqlite://{}",
-            self.data_dir.join("test.db").display()
-        ))
-        .await
-        .expect("database opens")
+    /// Counts rows with a direct query (`sql` has one `$1` parameter).
+    pub async fn count(&self, sql: &str, param: &str) -> i64 {
+        let url = database_url(&self.data_dir).await;
+        let (n,): (i64,) = if url.starts_with("postgres") {
+            let pool = sqlx::PgPool::connect(&url).await.expect("database opens");
+            sqlx::query_as(sql)
+                .bind(param)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        } else {
+            let pool = sqlx::SqlitePool::connect(&url)
+                .await
+                .expect("database opens");
+            sqlx::query_as(sql)
+                .bind(param)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        };
+        n
+    }
+
+    /// Everything the database holds for sessions, as text and bytes, to
+    /// look for secrets in.
+    pub async fn stored_session_bytes(&self) -> Vec<u8> {
+        let url = database_url(&self.data_dir).await;
+        if url.starts_with("postgres") {
+            let pool = sqlx::PgPool::connect(&url).await.expect("database opens");
+            let rows: Vec<(String,)> =
+                sqlx::query_as("SELECT row_to_json(s)::text FROM sessions s")
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap();
+            rows.into_iter().flat_map(|(r,)| r.into_bytes()).collect()
+        } else {
+            let pool = sqlx::SqlitePool::connect(&url)
+                .await
+                .expect("database opens");
+            sqlx::query("PRAGMA wal_checkpoint(FULL)")
+                .execute(&pool)
+                .await
+                .unwrap();
+            let mut bytes = Vec::new();
+            for entry in std::fs::read_dir(&self.data_dir).unwrap() {
+                bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+            }
+            bytes
+        }
     }
 
     /// Registers a new account in a new browser; returns the browser.
@@ -338,4 +376,39 @@ pub fn email(label: &str) -> String {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
     format!("{label}-{}@example.com", N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The test database for a data folder: a SQLite file in it, or — when
+/// `GATEHOUSE_TEST_POSTGRES` names a PostgreSQL server — a database of its
+/// own on that server, named after the folder (so a restart finds it again).
+pub async fn database_url(data_dir: &Path) -> String {
+    let Ok(admin_url) = std::env::var("GATEHOUSE_TEST_POSTGRES") else {
+        return format!("sqlite://{}", data_dir.join("test.db").display());
+    };
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    data_dir.hash(&mut hasher);
+    let name = format!("t_{:016x}", hasher.finish());
+    let admin = sqlx::PgPool::connect(&admin_url)
+        .await
+        .expect("test PostgreSQL answers");
+    let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(&name)
+        .fetch_optional(&admin)
+        .await
+        .unwrap();
+    if exists.is_none() {
+        // Parallel tests may race to create the same database; one wins.
+        let _ = sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
+            .await;
+    }
+    admin.close().await;
+    let (base, _) = admin_url.rsplit_once('/').expect("URL with a database");
+    format!("{base}/{name}")
+}
+
+/// Whether the tests run on PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var("GATEHOUSE_TEST_POSTGRES").is_ok()
 }
