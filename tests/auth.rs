@@ -61,7 +61,8 @@ async fn register_signs_in_with_hardened_cookies() {
 async fn registration_refuses_bad_input_and_changes_nothing() {
     let app = TestApp::spawn().await;
     let b = app.browser();
-    let cases: [(&[(&str, &str)], StatusCode, &str); 5] = [
+    type Case<'a> = (&'a [(&'a str, &'a str)], StatusCode, &'a str);
+    let cases: [Case; 5] = [
         (
             &[("email", "not-an-email"), ("password", PASSWORD)],
             StatusCode::BAD_REQUEST,
@@ -480,7 +481,7 @@ async fn access_tokens_are_verified_strictly() {
     let ok = app.browser().get_bearer("/api/v1/me", &valid).await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
     assert_eq!(good.aud, AUDIENCE);
-    let header = jsonwebtoken::decode_header(&b.access()).unwrap();
+    let header = jsonwebtoken::decode_header(b.access()).unwrap();
     assert_eq!(header.alg, Algorithm::HS256);
     assert!(header.kid.is_some());
 }
