@@ -51,6 +51,13 @@ macro_rules! on_pool {
     };
 }
 
+/// Runs a statement on either engine; the number of rows it changed.
+macro_rules! execute {
+    ($db:expr, $pool:ident => $query:expr) => {
+        on_pool!($db, $pool => $query.execute($pool).await.map(|r| r.rows_affected()))
+    };
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error("unsupported DATABASE_URL scheme `{0}`: use sqlite: or postgres://")]
@@ -221,9 +228,7 @@ impl Db {
 
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> bool {
-        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await
-            .map(|r| r.rows_affected()))
-        .is_ok()
+        execute!(self, pool => sqlx::query("SELECT 1")).is_ok()
     }
 
     pub async fn close(&self) {
@@ -240,7 +245,7 @@ impl Db {
         password_hash: &str,
         now: Millis,
     ) -> Result<User, AppError> {
-        let inserted = on_pool!(self, pool => sqlx::query(
+        let inserted = execute!(self, pool => sqlx::query(
             "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (email) DO NOTHING",
         )
@@ -248,9 +253,7 @@ impl Db {
         .bind(email)
         .bind(password_hash)
         .bind(now)
-        .execute(pool)
-        .await
-            .map(|r| r.rows_affected()))?;
+        )?;
         if inserted == 0 {
             return Err(ErrorCode::EmailTaken.into());
         }
@@ -283,42 +286,34 @@ impl Db {
     }
 
     pub async fn set_password_hash(&self, user_id: &str, hash: &str) -> Result<(), AppError> {
-        on_pool!(self, pool => sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind(hash)
-            .bind(user_id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute!(self, pool => sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(hash)
+        .bind(user_id)
+        )?;
         Ok(())
     }
 
     pub async fn set_role(&self, user_id: &str, role: &str) -> Result<bool, AppError> {
-        let done = on_pool!(self, pool => sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
-            .bind(role)
-            .bind(user_id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let done = execute!(self, pool => sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+        .bind(role)
+        .bind(user_id)
+        )?;
         Ok(done == 1)
     }
 
     pub async fn set_disabled(&self, user_id: &str, disabled: bool) -> Result<bool, AppError> {
-        let done = on_pool!(self, pool => sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
-            .bind(disabled)
-            .bind(user_id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let done = execute!(self, pool => sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+        .bind(disabled)
+        .bind(user_id)
+        )?;
         Ok(done == 1)
     }
 
     /// Deletes a user; sessions and security events go with it (ON DELETE CASCADE).
     pub async fn delete_user(&self, user_id: &str) -> Result<bool, AppError> {
-        let done = on_pool!(self, pool => sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(user_id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let done = execute!(self, pool => sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(user_id)
+        )?;
         Ok(done == 1)
     }
 
@@ -351,7 +346,7 @@ impl Db {
     // ---- sessions ----
 
     pub async fn insert_session(&self, s: NewSession<'_>) -> Result<(), AppError> {
-        on_pool!(self, pool => sqlx::query(
+        execute!(self, pool => sqlx::query(
             "INSERT INTO sessions (id, user_id, kind, secret, generation, created_at, last_used_at, \
                idle_expires_at, absolute_expires_at, user_agent, ip) \
              VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8, $9, $10)",
@@ -366,9 +361,7 @@ impl Db {
         .bind(s.absolute_expires_at)
         .bind(s.user_agent)
         .bind(s.ip)
-        .execute(pool)
-        .await
-            .map(|r| r.rows_affected()))?;
+        )?;
         Ok(())
     }
 
@@ -393,7 +386,7 @@ impl Db {
         user_agent: &str,
         ip: Option<&str>,
     ) -> Result<bool, AppError> {
-        let done = on_pool!(self, pool => sqlx::query(
+        let done = execute!(self, pool => sqlx::query(
             "UPDATE sessions SET generation = generation + 1, rotated_at = $1, last_used_at = $2, \
                idle_expires_at = $3, user_agent = $4, ip = $5 \
              WHERE id = $6 AND generation = $7 AND revoked_at IS NULL",
@@ -405,9 +398,7 @@ impl Db {
         .bind(ip)
         .bind(id)
         .bind(expected_generation)
-        .execute(pool)
-        .await
-            .map(|r| r.rows_affected()))?;
+        )?;
         Ok(done == 1)
     }
 
@@ -418,15 +409,13 @@ impl Db {
         reason: &str,
         now: Millis,
     ) -> Result<bool, AppError> {
-        let done = on_pool!(self, pool => sqlx::query(
+        let done = execute!(self, pool => sqlx::query(
             "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL",
         )
         .bind(now)
         .bind(reason)
         .bind(id)
-        .execute(pool)
-        .await
-            .map(|r| r.rows_affected()))?;
+        )?;
         Ok(done == 1)
     }
 
@@ -483,16 +472,14 @@ impl Db {
 
     /// Removes sessions that ended before `before` (expired or revoked).
     pub async fn purge_sessions(&self, before: Millis) -> Result<u64, AppError> {
-        let done = on_pool!(self, pool => sqlx::query(
+        let done = execute!(self, pool => sqlx::query(
             "DELETE FROM sessions WHERE (revoked_at IS NOT NULL AND revoked_at < $1) \
                OR idle_expires_at < $2 OR absolute_expires_at < $3",
         )
         .bind(before)
         .bind(before)
         .bind(before)
-        .execute(pool)
-        .await
-            .map(|r| r.rows_affected()))?;
+        )?;
         Ok(done)
     }
 
@@ -531,37 +518,31 @@ impl Db {
         .await)?;
         let block = block_for(failures);
         if block > 0 {
-            on_pool!(self, pool => sqlx::query("UPDATE login_throttle SET blocked_until = $1 WHERE key = $2")
-                .bind(now + block)
-                .bind(key)
-                .execute(pool)
-                .await
-            .map(|r| r.rows_affected()))?;
+            execute!(self, pool => sqlx::query("UPDATE login_throttle SET blocked_until = $1 WHERE key = $2")
+            .bind(now + block)
+            .bind(key)
+            )?;
         }
         Ok(())
     }
 
     pub async fn clear_failures(&self, keys: &[&str]) -> Result<(), AppError> {
         for key in keys {
-            on_pool!(self, pool => sqlx::query("DELETE FROM login_throttle WHERE key = $1")
-                .bind(key)
-                .execute(pool)
-                .await
-            .map(|r| r.rows_affected()))?;
+            execute!(self, pool => sqlx::query("DELETE FROM login_throttle WHERE key = $1")
+            .bind(key)
+            )?;
         }
         Ok(())
     }
 
     /// Forgets failure counters idle since `before`.
     pub async fn purge_throttle(&self, before: Millis) -> Result<u64, AppError> {
-        let done = on_pool!(self, pool => sqlx::query(
+        let done = execute!(self, pool => sqlx::query(
             "DELETE FROM login_throttle WHERE last_failure_at < $1 AND blocked_until < $2",
         )
         .bind(before)
         .bind(before)
-        .execute(pool)
-        .await
-            .map(|r| r.rows_affected()))?;
+        )?;
         Ok(done)
     }
 
@@ -576,7 +557,7 @@ impl Db {
         ip: Option<&str>,
         detail: &str,
     ) -> Result<(), AppError> {
-        on_pool!(self, pool => sqlx::query(
+        execute!(self, pool => sqlx::query(
             "INSERT INTO security_events (user_id, kind, at, device, ip, detail) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(user_id)
@@ -585,9 +566,7 @@ impl Db {
         .bind(device)
         .bind(ip)
         .bind(detail)
-        .execute(pool)
-        .await
-            .map(|r| r.rows_affected()))?;
+        )?;
         Ok(())
     }
 
@@ -609,20 +588,16 @@ impl Db {
 
     /// Marks a user's pending notices as seen.
     pub async fn dismiss_notices(&self, user_id: &str) -> Result<(), AppError> {
-        on_pool!(self, pool => sqlx::query("UPDATE security_events SET dismissed = TRUE WHERE user_id = $1 AND dismissed = FALSE")
-            .bind(user_id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute!(self, pool => sqlx::query("UPDATE security_events SET dismissed = TRUE WHERE user_id = $1 AND dismissed = FALSE")
+        .bind(user_id)
+        )?;
         Ok(())
     }
 
     pub async fn purge_events(&self, before: Millis) -> Result<u64, AppError> {
-        let done = on_pool!(self, pool => sqlx::query("DELETE FROM security_events WHERE at < $1")
-            .bind(before)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let done = execute!(self, pool => sqlx::query("DELETE FROM security_events WHERE at < $1")
+        .bind(before)
+        )?;
         Ok(done)
     }
 }
@@ -630,6 +605,24 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn start_up_errors_name_the_server_but_never_the_password() {
+        let err = Db::connect("mysql://root:hunter2@127.0.0.1/app")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unsupported DATABASE_URL scheme `mysql:`: use sqlite: or postgres://"
+        );
+        // Nothing listens on port 1.
+        let err = Db::connect("postgres://gatehouse:hunter2@127.0.0.1:1/gatehouse")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("127.0.0.1:1/gatehouse"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
 
     #[test]
     fn rfc3339_is_utc_without_fraction() {

@@ -68,7 +68,13 @@ fn event_info(e: crate::db::SecurityEvent) -> SecurityEventInfo {
 #[cfg(feature = "ssr")]
 mod ssr {
     pub use crate::auth::{middleware::AuthedUser, ssr::*};
-    use crate::error::AppError;
+    use crate::{db::SecurityEvent, error::AppError};
+
+    /// The user's security events within the retention period, newest first.
+    pub async fn recent_events(user_id: &str) -> Result<Vec<SecurityEvent>, AppError> {
+        let since = crate::db::now_ms() - super::EVENT_RETENTION_DAYS * 24 * 3600 * 1000;
+        state().db.events(user_id, since).await
+    }
 
     /// The signed-in user of this request, or the reason there is none.
     pub fn signed_in() -> Result<AuthedUser, AppError> {
@@ -223,13 +229,9 @@ pub async fn delete_account(password: String) -> Result<Done, AppError> {
 #[server(endpoint = "security_events", prefix = "/api")]
 pub async fn security_events() -> Result<Vec<SecurityEventInfo>, AppError> {
     use self::ssr::*;
-    use crate::db::now_ms;
     run(async move {
         let me = signed_in()?;
-        let since = now_ms() - EVENT_RETENTION_DAYS * 24 * 3600 * 1000;
-        Ok(state()
-            .db
-            .events(&me.user_id, since)
+        Ok(recent_events(&me.user_id)
             .await?
             .into_iter()
             .map(event_info)
@@ -242,13 +244,9 @@ pub async fn security_events() -> Result<Vec<SecurityEventInfo>, AppError> {
 #[server(endpoint = "notices", prefix = "/api")]
 pub async fn notices() -> Result<Vec<SecurityEventInfo>, AppError> {
     use self::ssr::*;
-    use crate::db::now_ms;
     run(async move {
         let me = signed_in()?;
-        let since = now_ms() - EVENT_RETENTION_DAYS * 24 * 3600 * 1000;
-        Ok(state()
-            .db
-            .events(&me.user_id, since)
+        Ok(recent_events(&me.user_id)
             .await?
             .into_iter()
             .filter(|e| e.kind == "new_device" && !e.dismissed)
