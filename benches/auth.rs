@@ -18,8 +18,10 @@ fn per_op(total: Duration, n: u32) -> String {
     let ns = total.as_nanos() as f64 / n as f64;
     if ns < 10_000.0 {
         format!("{ns:.0} ns")
-    } else {
+    } else if ns < 10_000_000.0 {
         format!("{:.1} µs", ns / 1000.0)
+    } else {
+        format!("{:.1} ms", ns / 1e6)
     }
 }
 
