@@ -33,6 +33,21 @@ fn row(name: &str, value: String) {
     println!("| {name:<58} | {value:>22} |");
 }
 
+/// Exchanges a refresh token through the token API; returns the successor.
+async fn rotate(client: &reqwest::Client, base: &str, refresh: &str) -> String {
+    let res = client
+        .post(format!("{base}/api/v1/token/refresh"))
+        .json(&serde_json::json!({"refresh_token": refresh}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    res.json::<serde_json::Value>().await.unwrap()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -176,17 +191,7 @@ async fn run() {
     let rotations = 300;
     let started = Instant::now();
     for _ in 0..rotations {
-        let res = client
-            .post(format!("{base}/api/v1/token/refresh"))
-            .json(&serde_json::json!({"refresh_token": refresh}))
-            .send()
-            .await
-            .unwrap();
-        assert!(res.status().is_success());
-        refresh = res.json::<serde_json::Value>().await.unwrap()["refresh_token"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        refresh = rotate(&client, &base, &refresh).await;
     }
     row(
         "rotate a refresh token (one write), sequential",
@@ -197,19 +202,7 @@ async fn run() {
     let started = Instant::now();
     let race = (0..racers).map(|_| {
         let (client, base, refresh) = (client.clone(), base.clone(), refresh.clone());
-        async move {
-            let res = client
-                .post(format!("{base}/api/v1/token/refresh"))
-                .json(&serde_json::json!({"refresh_token": refresh}))
-                .send()
-                .await
-                .unwrap();
-            assert!(res.status().is_success());
-            res.json::<serde_json::Value>().await.unwrap()["refresh_token"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        }
+        async move { rotate(&client, &base, &refresh).await }
     });
     let successors: std::collections::HashSet<String> =
         futures::future::join_all(race).await.into_iter().collect();
