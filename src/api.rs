@@ -4,7 +4,7 @@
 
 use crate::{
     auth::{
-        middleware::{Auth, MAX_BODY_BYTES},
+        middleware::{collect_limited, Auth},
         passwords::Password,
         service::{ClientInfo, IssuedTokens, SessionKind},
     },
@@ -20,7 +20,6 @@ use axum::{
     routing::{get, post},
     Extension, Json, Router,
 };
-use http_body_util::BodyExt as _;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 pub fn router() -> Router<AppState> {
@@ -72,30 +71,21 @@ async fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Resu
             "Send the body as application/json.",
         ));
     }
-    let bytes = http_body_util::Limited::new(body, MAX_BODY_BYTES)
-        .collect()
-        .await
-        .map_err(|_| AppError::from(ErrorCode::TooLarge))?
-        .to_bytes();
+    let bytes = collect_limited(body).await?;
     serde_json::from_slice(&bytes).map_err(|err| {
         AppError::invalid_input(format!(
             "The JSON body is malformed or incomplete ({}).",
-            err.classify_message()
+            json_problem(&err)
         ))
     })
 }
 
-trait ClassifyMessage {
-    fn classify_message(&self) -> &'static str;
-}
-
-impl ClassifyMessage for serde_json::Error {
-    fn classify_message(&self) -> &'static str {
-        match self.classify() {
-            serde_json::error::Category::Data => "a field is missing or has the wrong type",
-            serde_json::error::Category::Eof => "it ends too early",
-            _ => "it is not valid JSON",
-        }
+/// Says, without echoing the input, what is wrong with a JSON body.
+fn json_problem(err: &serde_json::Error) -> &'static str {
+    match err.classify() {
+        serde_json::error::Category::Data => "a field is missing or has the wrong type",
+        serde_json::error::Category::Eof => "it ends too early",
+        _ => "it is not valid JSON",
     }
 }
 

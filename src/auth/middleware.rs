@@ -411,14 +411,14 @@ pub async fn server_fn_adapter(
     let form_origin = wants_html.then(|| referer_path(&state, req.headers()));
 
     let (mut parts, body) = req.into_parts();
-    let result = match Limited::collect(body).await {
-        Err(()) => Err(AppError::from(ErrorCode::TooLarge)),
-        Ok(bytes) => match is_form_content_type(&parts.headers) {
-            Some(false) => Err(AppError::from(ErrorCode::UnsupportedMediaType)),
-            None if !bytes.is_empty() => Err(AppError::from(ErrorCode::UnsupportedMediaType)),
-            _ => Ok(bytes),
-        },
-    };
+    let result =
+        collect_limited(body)
+            .await
+            .and_then(|bytes| match is_form_content_type(&parts.headers) {
+                Some(false) => Err(AppError::from(ErrorCode::UnsupportedMediaType)),
+                None if !bytes.is_empty() => Err(AppError::from(ErrorCode::UnsupportedMediaType)),
+                _ => Ok(bytes),
+            });
     let (res, next_field) = match result {
         Err(err) => (err.into_response(), None),
         Ok(bytes) => {
@@ -444,16 +444,13 @@ pub async fn server_fn_adapter(
     }
 }
 
-struct Limited;
-
-impl Limited {
-    async fn collect(body: Body) -> Result<Bytes, ()> {
-        http_body_util::Limited::new(body, MAX_BODY_BYTES)
-            .collect()
-            .await
-            .map(|c| c.to_bytes())
-            .map_err(|_| ())
-    }
+/// The whole request body, or `413 too_large` past [`MAX_BODY_BYTES`].
+pub async fn collect_limited(body: Body) -> Result<Bytes, AppError> {
+    http_body_util::Limited::new(body, MAX_BODY_BYTES)
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .map_err(|_| ErrorCode::TooLarge.into())
 }
 
 /// Reads the error code of a failed server function and sets its status.
