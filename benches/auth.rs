@@ -78,7 +78,12 @@ async fn run() {
 
     // In-process: what every request pays to authenticate.
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let token = keys.issue_access("user", "session", now, Duration::from_secs(300));
+    let token = keys.issue_access(
+        &"user".into(),
+        &"session".into(),
+        now,
+        Duration::from_secs(300),
+    );
     let n = 200_000;
     let started = Instant::now();
     for _ in 0..n {
@@ -92,7 +97,7 @@ async fn run() {
         per_op(started.elapsed(), n),
     );
 
-    let sid = new_session_id();
+    let sid = new_session_id().into();
     let secret = new_session_secret();
     let refresh = keys.refresh_token(&sid, 7, &secret);
     let started = Instant::now();

@@ -1,26 +1,24 @@
 //! The Bearer token API for non-browser clients (`/api/v1/*`) and `/healthz`.
 //! Token responses follow RFC 6749 §5.1 (`Cache-Control: no-store`);
 //! revocation follows RFC 7009 §2.2 (unknown tokens answer success too).
+//! Each handler parses its input, makes one service call and shapes the answer.
 
 use crate::{
-    auth::{
-        middleware::{collect_limited, Auth},
-        passwords::Password,
-        service::{ClientInfo, IssuedTokens, SessionKind},
-    },
-    db::now_ms,
+    auth::{extract::AuthedUser, passwords::Password, tokens::IssuedTokens},
+    clock::now_ms,
     error::{AppError, ErrorCode},
+    http::{body::Json, client_addr::ClientInfo},
+    sessions::service::SessionKind,
     state::AppState,
 };
 use axum::{
-    body::Body,
-    extract::{Request, State},
-    http::{header, HeaderMap, HeaderValue, StatusCode},
+    extract::State,
+    http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
-    Extension, Json, Router,
+    Router,
 };
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{Deserialize, Serialize};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -57,127 +55,82 @@ struct Me {
     session_id: String,
 }
 
-/// Reads a JSON body: `415` unless it says JSON, `413` over 16 KiB, `400`
-/// when it does not parse or lacks a field.
-async fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Result<T, AppError> {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
-        return Err(AppError::new(
-            ErrorCode::UnsupportedMediaType,
-            "Send the body as application/json.",
-        ));
-    }
-    let bytes = collect_limited(body).await?;
-    serde_json::from_slice(&bytes).map_err(|err| {
-        AppError::invalid_input(format!(
-            "The JSON body is malformed or incomplete ({}).",
-            json_problem(&err)
-        ))
-    })
-}
+/// A success that must not be cached: it carries tokens or account data.
+struct NoStore<T>(T);
 
-/// Says, without echoing the input, what is wrong with a JSON body.
-fn json_problem(err: &serde_json::Error) -> &'static str {
-    match err.classify() {
-        serde_json::error::Category::Data => "a field is missing or has the wrong type",
-        serde_json::error::Category::Eof => "it ends too early",
-        _ => "it is not valid JSON",
+impl<T: IntoResponse> IntoResponse for NoStore<T> {
+    fn into_response(self) -> Response {
+        let mut res = self.0.into_response();
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res
     }
 }
 
-fn token_response(issued: IssuedTokens) -> Response {
-    let body = TokenResponse {
+type Answer<T> = Result<NoStore<T>, AppError>;
+
+fn token_response(issued: IssuedTokens) -> NoStore<axum::Json<TokenResponse>> {
+    NoStore(axum::Json(TokenResponse {
         access_token: issued.access.value,
         refresh_token: issued.refresh.expose().to_owned(),
         token_type: "Bearer",
         expires_in: issued.access.expires_at - now_ms() / 1000,
-    };
-    no_store((StatusCode::OK, Json(body)).into_response())
-}
-
-fn no_store(mut res: Response) -> Response {
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
+    }))
 }
 
 async fn issue_token(
     State(state): State<AppState>,
-    Extension(client): Extension<ClientInfo>,
-    req: Request,
-) -> Response {
-    let (parts, body) = req.into_parts();
-    let result = async {
-        let grant: PasswordGrant = json_body(&parts.headers, body).await?;
-        let (_, issued) = state
-            .login(
-                &grant.email,
-                Password::new(grant.password),
-                SessionKind::Api,
-                &client,
-            )
-            .await?;
-        Ok::<_, AppError>(issued)
-    }
-    .await;
-    result.map_or_else(IntoResponse::into_response, token_response)
+    client: ClientInfo,
+    Json(grant): Json<PasswordGrant>,
+) -> Answer<axum::Json<TokenResponse>> {
+    let (_, issued) = state
+        .auth
+        .login(
+            &grant.email,
+            Password::new(grant.password),
+            SessionKind::Api,
+            &client,
+        )
+        .await?;
+    Ok(token_response(issued))
 }
 
 async fn refresh_token(
     State(state): State<AppState>,
-    Extension(client): Extension<ClientInfo>,
-    req: Request,
-) -> Response {
-    let (parts, body) = req.into_parts();
-    let result = async {
-        let grant: RefreshGrant = json_body(&parts.headers, body).await?;
-        state.refresh(&grant.refresh_token, &client).await
-    }
-    .await;
-    result.map_or_else(IntoResponse::into_response, token_response)
+    client: ClientInfo,
+    Json(grant): Json<RefreshGrant>,
+) -> Answer<axum::Json<TokenResponse>> {
+    let issued = state.auth.refresh(&grant.refresh_token, &client).await?;
+    Ok(token_response(issued))
 }
 
-async fn revoke_token(State(state): State<AppState>, req: Request) -> Response {
-    let (parts, body) = req.into_parts();
-    let result = async {
-        let grant: RefreshGrant = json_body(&parts.headers, body).await?;
-        state.revoke_refresh_token(&grant.refresh_token).await
-    }
-    .await;
-    match result {
-        Ok(()) => no_store(StatusCode::NO_CONTENT.into_response()),
-        Err(err) => err.into_response(),
-    }
+async fn revoke_token(
+    State(state): State<AppState>,
+    Json(grant): Json<RefreshGrant>,
+) -> Answer<StatusCode> {
+    state
+        .auth
+        .revoke_refresh_token(&grant.refresh_token)
+        .await?;
+    Ok(NoStore(StatusCode::NO_CONTENT))
 }
 
-async fn me(State(state): State<AppState>, Extension(auth): Extension<Auth>) -> Response {
-    let result = async {
-        let authed = auth.require()?;
-        let user = state
-            .db
-            .user_by_id(&authed.user_id)
-            .await?
-            .ok_or(ErrorCode::Unauthenticated)?;
-        Ok::<_, AppError>(Me {
-            id: user.id,
-            email: user.email,
-            session_id: authed.session_id.clone(),
-        })
-    }
-    .await;
-    match result {
-        Ok(me) => no_store(Json(me).into_response()),
-        Err(err) => err.into_response(),
-    }
+async fn me(State(state): State<AppState>, authed: AuthedUser) -> Answer<axum::Json<Me>> {
+    let user = state
+        .auth
+        .user(&authed.user_id)
+        .await?
+        .ok_or(ErrorCode::Unauthenticated)?;
+    Ok(NoStore(axum::Json(Me {
+        id: user.id.into_string(),
+        email: user.email,
+        session_id: authed.session_id.into_string(),
+    })))
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
-    if state.db.ping().await {
-        no_store(Json(serde_json::json!({"status": "ok"})).into_response())
+    if state.sessions.healthy().await {
+        NoStore(axum::Json(serde_json::json!({"status": "ok"}))).into_response()
     } else {
         AppError::from(ErrorCode::Unavailable).into_response()
     }

@@ -35,6 +35,19 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Pages only a signed-in person may see (with everything below them); a
+/// signed-out visit is sent to `/login?next=<path>`. Add a page here when
+/// its route is added below.
+pub const SIGNED_IN_PAGES: &[&str] = &["/sessions", "/security", "/admin"];
+
+/// Whether `path` is, or is below, a page in [`SIGNED_IN_PAGES`].
+pub fn requires_sign_in(path: &str) -> bool {
+    SIGNED_IN_PAGES.iter().any(|page| {
+        path.strip_prefix(page)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
+}
+
 /// The signed-in person (or `None`), loaded once per page and shared.
 pub type UserResource = Resource<Result<Option<CurrentUser>, AppError>>;
 
@@ -139,5 +152,18 @@ fn SessionKeeper() -> impl IntoView {
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::requires_sign_in;
+
+    #[test]
+    fn signed_in_pages() {
+        assert!(requires_sign_in("/sessions"));
+        assert!(requires_sign_in("/admin/users"));
+        assert!(!requires_sign_in("/sessionsx"));
+        assert!(!requires_sign_in("/"));
     }
 }

@@ -2,9 +2,8 @@
 //! subcommands administer accounts against the configured database.
 
 use crate::{
-    config::Config,
-    db::{now_ms, Db},
-    server,
+    admin::service::Actor, config::Config, http::client_addr::ClientInfo, server, state::AppState,
+    store::Db,
 };
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -82,65 +81,60 @@ pub async fn run() -> ExitCode {
     }
 }
 
+/// Runs an administrative command through the same services the admin
+/// console uses, so both record the same events.
 async fn administer(command: Command) -> Result<(), String> {
     let config = Config::from_env().map_err(|e| e.to_string())?;
     let db = Db::connect(&config.database_url)
         .await
         .map_err(|e| e.to_string())?;
-    let user_by_email = |email: String| {
-        let db = db.clone();
-        async move {
-            let email = email.trim().to_lowercase();
-            db.user_by_email(&email)
-                .await
-                .map_err(|e| e.message)?
-                .ok_or_else(|| format!("no account with email {email}"))
-        }
+    let database = redact_url(&config.database_url);
+    let options = server::leptos_options(&config);
+    let state = AppState::new(config, db, options).await;
+    let admin = &state.admin;
+    let here = ClientInfo {
+        ip: None,
+        user_agent: "gatehouse command line".into(),
     };
-    match command {
-        Command::Serve => unreachable!("handled by run"),
-        Command::Migrate => println!("migrations applied to {}", redact_url(&config.database_url)),
-        Command::Admin {
-            action: AdminAction::Grant { email },
-        } => {
-            let user = user_by_email(email).await?;
-            db.set_role(&user.id, "admin")
-                .await
-                .map_err(|e| e.message)?;
-            println!("{} is now an administrator", user.email);
-        }
-        Command::User { action } => {
-            let (email, disabled) = match action {
-                UserAction::Disable { email } => (email, true),
-                UserAction::Enable { email } => (email, false),
-            };
-            let user = user_by_email(email).await?;
-            db.set_disabled(&user.id, disabled)
-                .await
-                .map_err(|e| e.message)?;
-            if disabled {
-                let ended = db
-                    .revoke_user_sessions(&user.id, None, "account_disabled", now_ms())
-                    .await
-                    .map_err(|e| e.message)?;
-                println!("{} disabled; {} session(s) ended", user.email, ended.len());
-            } else {
-                println!("{} enabled", user.email);
+    let result = async {
+        match command {
+            Command::Serve => unreachable!("handled by run"),
+            Command::Migrate => println!("migrations applied to {database}"),
+            Command::Admin {
+                action: AdminAction::Grant { email },
+            } => {
+                let user = admin.user_by_email(&email).await?;
+                admin.grant_admin(&user).await?;
+                println!("{} is now an administrator", user.email);
+            }
+            Command::User { action } => {
+                let (email, disabled) = match action {
+                    UserAction::Disable { email } => (email, true),
+                    UserAction::Enable { email } => (email, false),
+                };
+                let user = admin.user_by_email(&email).await?;
+                let ended = admin
+                    .set_disabled(Actor::Cli, &user.id, disabled, &here)
+                    .await?;
+                if disabled {
+                    println!("{} disabled; {ended} session(s) ended", user.email);
+                } else {
+                    println!("{} enabled", user.email);
+                }
+            }
+            Command::Sessions {
+                action: SessionsAction::Revoke { user },
+            } => {
+                let user = admin.user_by_email(&user).await?;
+                let ended = admin.revoke_all(Actor::Cli, &user, &here).await?;
+                println!("{ended} session(s) of {} revoked", user.email);
             }
         }
-        Command::Sessions {
-            action: SessionsAction::Revoke { user },
-        } => {
-            let user = user_by_email(user).await?;
-            let ended = db
-                .revoke_user_sessions(&user.id, None, "revoked", now_ms())
-                .await
-                .map_err(|e| e.message)?;
-            println!("{} session(s) of {} revoked", ended.len(), user.email);
-        }
+        Ok::<_, crate::error::AppError>(())
     }
-    db.close().await;
-    Ok(())
+    .await;
+    state.sessions.close().await;
+    result.map_err(|e| e.message)
 }
 
 /// The database URL without its password, for messages.

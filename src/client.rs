@@ -58,10 +58,6 @@ fn broadcast(message: &str) {
     }
 }
 
-fn encode(value: &str) -> String {
-    js_sys::encode_uri_component(value).into()
-}
-
 /// Leaves for the sign-in page, saying why, and coming back here afterwards.
 pub fn go_to_login(reason: Option<ErrorCode>) {
     let location = window().location();
@@ -70,25 +66,14 @@ pub fn go_to_login(reason: Option<ErrorCode>) {
         location.pathname().unwrap_or_default(),
         location.search().unwrap_or_default()
     );
-    let mut target = String::from("/login");
-    if !here.starts_with("/login") && here != "/" {
-        target.push_str(&format!("?next={}", encode(&here)));
-    }
-    if let Some(code) = reason.filter(|c| *c != ErrorCode::Unauthenticated) {
-        target.push(if target.contains('?') { '&' } else { '?' });
-        target.push_str(&format!("error={code}"));
-    }
-    let _ = location.assign(&target);
+    let _ = location.assign(&crate::redirect::login_url(Some(&here), reason));
 }
 
 /// After signing in with JavaScript: load the next page in full, so it
-/// renders (and hydrates) signed in.
+/// renders (and hydrates) signed in. Only a same-origin path is followed,
+/// by the same check the server applies.
 pub fn signed_in_here(next: &str) {
-    let next = if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
-        next
-    } else {
-        "/"
-    };
+    let next = crate::redirect::safe_next(next).unwrap_or("/");
     let _ = window().location().assign(next);
 }
 

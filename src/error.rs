@@ -2,6 +2,7 @@
 //! and a `message` a person can act on. It travels as the JSON body
 //! `{"error": "<code>", "message": "…"}` from server functions and from the
 //! token API alike, so the hydrated client and scripts read the same thing.
+//! [`AppError`]'s `IntoResponse` is the one place an error becomes a response.
 
 use serde::{Deserialize, Serialize};
 use server_fn_error::{FromServerFnError, ServerFnErrorErr};
@@ -11,126 +12,63 @@ mod server_fn_error {
     pub use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 }
 
-/// Every failure the contract names, plus `internal` for the unexpected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    InvalidInput,
-    WeakPassword,
-    InvalidCredentials,
-    TokenExpired,
-    SessionExpired,
-    SessionRevoked,
-    ReuseDetected,
-    Unauthenticated,
-    CrossSite,
-    Forbidden,
-    AccountDisabled,
-    NotFound,
-    EmailTaken,
-    TooLarge,
-    UnsupportedMediaType,
-    Throttled,
-    Unavailable,
-    Internal,
+/// Declares the error codes once: variant, wire name, HTTP status and the
+/// default message for a person.
+macro_rules! error_codes {
+    ($($variant:ident = $name:literal, $status:literal, $message:literal;)*) => {
+        /// Every failure the contract names, plus `internal` for the unexpected.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum ErrorCode {
+            $(#[serde(rename = $name)] $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The HTTP status this code is answered with.
+            pub fn status(self) -> u16 {
+                match self { $(ErrorCode::$variant => $status,)* }
+            }
+
+            /// The code as it appears on the wire and in `?error=` query strings.
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $name,)* }
+            }
+
+            /// A default message for a person; used when an error arrives only
+            /// as a code (a `?error=` query after a form post without JavaScript).
+            pub fn default_message(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $message,)* }
+            }
+        }
+    };
+}
+
+error_codes! {
+    InvalidInput = "invalid_input", 400, "Please check the form: something is missing or malformed.";
+    WeakPassword = "weak_password", 400, "That password is too easy to guess. Please choose a stronger one.";
+    InvalidCredentials = "invalid_credentials", 401, "The email or password is not right.";
+    TokenExpired = "token_expired", 401, "Your sign-in needs to be renewed.";
+    SessionExpired = "session_expired", 401, "Your session has expired. Please sign in again.";
+    SessionRevoked = "session_revoked", 401, "This device was signed out from another device.";
+    ReuseDetected = "reuse_detected", 401, "For your safety this session was ended: a sign-in token was used twice. Please sign in again.";
+    Unauthenticated = "unauthenticated", 401, "Please sign in to continue.";
+    CrossSite = "cross_site", 403, "This request came from another site and was refused.";
+    Forbidden = "forbidden", 403, "You are not allowed to do that.";
+    AccountDisabled = "account_disabled", 403, "This account has been disabled. Contact an administrator.";
+    NotFound = "not_found", 404, "That was not found.";
+    EmailTaken = "email_taken", 409, "An account with this email already exists. Try signing in.";
+    TooLarge = "too_large", 413, "The request is too large.";
+    UnsupportedMediaType = "unsupported_media_type", 415, "The request has an unsupported content type.";
+    Throttled = "throttled", 429, "Too many attempts. Please wait a moment and try again.";
+    Unavailable = "unavailable", 503, "The service is briefly unavailable. Please try again.";
+    Internal = "internal", 500, "Something went wrong on our side. Please try again.";
 }
 
 impl ErrorCode {
-    /// The HTTP status this code is answered with.
-    pub fn status(self) -> u16 {
-        use ErrorCode::*;
-        match self {
-            InvalidInput | WeakPassword => 400,
-            InvalidCredentials | TokenExpired | SessionExpired | SessionRevoked | ReuseDetected
-            | Unauthenticated => 401,
-            CrossSite | Forbidden | AccountDisabled => 403,
-            NotFound => 404,
-            EmailTaken => 409,
-            TooLarge => 413,
-            UnsupportedMediaType => 415,
-            Throttled => 429,
-            Unavailable => 503,
-            Internal => 500,
-        }
-    }
-
-    /// The code as it appears on the wire and in `?error=` query strings.
-    pub fn as_str(self) -> &'static str {
-        use ErrorCode::*;
-        match self {
-            InvalidInput => "invalid_input",
-            WeakPassword => "weak_password",
-            InvalidCredentials => "invalid_credentials",
-            TokenExpired => "token_expired",
-            SessionExpired => "session_expired",
-            SessionRevoked => "session_revoked",
-            ReuseDetected => "reuse_detected",
-            Unauthenticated => "unauthenticated",
-            CrossSite => "cross_site",
-            Forbidden => "forbidden",
-            AccountDisabled => "account_disabled",
-            NotFound => "not_found",
-            EmailTaken => "email_taken",
-            TooLarge => "too_large",
-            UnsupportedMediaType => "unsupported_media_type",
-            Throttled => "throttled",
-            Unavailable => "unavailable",
-            Internal => "internal",
-        }
-    }
-
     pub fn parse(code: &str) -> Option<Self> {
-        use ErrorCode::*;
-        [
-            InvalidInput,
-            WeakPassword,
-            InvalidCredentials,
-            TokenExpired,
-            SessionExpired,
-            SessionRevoked,
-            ReuseDetected,
-            Unauthenticated,
-            CrossSite,
-            Forbidden,
-            AccountDisabled,
-            NotFound,
-            EmailTaken,
-            TooLarge,
-            UnsupportedMediaType,
-            Throttled,
-            Unavailable,
-            Internal,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == code)
-    }
-
-    /// A default message for a person; used when an error arrives only as a
-    /// code (a `?error=` query after a form post without JavaScript).
-    pub fn default_message(self) -> &'static str {
-        use ErrorCode::*;
-        match self {
-            InvalidInput => "Please check the form: something is missing or malformed.",
-            WeakPassword => "That password is too easy to guess. Please choose a stronger one.",
-            InvalidCredentials => "The email or password is not right.",
-            TokenExpired => "Your sign-in needs to be renewed.",
-            SessionExpired => "Your session has expired. Please sign in again.",
-            SessionRevoked => "This device was signed out from another device.",
-            ReuseDetected => {
-                "For your safety this session was ended: a sign-in token was used twice. Please sign in again."
-            }
-            Unauthenticated => "Please sign in to continue.",
-            CrossSite => "This request came from another site and was refused.",
-            Forbidden => "You are not allowed to do that.",
-            AccountDisabled => "This account has been disabled. Contact an administrator.",
-            NotFound => "That was not found.",
-            EmailTaken => "An account with this email already exists. Try signing in.",
-            TooLarge => "The request is too large.",
-            UnsupportedMediaType => "The request has an unsupported content type.",
-            Throttled => "Too many attempts. Please wait a moment and try again.",
-            Unavailable => "The service is briefly unavailable. Please try again.",
-            Internal => "Something went wrong on our side. Please try again.",
-        }
+        Self::ALL.iter().copied().find(|c| c.as_str() == code)
     }
 
     /// Whether this failure means the browser's sign-in is gone for good and
@@ -142,8 +80,13 @@ impl ErrorCode {
             SessionExpired | SessionRevoked | ReuseDetected | Unauthenticated | AccountDisabled
         )
     }
-}
 
+    /// Whether the person should be told why they were signed out (every
+    /// sign-in-ending code but a plain "not signed in").
+    pub fn explains_sign_out(self) -> bool {
+        self.ends_sign_in() && self != ErrorCode::Unauthenticated
+    }
+}
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -213,29 +156,20 @@ impl FromServerFnError for AppError {
 }
 
 #[cfg(feature = "ssr")]
-impl From<sqlx::Error> for AppError {
-    fn from(err: sqlx::Error) -> Self {
+impl From<crate::store::StoreError> for AppError {
+    fn from(err: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
         match err {
-            // The database is unreachable or overloaded: nothing was changed,
-            // and the caller's credentials stay valid.
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::WorkerCrashed => {
-                tracing::warn!(error = %err, "database unavailable");
-                Self::from(ErrorCode::Unavailable)
+            // Transient: nothing was changed, and the caller's credentials
+            // stay valid; the client may retry.
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                Self {
+                    retry_after: Some(1),
+                    ..Self::from(ErrorCode::Unavailable)
+                }
             }
-            // PostgreSQL shutting down (57…) or a broken connection (08…).
-            sqlx::Error::Database(ref db)
-                if db
-                    .code()
-                    .is_some_and(|c| c.starts_with("57") || c.starts_with("08")) =>
-            {
-                tracing::warn!(error = %err, "database unavailable");
-                Self::from(ErrorCode::Unavailable)
-            }
-            other => Self::internal(other),
+            StoreError::Other(cause) => Self::internal(cause),
         }
     }
 }
@@ -266,11 +200,7 @@ mod tests {
 
     #[test]
     fn codes_round_trip_through_their_names() {
-        for code in [
-            ErrorCode::InvalidInput,
-            ErrorCode::ReuseDetected,
-            ErrorCode::Throttled,
-        ] {
+        for &code in ErrorCode::ALL {
             assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));

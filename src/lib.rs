@@ -1,24 +1,31 @@
 //! gatehouse: browser authentication done right, as a Leptos app.
 
+/// Declares modules that exist only in the server build.
+macro_rules! server_only {
+    ($($(#[$attr:meta])* pub mod $name:ident;)*) => {
+        $($(#[$attr])* #[cfg(feature = "ssr")] pub mod $name;)*
+    };
+}
+
 pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod error;
 pub mod pages;
+pub mod redirect;
 pub mod sessions;
 
-#[cfg(feature = "ssr")]
-pub mod api;
-#[cfg(feature = "ssr")]
-pub mod cli;
-#[cfg(feature = "ssr")]
-pub mod config;
-#[cfg(feature = "ssr")]
-pub mod db;
-#[cfg(feature = "ssr")]
-pub mod server;
-#[cfg(feature = "ssr")]
-pub mod state;
+server_only! {
+    pub mod api;
+    pub mod cli;
+    pub mod clock;
+    pub mod config;
+    pub mod http;
+    pub mod ids;
+    pub mod server;
+    pub mod state;
+    pub mod store;
+}
 
 #[cfg(feature = "hydrate")]
 pub mod client;

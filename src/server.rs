@@ -3,11 +3,13 @@
 use crate::{
     api,
     app::{shell, App},
-    auth::{middleware, passwords::PasswordHasherPool, tokens::TokenKeys},
+    auth::refresh_layer,
+    clock::now_ms,
     config::{Config, Environment},
-    db::{now_ms, ConnectError, Db},
     error::{AppError, ErrorCode},
-    state::{AppState, Revocations},
+    http::{cross_site, forms, headers},
+    state::AppState,
+    store::{ConnectError, Db},
 };
 use axum::{
     body::Body, extract::Request, middleware::from_fn_with_state, response::IntoResponse,
@@ -15,7 +17,7 @@ use axum::{
 };
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
@@ -62,22 +64,10 @@ impl Application {
     /// (`site_addr` port 0 picks a free port).
     pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Self, StartError> {
         let db = Db::connect(&config.database_url).await?;
-        let keys = TokenKeys::new(&config.jwt_secret, config.issuer());
-        let passwords = tokio::task::spawn_blocking(PasswordHasherPool::new)
-            .await
-            .expect("building the password hasher does not panic");
-        let revocations = Revocations::default();
-        let state = AppState {
-            leptos_options,
-            config: Arc::new(config),
-            db,
-            keys: Arc::new(keys),
-            passwords,
-            revocations,
-        };
+        let state = AppState::new(config, db, leptos_options).await;
         state
-            .revocations
-            .sync(&state.db, revocation_retention(&state))
+            .sessions
+            .sync_revocations()
             .await
             .map_err(StartError::Revocations)?;
         let listener = TcpListener::bind(state.config.site_addr)
@@ -116,44 +106,26 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await;
         background.abort();
-        self.state.db.close().await;
+        self.state.sessions.close().await;
         result
     }
 }
 
-/// Revoked session ids are kept one access-token lifetime plus the leeway:
-/// after that no access token naming them can still verify.
-fn revocation_retention(state: &AppState) -> Duration {
-    state.config.access_ttl + Duration::from_secs(crate::auth::tokens::LEEWAY_SECS + 5)
-}
-
-/// Picks up revocations made by other instances, and purges expired rows.
+/// Picks up revocations made by other instances, and purges expired rows
+/// once an hour.
 async fn background_tasks(state: AppState) {
     let mut poll = tokio::time::interval(state.config.revocation_poll);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_purge = 0;
     loop {
         poll.tick().await;
-        if let Err(err) = state
-            .revocations
-            .sync(&state.db, revocation_retention(&state))
-            .await
-        {
+        if let Err(err) = state.sessions.sync_revocations().await {
             tracing::warn!(error = %err, "could not load revocations");
         }
         let now = now_ms();
         if now - last_purge > 3_600_000 {
             last_purge = now;
-            let day = 24 * 3_600_000;
-            let events_before = now - crate::sessions::EVENT_RETENTION_DAYS * day;
-            let purged = async {
-                let sessions = state.db.purge_sessions(now - 7 * day).await?;
-                let events = state.db.purge_events(events_before).await?;
-                let throttle = state.db.purge_throttle(now - day).await?;
-                Ok::<_, crate::error::AppError>((sessions, events, throttle))
-            }
-            .await;
-            match purged {
+            match state.sessions.purge().await {
                 Ok((sessions, events, throttle)) => {
                     tracing::debug!(sessions, events, throttle, "purged expired rows")
                 }
@@ -172,7 +144,7 @@ fn render_context(state: AppState) -> impl Fn() + Clone + Send + Sync + 'static 
     move || {
         provide_context(state.clone());
         if let Some(parts) = use_context::<axum::http::request::Parts>() {
-            if let Some(nonce) = parts.extensions.get::<middleware::CspNonce>() {
+            if let Some(nonce) = parts.extensions.get::<headers::CspNonce>() {
                 provide_context(leptos::nonce::Nonce::from_value(nonce.0.clone()));
             }
         }
@@ -183,7 +155,7 @@ fn render_context(state: AppState) -> impl Fn() + Clone + Send + Sync + 'static 
 pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let routes = generate_route_list(App);
-    Router::new()
+    let router = Router::new()
         .merge(api::router())
         // Server functions are registered at their own paths by
         // `leptos_routes_with_context`; anything else under /api is unknown.
@@ -196,19 +168,20 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(render_context(state.clone()), shell))
+        .layer(from_fn_with_state(state.clone(), forms::server_fn_adapter))
         .layer(from_fn_with_state(
             state.clone(),
-            middleware::server_fn_adapter,
-        ))
-        .layer(from_fn_with_state(state.clone(), middleware::authenticate))
-        .layer(from_fn_with_state(
-            state.clone(),
-            middleware::refuse_cross_site,
+            refresh_layer::authenticate,
         ))
         .layer(from_fn_with_state(
             state.clone(),
-            middleware::security_headers,
+            cross_site::refuse_cross_site,
         ))
+        .layer(from_fn_with_state(
+            state.clone(),
+            headers::content_security_policy,
+        ));
+    headers::static_headers(router, &state)
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
                 // The path only: query strings may carry user input.

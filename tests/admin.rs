@@ -7,8 +7,8 @@ use common::{email, TestApp, FIREFOX, PASSWORD};
 use reqwest::StatusCode;
 
 async fn make_admin(app: &TestApp, address: &str) {
-    let user = app.state.db.user_by_email(address).await.unwrap().unwrap();
-    assert!(app.state.db.set_role(&user.id, "admin").await.unwrap());
+    let user = app.state.admin.user_by_email(address).await.unwrap();
+    app.state.admin.grant_admin(&user).await.unwrap();
 }
 
 #[tokio::test]
@@ -50,8 +50,8 @@ async fn non_admins_are_refused_and_nothing_changes() {
     assert_eq!(victim.get("/api/v1/me").await.status, StatusCode::OK);
     assert!(
         !app.state
-            .db
-            .user_by_id(&victim_id)
+            .auth
+            .user(&victim_id.as_str().into())
             .await
             .unwrap()
             .unwrap()
@@ -134,7 +134,12 @@ async fn disabling_a_user_ends_their_sessions_at_once() {
         .await;
     assert_eq!(again.status, StatusCode::OK);
 
-    let events = app.state.db.events(&user_id, 0).await.unwrap();
+    let events = app
+        .state
+        .sessions
+        .events(&user_id.as_str().into())
+        .await
+        .unwrap();
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     assert!(
         kinds.contains(&"account_disabled") && kinds.contains(&"account_enabled"),

@@ -371,8 +371,8 @@ async fn an_expired_access_token_on_a_page_load_is_silently_refreshed() {
     // An access token that expired ten minutes ago, as after a laptop wakes.
     let keys = TokenKeys::new(&app.state.config.jwt_secret, "gatehouse");
     let expired = keys.issue_access(
-        &claims.sub,
-        &claims.sid,
+        &claims.sub.as_str().into(),
+        &claims.sid.as_str().into(),
         now() - 1200,
         std::time::Duration::from_secs(300),
     );

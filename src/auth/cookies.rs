@@ -1,7 +1,9 @@
-//! The two auth cookies. Both are `HttpOnly` (no script can read them, OWASP
-//! Session Management Cheat Sheet "HttpOnly Attribute"), `Secure` with the
-//! `__Host-` prefix unless turned off for plain-http development
-//! (RFC 6265bis §4.1.3.2), and `Path=/`.
+//! The two auth cookies, read once per request and written by one function.
+//!
+//! Both are `HttpOnly` (no script can read them, OWASP Session Management
+//! Cheat Sheet "HttpOnly Attribute"), `Secure` with the `__Host-` prefix
+//! unless turned off for plain-http development (RFC 6265bis §4.1.3.2), and
+//! `Path=/`.
 //!
 //! `SameSite=Lax`: the cookies ride along on top-level GET navigations, so a
 //! person following a link to gatehouse from mail or another site arrives
@@ -9,17 +11,17 @@
 //! break that first navigation and add no protection here: GET never changes
 //! state, and every state-changing request is also Origin-checked.
 
-use super::service::IssuedTokens;
-use crate::{config::Config, db::now_ms};
-use axum::http::{header, HeaderMap, HeaderValue};
+use super::tokens::IssuedTokens;
+use crate::{clock::now_ms, config::Config};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 
-pub struct CookieNames {
-    pub access: &'static str,
-    pub refresh: &'static str,
+struct CookieNames {
+    access: &'static str,
+    refresh: &'static str,
 }
 
-pub fn names(config: &Config) -> CookieNames {
+fn names(config: &Config) -> CookieNames {
     if config.secure_cookies {
         CookieNames {
             access: "__Host-gh_access",
@@ -33,6 +35,49 @@ pub fn names(config: &Config) -> CookieNames {
     }
 }
 
+/// The auth cookies a request carries (empty values count as absent).
+#[derive(Clone, Debug, Default)]
+pub struct AuthCookies {
+    pub access: Option<String>,
+    pub refresh: Option<String>,
+}
+
+impl AuthCookies {
+    pub fn read(config: &Config, headers: &HeaderMap) -> Self {
+        let jar = CookieJar::from_headers(headers);
+        let n = names(config);
+        let get = |name: &str| {
+            jar.get(name)
+                .map(|c| c.value().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        Self {
+            access: get(n.access),
+            refresh: get(n.refresh),
+        }
+    }
+}
+
+/// The access token a request presents: a Bearer header wins over the cookie
+/// (the contract), then the cookie.
+pub fn presented_access(headers: &HeaderMap, cookies: &AuthCookies) -> Option<String> {
+    if let Some(auth) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let (scheme, token) = auth.split_once(' ').unwrap_or((auth, ""));
+        if scheme.eq_ignore_ascii_case("bearer") {
+            return Some(token.trim().to_owned());
+        }
+    }
+    cookies.access.clone()
+}
+
+/// Headers that store or clear the auth cookies. Every such response is
+/// `Cache-Control: no-store`, so no cache keeps a token (RFC 6749 §5.1).
+#[derive(Clone, Debug)]
+pub struct CookieUpdate([HeaderValue; 2]);
+
 fn cookie(config: &Config, name: &'static str, value: String, max_age_secs: i64) -> HeaderValue {
     let cookie = Cookie::build((name, value))
         .http_only(true)
@@ -44,11 +89,11 @@ fn cookie(config: &Config, name: &'static str, value: String, max_age_secs: i64)
     HeaderValue::from_str(&cookie.to_string()).expect("cookie values are header-safe")
 }
 
-/// `Set-Cookie` values that store a freshly issued pair.
-pub fn set_tokens(config: &Config, issued: &IssuedTokens) -> [HeaderValue; 2] {
+/// Stores a freshly issued pair.
+pub fn store(config: &Config, issued: &IssuedTokens) -> CookieUpdate {
     let n = names(config);
     let now_secs = now_ms() / 1000;
-    [
+    CookieUpdate([
         cookie(
             config,
             n.access,
@@ -61,49 +106,38 @@ pub fn set_tokens(config: &Config, issued: &IssuedTokens) -> [HeaderValue; 2] {
             issued.refresh.expose().to_owned(),
             issued.refresh_expires_at / 1000 - now_secs,
         ),
-    ]
+    ])
 }
 
-/// `Set-Cookie` values that clear both cookies, repeating their attributes.
-pub fn clear_tokens(config: &Config) -> [HeaderValue; 2] {
+/// Clears both cookies, repeating their attributes.
+pub fn clear(config: &Config) -> CookieUpdate {
     let n = names(config);
-    [
+    CookieUpdate([
         cookie(config, n.access, String::new(), 0),
         cookie(config, n.refresh, String::new(), 0),
-    ]
+    ])
 }
 
-/// Adds `Set-Cookie` values and `Cache-Control: no-store` to `headers`.
-pub fn apply(headers: &mut HeaderMap, cookies: [HeaderValue; 2]) {
-    for value in cookies {
-        headers.append(header::SET_COOKIE, value);
+impl CookieUpdate {
+    /// The headers to add, in order: the `Set-Cookie` values, then `no-store`.
+    pub fn headers(&self) -> impl Iterator<Item = (HeaderName, HeaderValue)> + '_ {
+        self.0
+            .iter()
+            .map(|v| (header::SET_COOKIE, v.clone()))
+            .chain(std::iter::once((
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-store"),
+            )))
     }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-}
 
-/// The access and refresh cookie values a request carries.
-pub fn read(config: &Config, headers: &HeaderMap) -> (Option<String>, Option<String>) {
-    let jar = CookieJar::from_headers(headers);
-    let n = names(config);
-    let get = |name: &str| {
-        jar.get(name)
-            .map(|c| c.value().to_owned())
-            .filter(|v| !v.is_empty())
-    };
-    (get(n.access), get(n.refresh))
-}
-
-/// The access token a request presents: a Bearer header wins over the cookie
-/// (the contract), then the cookie.
-pub fn presented_access(config: &Config, headers: &HeaderMap) -> Option<String> {
-    if let Some(auth) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
-        let (scheme, token) = auth.split_once(' ').unwrap_or((auth, ""));
-        if scheme.eq_ignore_ascii_case("bearer") {
-            return Some(token.trim().to_owned());
+    /// Adds the headers to a response.
+    pub fn write_to(&self, headers: &mut HeaderMap) {
+        for (name, value) in self.headers() {
+            if name == header::SET_COOKIE {
+                headers.append(name, value);
+            } else {
+                headers.insert(name, value);
+            }
         }
     }
-    read(config, headers).0
 }

@@ -1,22 +1,20 @@
-//! Accounts and tokens: the browser server functions for registering,
-//! signing in, silent refresh and signing out.
+//! The auth capability, as the browser reaches it: registering, signing in,
+//! silent refresh and signing out. Each server function parses its fields,
+//! makes one service call and shapes the answer.
 
 use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-#[cfg(feature = "ssr")]
-pub mod cookies;
-#[cfg(feature = "ssr")]
-pub mod middleware;
-#[cfg(feature = "ssr")]
-pub mod passwords;
-#[cfg(feature = "ssr")]
-pub mod service;
-#[cfg(feature = "ssr")]
-pub mod throttle;
-#[cfg(feature = "ssr")]
-pub mod tokens;
+server_only! {
+    pub mod cookies;
+    pub mod extract;
+    pub mod passwords;
+    pub mod refresh_layer;
+    pub mod service;
+    pub mod throttle;
+    pub mod tokens;
+}
 
 /// An account, as its owner sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,11 +44,12 @@ pub struct Refreshed {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Done {}
 
-/// Server-side helpers shared by every server function.
+/// What every server function reaches the request and response through.
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use super::{middleware::Auth, service::ClientInfo, service::IssuedTokens};
-    use crate::{error::AppError, state::AppState};
+    use super::{cookies, extract, tokens::IssuedTokens};
+    pub use super::{extract::AuthedUser, passwords, service};
+    use crate::{error::AppError, http::client_addr::ClientInfo, state::AppState};
     use axum::http::{header, request::Parts, HeaderValue};
     use leptos::prelude::*;
     use leptos_axum::ResponseOptions;
@@ -64,61 +63,72 @@ pub mod ssr {
         expect_context::<Parts>()
     }
 
-    /// What the authentication middleware found for this request.
-    pub fn auth() -> Auth {
-        parts()
-            .extensions
-            .get::<Auth>()
-            .cloned()
-            .unwrap_or(Auth::SignedOut)
+    /// What the auth layer found for this request.
+    pub fn auth() -> extract::Auth {
+        extract::auth_of(&parts())
+    }
+
+    /// The signed-in user of this request, or the reason there is none.
+    pub fn authed() -> Result<AuthedUser, AppError> {
+        auth().require().cloned()
     }
 
     pub fn client() -> ClientInfo {
-        parts()
-            .extensions
-            .get::<ClientInfo>()
-            .cloned()
-            .unwrap_or_default()
+        let parts = parts();
+        match parts.extensions.get::<ClientInfo>() {
+            Some(client) => client.clone(),
+            None => ClientInfo::from_parts(&state().config, &parts),
+        }
     }
 
     /// The refresh cookie of this request.
     pub fn refresh_cookie() -> Option<String> {
-        super::cookies::read(&state().config, &parts().headers).1
+        parts()
+            .extensions
+            .get::<cookies::AuthCookies>()
+            .and_then(|c| c.refresh.clone())
     }
 
-    fn response() -> ResponseOptions {
-        expect_context::<ResponseOptions>()
-    }
-
-    pub fn set_token_cookies(issued: &IssuedTokens) {
-        let values = super::cookies::set_tokens(&state().config, issued);
-        let res = response();
-        for value in values {
-            res.append_header(header::SET_COOKIE, value);
+    fn write(update: cookies::CookieUpdate) {
+        let res = expect_context::<ResponseOptions>();
+        for (name, value) in update.headers() {
+            if name == header::SET_COOKIE {
+                res.append_header(name, value);
+            } else {
+                res.insert_header(name, value);
+            }
         }
-        res.insert_header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
 
-    pub fn clear_token_cookies() {
-        let values = super::cookies::clear_tokens(&state().config);
-        let res = response();
-        for value in values {
-            res.append_header(header::SET_COOKIE, value);
+    pub fn store_tokens(issued: &IssuedTokens) {
+        write(cookies::store(&state().config, issued));
+    }
+
+    /// Stores a new sign-in's cookies and describes its account.
+    pub fn signed_in(user: crate::store::User, issued: &IssuedTokens) -> super::UserInfo {
+        store_tokens(issued);
+        super::UserInfo {
+            id: user.id.into_string(),
+            email: user.email,
         }
-        res.insert_header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
 
-    /// Runs a server function body; a failure's `Retry-After` becomes a header
-    /// (its status is set by the server-function adapter from the code).
+    pub fn clear_tokens() {
+        write(cookies::clear(&state().config));
+    }
+
+    /// Runs a server function body; a failure's `Retry-After` travels as a
+    /// header to the server-function adapter, which answers the error, and a
+    /// failure that ends the sign-in clears the dead cookies.
     pub async fn run<T>(body: impl Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
         let result = body.await;
         if let Err(err) = &result {
             if let Some(seconds) = err.retry_after {
-                response().insert_header(header::RETRY_AFTER, HeaderValue::from(seconds));
+                expect_context::<ResponseOptions>()
+                    .insert_header(header::RETRY_AFTER, HeaderValue::from(seconds));
             }
-            if err.error.ends_sign_in() && err.error != crate::error::ErrorCode::Unauthenticated {
-                // The browser's sign-in is over; don't leave dead cookies behind.
-                clear_token_cookies();
+            if err.error.explains_sign_out() {
+                clear_tokens();
             }
         }
         result
@@ -131,13 +141,10 @@ pub async fn register(email: String, password: String) -> Result<UserInfo, AppEr
     use self::ssr::*;
     run(async move {
         let (user, issued) = state()
+            .auth
             .register(&email, passwords::Password::new(password), &client())
             .await?;
-        set_token_cookies(&issued);
-        Ok(UserInfo {
-            id: user.id,
-            email: user.email,
-        })
+        Ok(signed_in(user, &issued))
     })
     .await
 }
@@ -153,18 +160,15 @@ pub async fn login(
     let _ = next;
     run(async move {
         let (user, issued) = state()
+            .auth
             .login(
                 &email,
                 passwords::Password::new(password),
-                service::SessionKind::Browser,
+                crate::sessions::service::SessionKind::Browser,
                 &client(),
             )
             .await?;
-        set_token_cookies(&issued);
-        Ok(UserInfo {
-            id: user.id,
-            email: user.email,
-        })
+        Ok(signed_in(user, &issued))
     })
     .await
 }
@@ -175,10 +179,10 @@ pub async fn refresh() -> Result<Refreshed, AppError> {
     use self::ssr::*;
     run(async move {
         let token = refresh_cookie().ok_or(crate::error::ErrorCode::Unauthenticated)?;
-        let issued = state().refresh(&token, &client()).await?;
-        set_token_cookies(&issued);
+        let issued = state().auth.refresh(&token, &client()).await?;
+        store_tokens(&issued);
         Ok(Refreshed {
-            expires_at: crate::db::rfc3339(issued.access.expires_at * 1000),
+            expires_at: crate::clock::rfc3339(issued.access.expires_at * 1000),
         })
     })
     .await
@@ -189,29 +193,12 @@ pub async fn refresh() -> Result<Refreshed, AppError> {
 pub async fn logout() -> Result<Done, AppError> {
     use self::ssr::*;
     run(async move {
-        let state = state();
-        // The session is found by the refresh cookie, or by the access token
-        // when the refresh cookie is gone.
-        let session = match refresh_cookie().and_then(|t| tokens::parse_refresh_token(&t)) {
-            Some(parsed) => state
-                .db
-                .session(&parsed.session_id)
-                .await?
-                .filter(|s| state.keys.refresh_token_is_authentic(&parsed, &s.secret)),
-            None => match auth() {
-                middleware::Auth::SignedIn(user) => state.db.session(&user.session_id).await?,
-                _ => None,
-            },
-        };
-        if let Some(session) = session {
-            if state.end_session(&session.id, "signed_out").await? {
-                tracing::info!(user_id = %session.user_id, session_id = %session.id, "signed out");
-                state
-                    .record_event(&session.user_id, "signed_out", &client(), "Signed out")
-                    .await;
-            }
-        }
-        clear_token_cookies();
+        let me = authed().ok();
+        state()
+            .auth
+            .logout(refresh_cookie().as_deref(), me.as_ref(), &client())
+            .await?;
+        clear_tokens();
         Ok(Done {})
     })
     .await
@@ -222,14 +209,14 @@ pub async fn logout() -> Result<Done, AppError> {
 pub async fn whoami() -> Result<Option<CurrentUser>, AppError> {
     use self::ssr::*;
     run(async move {
-        let middleware::Auth::SignedIn(authed) = auth() else {
+        let Ok(authed) = authed() else {
             return Ok(None);
         };
-        let Some(user) = state().db.user_by_id(&authed.user_id).await? else {
+        let Some(user) = state().auth.user(&authed.user_id).await? else {
             return Ok(None);
         };
         Ok(Some(CurrentUser {
-            id: user.id,
+            id: user.id.into_string(),
             email: user.email,
             role: user.role,
             access_expires_at: authed.access_expires_at,

@@ -3,10 +3,7 @@
 //! permanent lock-out, kept in the database so a restart does not reset it,
 //! and counted the same way whether or not the account exists.
 
-use crate::{
-    db::{Db, Millis},
-    error::AppError,
-};
+use crate::{clock::Millis, error::AppError, store::ThrottleEntry};
 
 /// Failures allowed per (account, client address) before backoff starts.
 const FREE_PER_ACCOUNT_AND_CLIENT: i64 = 5;
@@ -35,14 +32,30 @@ impl ThrottleKeys {
         }
     }
 
-    fn all(&self) -> [&str; 3] {
+    pub fn all(&self) -> [&str; 3] {
         [&self.account_and_client, &self.client, &self.account]
+    }
+
+    /// Each key with the failures it allows before backoff starts.
+    pub fn with_allowances(&self) -> [(&str, i64); 3] {
+        [
+            (&self.account_and_client, FREE_PER_ACCOUNT_AND_CLIENT),
+            (&self.client, FREE_PER_CLIENT),
+            (&self.account, FREE_PER_ACCOUNT),
+        ]
+    }
+
+    /// The keys a correct password clears: the account's streaks, not the
+    /// client's address-wide counter (one valid account cannot launder
+    /// guesses against others).
+    pub fn cleared_by_success(&self) -> [&str; 2] {
+        [&self.account_and_client, &self.account]
     }
 }
 
 /// How long to refuse attempts after `failures` failures, given `free` of them
 /// go unpunished: 1 s, 2 s, 4 s … up to [`MAX_BLOCK_MS`].
-fn backoff(failures: i64, free: i64) -> Millis {
+pub fn backoff(failures: i64, free: i64) -> Millis {
     if failures < free {
         return 0;
     }
@@ -50,11 +63,9 @@ fn backoff(failures: i64, free: i64) -> Millis {
     (1000_i64 << exponent).min(MAX_BLOCK_MS)
 }
 
-/// `Err(throttled)` with the seconds to wait if any key is in backoff.
-pub async fn check(db: &Db, keys: &ThrottleKeys, now: Millis) -> Result<(), AppError> {
-    let wait_ms = db
-        .throttle_entries(&keys.all())
-        .await?
+/// `Err(throttled)` with the seconds to wait if any entry is in backoff.
+pub fn refuse_if_blocked(entries: &[ThrottleEntry], now: Millis) -> Result<(), AppError> {
+    let wait_ms = entries
         .iter()
         .map(|entry| entry.blocked_until - now)
         .max()
@@ -64,26 +75,6 @@ pub async fn check(db: &Db, keys: &ThrottleKeys, now: Millis) -> Result<(), AppE
         return Err(AppError::throttled(((wait_ms + 999) / 1000) as u64));
     }
     Ok(())
-}
-
-/// Counts a failed attempt under every key.
-pub async fn record_failure(db: &Db, keys: &ThrottleKeys, now: Millis) -> Result<(), AppError> {
-    db.record_failure(&keys.account_and_client, now, |n| {
-        backoff(n, FREE_PER_ACCOUNT_AND_CLIENT)
-    })
-    .await?;
-    db.record_failure(&keys.client, now, |n| backoff(n, FREE_PER_CLIENT))
-        .await?;
-    db.record_failure(&keys.account, now, |n| backoff(n, FREE_PER_ACCOUNT))
-        .await
-}
-
-/// A correct password ends the account's failure streaks; the client's
-/// address-wide counter stays, so one valid account cannot launder guesses
-/// against others.
-pub async fn record_success(db: &Db, keys: &ThrottleKeys) -> Result<(), AppError> {
-    db.clear_failures(&[&keys.account_and_client, &keys.account])
-        .await
 }
 
 #[cfg(test)]

@@ -10,7 +10,12 @@
 //! under a key derived from `GATEHOUSE_JWT_SECRET`, so the current token (and
 //! its predecessor) can be re-derived but never read from storage.
 
-use crate::{config::JwtSecret, error::ErrorCode};
+use crate::{
+    clock::Millis,
+    config::JwtSecret,
+    error::ErrorCode,
+    ids::{SessionId, UserId},
+};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -69,10 +74,21 @@ impl fmt::Debug for RefreshToken {
     }
 }
 
+/// A fresh pair of tokens for one session.
+#[derive(Debug, Clone)]
+pub struct IssuedTokens {
+    pub user_id: UserId,
+    pub session_id: SessionId,
+    pub access: AccessToken,
+    pub refresh: RefreshToken,
+    /// When the refresh token stops working if unused (unix ms).
+    pub refresh_expires_at: Millis,
+}
+
 /// A refresh token taken apart, its MAC not yet checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedRefreshToken {
-    pub session_id: String,
+    pub session_id: SessionId,
     pub generation: i64,
     mac: [u8; MAC_BYTES],
 }
@@ -149,15 +165,15 @@ impl TokenKeys {
     /// Signs an access token for `user_id` in session `session_id`.
     pub fn issue_access(
         &self,
-        user_id: &str,
-        session_id: &str,
+        user_id: &UserId,
+        session_id: &SessionId,
         now_secs: i64,
         ttl: Duration,
     ) -> AccessToken {
         let exp = now_secs + ttl.as_secs() as i64;
         let claims = Claims {
-            sub: user_id.to_owned(),
-            sid: session_id.to_owned(),
+            sub: user_id.to_string(),
+            sid: session_id.to_string(),
             iat: now_secs,
             exp,
             jti: random_id(16),
@@ -199,8 +215,15 @@ impl TokenKeys {
     }
 
     /// The refresh token of `session_id` at `generation`.
-    pub fn refresh_token(&self, session_id: &str, generation: i64, secret: &[u8]) -> RefreshToken {
-        let id = URL_SAFE_NO_PAD.decode(session_id).unwrap_or_default();
+    pub fn refresh_token(
+        &self,
+        session_id: &SessionId,
+        generation: i64,
+        secret: &[u8],
+    ) -> RefreshToken {
+        let id = URL_SAFE_NO_PAD
+            .decode(session_id.as_str())
+            .unwrap_or_default();
         let mut bytes = Vec::with_capacity(TOKEN_BYTES);
         bytes.extend_from_slice(&id);
         bytes.extend_from_slice(&generation.to_be_bytes());
@@ -213,7 +236,7 @@ impl TokenKeys {
     pub fn refresh_token_is_authentic(&self, token: &ParsedRefreshToken, secret: &[u8]) -> bool {
         use subtle::ConstantTimeEq as _;
         let id = URL_SAFE_NO_PAD
-            .decode(&token.session_id)
+            .decode(token.session_id.as_str())
             .unwrap_or_default();
         let expected = self.refresh_mac(&id, token.generation, secret);
         expected.ct_eq(&token.mac).into()
@@ -236,7 +259,7 @@ pub fn parse_refresh_token(token: &str) -> Option<ParsedRefreshToken> {
         return None;
     }
     Some(ParsedRefreshToken {
-        session_id: URL_SAFE_NO_PAD.encode(id),
+        session_id: SessionId::new(URL_SAFE_NO_PAD.encode(id)),
         generation,
         mac: mac.try_into().ok()?,
     })
@@ -285,7 +308,12 @@ mod tests {
     #[test]
     fn access_tokens_round_trip_with_every_claim() {
         let keys = keys();
-        let token = keys.issue_access("user-1", "sid-1", now(), Duration::from_secs(60));
+        let token = keys.issue_access(
+            &"user-1".into(),
+            &"sid-1".into(),
+            now(),
+            Duration::from_secs(60),
+        );
         let claims = keys.verify_access(&token.value).unwrap();
         assert_eq!(
             (claims.sub.as_str(), claims.sid.as_str()),
@@ -304,7 +332,12 @@ mod tests {
     #[test]
     fn expired_and_foreign_tokens_are_refused() {
         let keys = keys();
-        let old = keys.issue_access("u", "s", now() - 120, Duration::from_secs(60));
+        let old = keys.issue_access(
+            &"u".into(),
+            &"s".into(),
+            now() - 120,
+            Duration::from_secs(60),
+        );
         assert_eq!(
             keys.verify_access(&old.value).unwrap_err(),
             AccessError::Expired
@@ -313,7 +346,8 @@ mod tests {
             &crate::config::JwtSecret("k".repeat(40).into_bytes()),
             "elsewhere",
         );
-        let foreign = other_issuer.issue_access("u", "s", now(), Duration::from_secs(60));
+        let foreign =
+            other_issuer.issue_access(&"u".into(), &"s".into(), now(), Duration::from_secs(60));
         assert_eq!(
             keys.verify_access(&foreign.value).unwrap_err(),
             AccessError::Invalid
@@ -327,7 +361,7 @@ mod tests {
     #[test]
     fn refresh_tokens_are_derived_and_checked() {
         let keys = keys();
-        let sid = new_session_id();
+        let sid = SessionId::new(new_session_id());
         let secret = new_session_secret();
         let t0 = keys.refresh_token(&sid, 0, &secret);
         let t1 = keys.refresh_token(&sid, 1, &secret);

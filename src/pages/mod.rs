@@ -65,6 +65,7 @@ pub fn SignOutButton() -> impl IntoView {
     };
     view! {
         <form class="inline" method="post" action="/api/logout" on:submit=on_submit>
+            <input type="hidden" name="next" value="/login" />
             <button type="submit" class="link-button" data-testid="sign-out">"Sign out"</button>
         </form>
     }

@@ -3,25 +3,6 @@ use crate::sessions::{notices, security_events, SecurityEventInfo};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-fn event_title(kind: &str) -> &'static str {
-    match kind {
-        "registered" => "Account created",
-        "sign_in" => "Signed in",
-        "sign_in_failed" => "Failed sign-in",
-        "sign_in_throttled" => "Sign-in attempts throttled",
-        "signed_out" => "Signed out",
-        "session_revoked" => "Device signed out",
-        "reuse_detected" => "Token reuse detected",
-        "password_changed" => "Password changed",
-        "password_check_failed" => "Wrong current password",
-        "new_device" => "New device or address",
-        "account_disabled" => "Account disabled by an administrator",
-        "account_enabled" => "Account enabled by an administrator",
-        "admin_revoked_session" => "Session ended by an administrator",
-        _ => "Security event",
-    }
-}
-
 /// The security log, password change and account deletion.
 #[component]
 pub fn SecurityPage() -> impl IntoView {
@@ -74,6 +55,7 @@ pub fn SecurityPage() -> impl IntoView {
             <FormMessage message=message.into() />
             <h2>"Change password"</h2>
             <form method="post" action="/api/change_password" on:submit=on_change_password novalidate>
+                <input type="hidden" name="next" value="/security" />
                 <label for="current_password">"Current password"</label>
                 <input id="current_password" name="current_password" type="password" autocomplete="current-password" required />
                 <label for="new_password">"New password"</label>
@@ -110,6 +92,7 @@ pub fn SecurityPage() -> impl IntoView {
                         </p>
                         <noscript>
                             <form method="post" action="/api/delete_account">
+                                <input type="hidden" name="next" value="/login" />
                                 <label for="delete_password_nojs">"Password"</label>
                                 <input id="delete_password_nojs" name="password" type="password" autocomplete="current-password" required />
                                 <button type="submit" class="danger">"Delete my account for good"</button>
@@ -119,6 +102,7 @@ pub fn SecurityPage() -> impl IntoView {
                 }
             >
                 <form class="confirm" method="post" action="/api/delete_account" on:submit=on_delete>
+                    <input type="hidden" name="next" value="/login" />
                     <p>"This cannot be undone. Enter your password to confirm."</p>
                     <label for="delete_password">"Password"</label>
                     <input id="delete_password" name="password" type="password" autocomplete="current-password" required />
@@ -133,8 +117,8 @@ pub fn SecurityPage() -> impl IntoView {
 #[component]
 fn EventRow(event: SecurityEventInfo) -> impl IntoView {
     view! {
-        <li class="event" data-kind=event.kind.clone()>
-            <strong>{event_title(&event.kind)}</strong>
+        <li class="event" data-kind=event.kind.as_str()>
+            <strong>{event.kind.title()}</strong>
             " · "
             <LocalTime at=event.at.clone() />
             <div class="event-meta">

@@ -94,6 +94,7 @@ pub fn SessionsPage() -> impl IntoView {
                                                     action="/api/revoke_other_sessions"
                                                     on:submit=on_revoke_others
                                                 >
+                                                    <input type="hidden" name="next" value="/sessions" />
                                                     <p>"Sign out every device except this one?"</p>
                                                     <button type="submit" class="danger">"Yes, sign them out"</button>
                                                     <a href="/sessions">"Cancel"</a>
@@ -151,6 +152,7 @@ fn SessionRow(
             >
                 <form class="confirm" method="post" action="/api/revoke_session" on:submit=on_revoke>
                     <input type="hidden" name="session_id" value=id.clone() />
+                    <input type="hidden" name="next" value="/sessions" />
                     <span>"Sign out this device?"</span>
                     <button type="submit" class="danger small">"Yes, sign out"</button>
                     <a href="/sessions">"Cancel"</a>

@@ -1,0 +1,93 @@
+//! The admin capability, as the console reaches it: search users, see their
+//! sessions, disable or enable an account, revoke any session.
+//! Administrators only; each server function checks the role, makes one
+//! service call and shapes the answer.
+
+use crate::{auth::Done, error::AppError, sessions::SessionInfo};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+pub mod service;
+
+/// A user as the admin console lists them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminUser {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    pub disabled: bool,
+    pub sessions: i64,
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    pub use super::service::Actor;
+    pub use crate::auth::ssr::*;
+    use crate::{error::AppError, store::User};
+
+    /// The signed-in administrator, or `403 forbidden`.
+    pub async fn require_admin() -> Result<User, AppError> {
+        state().admin.require_admin(&authed()?.user_id).await
+    }
+}
+
+/// Users whose email contains `query` (all when empty), with active session counts.
+#[server(endpoint = "admin/users", prefix = "/api")]
+pub async fn admin_users(query: Option<String>) -> Result<Vec<AdminUser>, AppError> {
+    use self::ssr::*;
+    run(async move {
+        require_admin().await?;
+        state().admin.users(&query.unwrap_or_default()).await
+    })
+    .await
+}
+
+/// A user's active sessions.
+#[server(endpoint = "admin/sessions", prefix = "/api")]
+pub async fn admin_sessions(user_id: String) -> Result<Vec<SessionInfo>, AppError> {
+    use self::ssr::*;
+    run(async move {
+        require_admin().await?;
+        state().admin.user_sessions(&user_id.into()).await
+    })
+    .await
+}
+
+#[cfg(feature = "ssr")]
+async fn set_disabled(user_id: String, disabled: bool) -> Result<Done, AppError> {
+    use self::ssr::*;
+    let admin = require_admin().await?;
+    state()
+        .admin
+        .set_disabled(Actor::Admin(&admin), &user_id.into(), disabled, &client())
+        .await?;
+    Ok(Done {})
+}
+
+/// Disables an account and ends all its sessions at once.
+#[server(endpoint = "admin/disable_user", prefix = "/api")]
+pub async fn disable_user(user_id: String) -> Result<Done, AppError> {
+    self::ssr::run(set_disabled(user_id, true)).await
+}
+
+/// Enables a disabled account.
+#[server(endpoint = "admin/enable_user", prefix = "/api")]
+pub async fn enable_user(user_id: String) -> Result<Done, AppError> {
+    self::ssr::run(set_disabled(user_id, false)).await
+}
+
+/// Revokes any session.
+#[server(endpoint = "admin/revoke_session", prefix = "/api")]
+pub async fn admin_revoke_session(session_id: String) -> Result<Done, AppError> {
+    use self::ssr::*;
+    run(async move {
+        let admin = require_admin().await?;
+        state()
+            .admin
+            .revoke_session(Actor::Admin(&admin), &session_id.into(), &client())
+            .await?;
+        Ok(Done {})
+    })
+    .await
+}

@@ -1,0 +1,97 @@
+//! The authentication layer: reads the auth cookies once, verifies the access
+//! token, and — for page loads whose access token is missing or expired —
+//! refreshes silently before rendering starts, because headers (and so
+//! cookies) leave with the first streamed chunk. Pages that need a signed-in
+//! person (as the app's routes declare) send others to the sign-in page.
+
+use super::{
+    cookies::{self, AuthCookies},
+    extract::{self, Auth, AuthedUser},
+};
+use crate::{
+    http::{client_addr::ClientInfo, forms::see_other},
+    redirect::{login_url, safe_next},
+    state::AppState,
+};
+use axum::{
+    extract::{Request, State},
+    http::{request::Parts, Method},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+
+/// A page load: a GET that is not an API call, an asset or the health check.
+fn is_page_request(parts: &Parts) -> bool {
+    let path = parts.uri.path();
+    parts.method == Method::GET
+        && !path.starts_with("/api/")
+        && !path.starts_with("/pkg/")
+        && path != "/healthz"
+        && !path.rsplit('/').next().unwrap_or_default().contains('.')
+}
+
+pub async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let client = ClientInfo::from_parts(&state.config, &parts);
+    let presented = AuthCookies::read(&state.config, &parts.headers);
+    let mut auth = extract::authenticate(&state, &parts.headers, &presented);
+    let page = is_page_request(&parts);
+    let mut update = None;
+
+    if page && !auth.is_signed_in() {
+        if let Some(refresh_token) = &presented.refresh {
+            match state.auth.refresh(refresh_token, &client).await {
+                Ok(issued) => {
+                    tracing::debug!(session_id = %issued.session_id, "silent refresh on page load");
+                    auth = Auth::SignedIn(AuthedUser {
+                        user_id: issued.user_id.clone(),
+                        session_id: issued.session_id.clone(),
+                        access_expires_at: issued.access.expires_at,
+                    });
+                    update = Some(cookies::store(&state.config, &issued));
+                }
+                Err(err) if err.error.ends_sign_in() => {
+                    auth = Auth::Refused(err.error);
+                    update = Some(cookies::clear(&state.config));
+                }
+                // The database is away or failed: the sign-in may well be
+                // alive, so nothing is cleared.
+                Err(err) => return err.into_response(),
+            }
+        }
+    }
+
+    let path = parts.uri.path();
+    let auth_page = path == "/login" || path == "/register";
+    // A device whose sign-in was just ended elsewhere (revoked, replayed,
+    // disabled, expired) is told so on any page, not only protected ones.
+    let ended_here =
+        update.is_some() && matches!(&auth, Auth::Refused(code) if code.explains_sign_out());
+    let mut res = if page
+        && !auth_page
+        && (ended_here || (crate::app::requires_sign_in(path) && !auth.is_signed_in()))
+    {
+        let here = parts.uri.path_and_query().map_or(path, |pq| pq.as_str());
+        let reason = match &auth {
+            Auth::Refused(code) => Some(*code),
+            _ => None,
+        };
+        see_other(&login_url(Some(here), reason))
+    } else if page && auth_page && auth.is_signed_in() {
+        let next = parts
+            .uri
+            .query()
+            .and_then(|q| url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "next"))
+            .map(|(_, v)| v.into_owned());
+        see_other(next.as_deref().and_then(safe_next).unwrap_or("/"))
+    } else {
+        parts.extensions.insert(client);
+        parts.extensions.insert(presented);
+        parts.extensions.insert(auth);
+        next.run(Request::from_parts(parts, body)).await
+    };
+    if let Some(update) = update {
+        update.write_to(res.headers_mut());
+    }
+    res
+}

@@ -1,0 +1,326 @@
+//! The auth capability: accounts and credentials. Sign-up, sign-in with
+//! throttling, password checks and changes, account deletion; refresh-token
+//! rotation lives in [`refresh`]. Shared by the browser server functions,
+//! the Bearer token API and the page layer; it owns these writes and their
+//! security events.
+
+mod refresh;
+
+use super::{
+    extract::AuthedUser,
+    passwords::{check_new_password, Password, PasswordHasherPool},
+    throttle::{self, ThrottleKeys},
+    tokens::{IssuedTokens, TokenKeys},
+};
+use crate::{
+    clock::{now_ms, Millis},
+    config::Config,
+    error::{AppError, ErrorCode},
+    http::client_addr::ClientInfo,
+    ids::UserId,
+    sessions::{
+        events::{EventKind, RevokeReason},
+        service::{SessionKind, SessionService},
+    },
+    store::{Db, User},
+};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AuthService {
+    db: Db,
+    config: Arc<Config>,
+    keys: Arc<TokenKeys>,
+    passwords: PasswordHasherPool,
+    sessions: SessionService,
+}
+
+/// Trims and lower-cases an email and checks its shape.
+pub fn normalize_email(raw: &str) -> Result<String, AppError> {
+    let email = raw.trim().to_lowercase();
+    let invalid = || AppError::invalid_input("Enter a valid email address, like name@example.com.");
+    if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid());
+    }
+    let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
+    let domain_ok = domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && !domain.contains('@')
+        && domain
+            .split('.')
+            .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'));
+    if local.is_empty() || local.len() > 64 || !domain_ok {
+        return Err(invalid());
+    }
+    Ok(email)
+}
+
+/// What a new password may not be built from: the account's email.
+fn guessable_inputs(email: &str) -> [&str; 3] {
+    let local_part = email.split('@').next().unwrap_or_default();
+    [email, local_part, "gatehouse"]
+}
+
+impl AuthService {
+    pub fn new(
+        db: Db,
+        config: Arc<Config>,
+        keys: Arc<TokenKeys>,
+        passwords: PasswordHasherPool,
+        sessions: SessionService,
+    ) -> Self {
+        Self {
+            db,
+            config,
+            keys,
+            passwords,
+            sessions,
+        }
+    }
+
+    /// An account by id.
+    pub async fn user(&self, id: &UserId) -> Result<Option<User>, AppError> {
+        Ok(self.db.user_by_id(id).await?)
+    }
+
+    /// Creates an account and signs it in.
+    pub async fn register(
+        &self,
+        email: &str,
+        password: Password,
+        client: &ClientInfo,
+    ) -> Result<(User, IssuedTokens), AppError> {
+        let email = normalize_email(email)?;
+        check_new_password(&password, &guessable_inputs(&email))?;
+        if self.db.user_by_email(&email).await?.is_some() {
+            return Err(ErrorCode::EmailTaken.into());
+        }
+        let hash = self.passwords.hash(&password).await?;
+        let id = UserId::new(super::tokens::random_id(16));
+        let user = self
+            .db
+            .create_user(&id, &email, &hash, now_ms())
+            .await?
+            .ok_or(ErrorCode::EmailTaken)?;
+        tracing::info!(user_id = %user.id, "account registered");
+        let issued = self
+            .sessions
+            .start(&user, SessionKind::Browser, client)
+            .await?;
+        self.sessions
+            .record_event(&user.id, EventKind::Registered, client, "Account created")
+            .await;
+        Ok((user, issued))
+    }
+
+    /// Checks an email and password and opens a session.
+    ///
+    /// Unknown email and wrong password answer identically, in status, body
+    /// and time (OWASP Authentication Cheat Sheet, "Authentication and Error
+    /// Messages"); throttling is counted the same way for both.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: Password,
+        kind: SessionKind,
+        client: &ClientInfo,
+    ) -> Result<(User, IssuedTokens), AppError> {
+        let email =
+            normalize_email(email).map_err(|_| AppError::from(ErrorCode::InvalidCredentials))?;
+        if password.expose().is_empty() || password.expose().len() > super::passwords::MAX_BYTES {
+            return Err(ErrorCode::InvalidCredentials.into());
+        }
+        let now = now_ms();
+        let keys = ThrottleKeys::new(&email, client.ip.as_deref());
+        let user = self.db.user_by_email(&email).await?;
+        if let Err(throttled) = self.check_throttle(&keys, now).await {
+            if let Some(user) = &user {
+                self.sessions
+                    .record_event(
+                        &user.id,
+                        EventKind::SignInThrottled,
+                        client,
+                        "Too many failed attempts",
+                    )
+                    .await;
+            }
+            return Err(throttled);
+        }
+        let verified = self
+            .passwords
+            .verify(&password, user.as_ref().map(|u| u.password_hash.as_str()))
+            .await?;
+        let user = match user {
+            Some(user) if verified.matches => user,
+            other => {
+                self.record_failure(&keys, now).await?;
+                if let Some(user) = other {
+                    self.sessions
+                        .record_event(&user.id, EventKind::SignInFailed, client, "Wrong password")
+                        .await;
+                }
+                tracing::info!("sign-in failed");
+                return Err(ErrorCode::InvalidCredentials.into());
+            }
+        };
+        self.record_success(&keys).await?;
+        if user.disabled {
+            tracing::info!(user_id = %user.id, "sign-in refused: account disabled");
+            return Err(ErrorCode::AccountDisabled.into());
+        }
+        if verified.needs_rehash {
+            let hash = self.passwords.hash(&password).await?;
+            self.db.set_password_hash(&user.id, &hash).await?;
+            tracing::info!(user_id = %user.id, "password rehashed with current parameters");
+        }
+        let issued = self.sessions.start(&user, kind, client).await?;
+        tracing::info!(user_id = %user.id, session_id = %issued.session_id, kind = kind.as_str(), "signed in");
+        let detail = format!("Signed in ({})", kind.as_str());
+        self.sessions
+            .record_event(&user.id, EventKind::SignIn, client, &detail)
+            .await;
+        Ok((user, issued))
+    }
+
+    /// `Err(throttled)` with the seconds to wait if any key is in backoff.
+    async fn check_throttle(&self, keys: &ThrottleKeys, now: Millis) -> Result<(), AppError> {
+        let entries = self.db.throttle_entries(&keys.all()).await?;
+        throttle::refuse_if_blocked(&entries, now)
+    }
+
+    /// Counts a failed attempt under every key.
+    async fn record_failure(&self, keys: &ThrottleKeys, now: Millis) -> Result<(), AppError> {
+        for (key, free) in keys.with_allowances() {
+            self.db
+                .record_failure(key, now, |n| throttle::backoff(n, free))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// A correct password ends the account's failure streaks; the client's
+    /// address-wide counter stays, so one valid account cannot launder
+    /// guesses against others.
+    async fn record_success(&self, keys: &ThrottleKeys) -> Result<(), AppError> {
+        Ok(self.db.clear_failures(&keys.cleared_by_success()).await?)
+    }
+
+    /// Checks the password of a signed-in user (before a sensitive change),
+    /// throttled like sign-in.
+    pub async fn verify_password_of(
+        &self,
+        user_id: &UserId,
+        password: Password,
+        client: &ClientInfo,
+    ) -> Result<User, AppError> {
+        let user = self
+            .db
+            .user_by_id(user_id)
+            .await?
+            .ok_or(ErrorCode::Unauthenticated)?;
+        let now = now_ms();
+        let keys = ThrottleKeys::new(&user.email, client.ip.as_deref());
+        self.check_throttle(&keys, now).await?;
+        if !self
+            .passwords
+            .verify(&password, Some(&user.password_hash))
+            .await?
+            .matches
+        {
+            self.record_failure(&keys, now).await?;
+            self.sessions
+                .record_event(
+                    &user.id,
+                    EventKind::PasswordCheckFailed,
+                    client,
+                    "Wrong current password",
+                )
+                .await;
+            return Err(AppError::new(
+                ErrorCode::InvalidCredentials,
+                "The current password is not right.",
+            ));
+        }
+        self.record_success(&keys).await?;
+        Ok(user)
+    }
+
+    /// Changes the password: every other session ends, this one continues
+    /// with freshly rotated tokens (OWASP Session Management Cheat Sheet,
+    /// "Renew the Session ID After Any Privilege Level Change").
+    pub async fn change_password(
+        &self,
+        me: &AuthedUser,
+        current: Password,
+        new: Password,
+        client: &ClientInfo,
+    ) -> Result<IssuedTokens, AppError> {
+        let user = self
+            .verify_password_of(&me.user_id, current, client)
+            .await?;
+        check_new_password(&new, &guessable_inputs(&user.email))?;
+        let hash = self.passwords.hash(&new).await?;
+        self.db.set_password_hash(&user.id, &hash).await?;
+        let revoked = self
+            .sessions
+            .end_all(
+                &user.id,
+                Some(&me.session_id),
+                RevokeReason::PasswordChanged,
+            )
+            .await?;
+        let issued = self.reissue(&me.session_id, client).await?;
+        tracing::info!(user_id = %user.id, revoked, "password changed");
+        let detail = format!("Password changed; {revoked} other session(s) ended");
+        self.sessions
+            .record_event(&user.id, EventKind::PasswordChanged, client, &detail)
+            .await;
+        Ok(issued)
+    }
+
+    /// Deletes the account with its sessions and security log, after
+    /// checking the password; its access tokens stop working at once.
+    pub async fn delete_account(
+        &self,
+        me: &AuthedUser,
+        password: Password,
+        client: &ClientInfo,
+    ) -> Result<(), AppError> {
+        let user = self
+            .verify_password_of(&me.user_id, password, client)
+            .await?;
+        self.sessions
+            .end_all(&user.id, None, RevokeReason::AccountDeleted)
+            .await?;
+        self.db.delete_user(&user.id).await?;
+        tracing::info!(user_id = %user.id, "account deleted");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalized_and_validated() {
+        assert_eq!(
+            normalize_email("  Ada@Example.COM ").unwrap(),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a b@example.com",
+            "ada@.example.com",
+            "ada@example..com",
+        ] {
+            assert!(normalize_email(bad).is_err(), "{bad} should be refused");
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! What can happen to an account (the security log) and why a session can
+//! end. Stored and sent by their names; compiled for the browser too, so the
+//! log page titles each kind from the same table.
+
+use crate::error::ErrorCode;
+use serde::{Deserialize, Serialize};
+
+/// Declares a string-backed enum once: each variant with its stored name.
+macro_rules! named_enum {
+    ($(#[$doc:meta])* $name:ident; $($variant:ident = $wire:literal,)*) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $wire)] $variant,)*
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            /// The stored and wire name.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $wire,)* }
+            }
+
+            pub fn parse(name: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == name)
+            }
+        }
+    };
+}
+
+named_enum! {
+    /// An entry kind of the security log.
+    EventKind;
+    Registered = "registered",
+    SignIn = "sign_in",
+    SignInFailed = "sign_in_failed",
+    SignInThrottled = "sign_in_throttled",
+    SignedOut = "signed_out",
+    SessionRevoked = "session_revoked",
+    ReuseDetected = "reuse_detected",
+    PasswordChanged = "password_changed",
+    PasswordCheckFailed = "password_check_failed",
+    NewDevice = "new_device",
+    AccountDisabled = "account_disabled",
+    AccountEnabled = "account_enabled",
+    AdminRevokedSession = "admin_revoked_session",
+}
+
+impl EventKind {
+    /// The title the security log shows.
+    pub fn title(self) -> &'static str {
+        use EventKind::*;
+        match self {
+            Registered => "Account created",
+            SignIn => "Signed in",
+            SignInFailed => "Failed sign-in",
+            SignInThrottled => "Sign-in attempts throttled",
+            SignedOut => "Signed out",
+            SessionRevoked => "Device signed out",
+            ReuseDetected => "Token reuse detected",
+            PasswordChanged => "Password changed",
+            PasswordCheckFailed => "Wrong current password",
+            NewDevice => "New device or address",
+            AccountDisabled => "Account disabled by an administrator",
+            AccountEnabled => "Account enabled by an administrator",
+            AdminRevokedSession => "Session ended by an administrator",
+        }
+    }
+}
+
+named_enum! {
+    /// Why a session ended before its time.
+    RevokeReason;
+    SignedOut = "signed_out",
+    Revoked = "revoked",
+    AdminRevoked = "admin_revoked",
+    Reuse = "reuse",
+    PasswordChanged = "password_changed",
+    AccountDisabled = "account_disabled",
+    AccountDeleted = "account_deleted",
+}
+
+impl From<RevokeReason> for ErrorCode {
+    /// The error a revoked session's requests are refused with.
+    fn from(reason: RevokeReason) -> Self {
+        match reason {
+            RevokeReason::Reuse => ErrorCode::ReuseDetected,
+            RevokeReason::AccountDisabled => ErrorCode::AccountDisabled,
+            _ => ErrorCode::SessionRevoked,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_match_serde() {
+        for &kind in EventKind::ALL {
+            assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(
+                serde_json::to_string(&kind).unwrap(),
+                format!("\"{}\"", kind.as_str())
+            );
+        }
+        for &reason in RevokeReason::ALL {
+            assert_eq!(RevokeReason::parse(reason.as_str()), Some(reason));
+        }
+        assert_eq!(
+            ErrorCode::from(RevokeReason::Reuse),
+            ErrorCode::ReuseDetected
+        );
+    }
+}

@@ -1,0 +1,329 @@
+//! The sessions capability: opening and ending sessions (and making an ended
+//! session's access tokens fail at once), listing a person's devices, and
+//! the security log. It owns those writes and their events.
+
+use super::{
+    device::device_name,
+    events::{EventKind, RevokeReason},
+    revocations::Revocations,
+    SecurityEventInfo, SessionInfo, EVENT_RETENTION_DAYS,
+};
+use crate::{
+    auth::{
+        extract::AuthedUser,
+        tokens::{self, IssuedTokens, TokenKeys},
+    },
+    clock::{millis, now_ms, rfc3339, secs, Millis},
+    config::Config,
+    error::{AppError, ErrorCode},
+    http::client_addr::ClientInfo,
+    ids::{SessionId, UserId},
+    store::{events::NewEvent, Db, NewSession, SecurityEvent, Session, User},
+};
+use std::sync::Arc;
+
+/// Browser (cookies) or a non-browser client (Bearer token API).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionKind {
+    Browser,
+    Api,
+}
+
+impl SessionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Browser => "browser",
+            Self::Api => "api",
+        }
+    }
+}
+
+const DAY_MS: Millis = 24 * 3_600_000;
+
+#[derive(Clone)]
+pub struct SessionService {
+    db: Db,
+    config: Arc<Config>,
+    keys: Arc<TokenKeys>,
+    revocations: Revocations,
+}
+
+impl SessionService {
+    pub fn new(
+        db: Db,
+        config: Arc<Config>,
+        keys: Arc<TokenKeys>,
+        revocations: Revocations,
+    ) -> Self {
+        Self {
+            db,
+            config,
+            keys,
+            revocations,
+        }
+    }
+
+    /// Records an event in the user's security log; a failure to record is
+    /// logged but never fails the request that caused it.
+    pub async fn record_event(
+        &self,
+        user_id: &UserId,
+        kind: EventKind,
+        client: &ClientInfo,
+        detail: &str,
+    ) {
+        let device = device_name(&client.user_agent);
+        let event = NewEvent {
+            user_id,
+            kind,
+            at: now_ms(),
+            device: Some(&device),
+            ip: client.ip.as_deref(),
+            detail,
+        };
+        if let Err(err) = self.db.record_event(event).await {
+            tracing::warn!(error = %err, kind = kind.as_str(), "could not record security event");
+        }
+    }
+
+    /// Opens a new session (a refresh-token family) for `user`.
+    pub async fn start(
+        &self,
+        user: &User,
+        kind: SessionKind,
+        client: &ClientInfo,
+    ) -> Result<IssuedTokens, AppError> {
+        let now = now_ms();
+        let session_id = SessionId::new(tokens::new_session_id());
+        let secret = tokens::new_session_secret();
+        let absolute = now + millis(self.config.session_max_age);
+        let idle = (now + millis(self.config.refresh_idle_ttl)).min(absolute);
+        self.db
+            .insert_session(NewSession {
+                id: &session_id,
+                user_id: &user.id,
+                kind: kind.as_str(),
+                secret: &secret,
+                now,
+                idle_expires_at: idle,
+                absolute_expires_at: absolute,
+                user_agent: truncate(&client.user_agent, 512),
+                ip: client.ip.as_deref(),
+            })
+            .await?;
+        Ok(IssuedTokens {
+            user_id: user.id.clone(),
+            access: self.keys.issue_access(
+                &user.id,
+                &session_id,
+                secs(now),
+                self.config.access_ttl,
+            ),
+            refresh: self.keys.refresh_token(&session_id, 0, &secret),
+            session_id,
+            refresh_expires_at: idle,
+        })
+    }
+
+    /// Ends a session (sign-out or revocation) and makes its access tokens
+    /// stop working at once. Returns whether it was active.
+    pub async fn end(
+        &self,
+        session_id: &SessionId,
+        reason: RevokeReason,
+    ) -> Result<bool, AppError> {
+        let now = now_ms();
+        let ended = self.db.revoke_session(session_id, reason, now).await?;
+        if ended {
+            self.revocations.insert_all([session_id], now, reason);
+        }
+        Ok(ended)
+    }
+
+    /// Ends every session of a user but `keep`; returns how many ended.
+    pub async fn end_all(
+        &self,
+        user_id: &UserId,
+        keep: Option<&SessionId>,
+        reason: RevokeReason,
+    ) -> Result<usize, AppError> {
+        let now = now_ms();
+        let ids = self
+            .db
+            .revoke_user_sessions(user_id, keep, reason, now)
+            .await?;
+        self.revocations.insert_all(&ids, now, reason);
+        Ok(ids.len())
+    }
+
+    /// A session by id, if it exists.
+    pub async fn find(&self, session_id: &SessionId) -> Result<Option<Session>, AppError> {
+        Ok(self.db.session(session_id).await?)
+    }
+
+    /// The active sessions of `user_id`; `current` is marked and listed first.
+    pub async fn list(
+        &self,
+        user_id: &UserId,
+        current: Option<&SessionId>,
+    ) -> Result<Vec<SessionInfo>, AppError> {
+        let mut sessions: Vec<SessionInfo> = self
+            .db
+            .active_sessions(user_id, now_ms())
+            .await?
+            .into_iter()
+            .map(|s| session_info(s, current))
+            .collect();
+        // Stable: the current session first, then most recently used.
+        sessions.sort_by_key(|s| !s.current);
+        Ok(sessions)
+    }
+
+    /// Signs out one of the caller's own sessions. Another user's session
+    /// answers exactly like a missing one. Returns whether it was the caller's
+    /// current session.
+    pub async fn revoke_own(
+        &self,
+        me: &AuthedUser,
+        session_id: &SessionId,
+        client: &ClientInfo,
+    ) -> Result<bool, AppError> {
+        let target = self
+            .db
+            .session(session_id)
+            .await?
+            .filter(|s| s.user_id == me.user_id && s.revoked_at.is_none())
+            .ok_or(ErrorCode::NotFound)?;
+        self.end(&target.id, RevokeReason::Revoked).await?;
+        let detail = format!(
+            "Signed out {} from this device",
+            device_name(&target.user_agent)
+        );
+        tracing::info!(user_id = %me.user_id, session_id = %target.id, by_session = %me.session_id, "session revoked");
+        self.record_event(&me.user_id, EventKind::SessionRevoked, client, &detail)
+            .await;
+        Ok(target.id == me.session_id)
+    }
+
+    /// Signs out every other device of the caller; keeps this one.
+    pub async fn revoke_others(
+        &self,
+        me: &AuthedUser,
+        client: &ClientInfo,
+    ) -> Result<usize, AppError> {
+        let revoked = self
+            .end_all(&me.user_id, Some(&me.session_id), RevokeReason::Revoked)
+            .await?;
+        tracing::info!(user_id = %me.user_id, revoked, "other sessions revoked");
+        if revoked > 0 {
+            let detail = format!("Signed out {revoked} other device(s) from this device");
+            self.record_event(&me.user_id, EventKind::SessionRevoked, client, &detail)
+                .await;
+        }
+        Ok(revoked)
+    }
+
+    async fn recent_events(&self, user_id: &UserId) -> Result<Vec<SecurityEvent>, AppError> {
+        let since = now_ms() - EVENT_RETENTION_DAYS * DAY_MS;
+        Ok(self.db.events(user_id, since).await?)
+    }
+
+    /// The user's security log within the retention period, newest first.
+    pub async fn events(&self, user_id: &UserId) -> Result<Vec<SecurityEventInfo>, AppError> {
+        Ok(self
+            .recent_events(user_id)
+            .await?
+            .into_iter()
+            .filter_map(event_info)
+            .collect())
+    }
+
+    /// "New device or address" notices not yet dismissed, newest first.
+    pub async fn notices(&self, user_id: &UserId) -> Result<Vec<SecurityEventInfo>, AppError> {
+        Ok(self
+            .recent_events(user_id)
+            .await?
+            .into_iter()
+            .filter(|e| !e.dismissed)
+            .filter_map(event_info)
+            .filter(|e| e.kind == EventKind::NewDevice)
+            .collect())
+    }
+
+    pub async fn dismiss_notices(&self, user_id: &UserId) -> Result<(), AppError> {
+        Ok(self.db.dismiss_notices(user_id).await?)
+    }
+
+    /// Revoked session ids are kept one access-token lifetime plus the
+    /// leeway: after that no access token naming them can still verify.
+    fn revocation_retention(&self) -> Millis {
+        millis(self.config.access_ttl) + (tokens::LEEWAY_SECS as Millis + 5) * 1000
+    }
+
+    /// Loads revocations made since the last load (by any instance).
+    pub async fn sync_revocations(&self) -> Result<usize, AppError> {
+        let now = now_ms();
+        let floor = now - self.revocation_retention();
+        let rows = self
+            .db
+            .revoked_since(self.revocations.load_from(floor))
+            .await?;
+        Ok(self.revocations.merge(rows, floor))
+    }
+
+    /// Deletes rows nobody needs any more: sessions ended a week ago, events
+    /// past their retention, idle throttle counters.
+    pub async fn purge(&self) -> Result<(u64, u64, u64), AppError> {
+        let now = now_ms();
+        let sessions = self.db.purge_sessions(now - 7 * DAY_MS).await?;
+        let events = self
+            .db
+            .purge_events(now - EVENT_RETENTION_DAYS * DAY_MS)
+            .await?;
+        let throttle = self.db.purge_throttle(now - DAY_MS).await?;
+        Ok((sessions, events, throttle))
+    }
+
+    /// Whether the database answers.
+    pub async fn healthy(&self) -> bool {
+        self.db.ping().await
+    }
+
+    /// Closes the database connections (at shutdown).
+    pub async fn close(&self) {
+        self.db.close().await
+    }
+}
+
+/// The listing of a stored session; `current` is the caller's session id.
+pub fn session_info(s: Session, current: Option<&SessionId>) -> SessionInfo {
+    SessionInfo {
+        current: current == Some(&s.id),
+        device: device_name(&s.user_agent),
+        kind: s.kind,
+        ip: s.ip,
+        created_at: rfc3339(s.created_at),
+        last_used_at: rfc3339(s.last_used_at),
+        id: s.id.into_string(),
+    }
+}
+
+/// The listing of a stored security event (`None` for a kind this version
+/// does not know).
+fn event_info(e: SecurityEvent) -> Option<SecurityEventInfo> {
+    Some(SecurityEventInfo {
+        kind: EventKind::parse(&e.kind)?,
+        at: rfc3339(e.at),
+        device: e.device,
+        ip: e.ip,
+        detail: e.detail,
+    })
+}
+
+/// At most `max` characters of `s`.
+pub fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}

@@ -1,0 +1,218 @@
+//! Storage: every SQL statement gatehouse runs lives under this module, one
+//! file per table, so services never see the database engine and nothing
+//! else touches the database handle. Errors are [`StoreError`]; services map
+//! them to the answers a client sees.
+
+pub mod events;
+pub mod sessions;
+pub mod throttle;
+pub mod users;
+
+use sqlx::{
+    postgres::{PgConnectOptions, PgPoolOptions},
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+    PgPool, SqlitePool,
+};
+use std::{str::FromStr, time::Duration};
+
+pub use events::SecurityEvent;
+pub use sessions::{NewSession, Session};
+pub use throttle::ThrottleEntry;
+pub use users::{User, UserSummary};
+
+/// The session store: SQLite (embedded, one machine) or PostgreSQL (shared
+/// by several instances). Every statement is written once, with `$N`
+/// placeholders that both engines accept.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: Pool,
+}
+
+#[derive(Clone, Debug)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same statement on whichever engine this store uses.
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match &$db.pool {
+            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// Runs a statement on either engine; the number of rows it changed.
+macro_rules! execute {
+    ($db:expr, $pool:ident => $query:expr) => {
+        $crate::store::on_pool!($db, $pool => $query.execute($pool).await.map(|r| r.rows_affected()))
+    };
+}
+pub(crate) use execute;
+
+/// A failed statement.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database is unreachable, overloaded or busy: nothing was changed,
+    /// and trying again later may work.
+    #[error("database unavailable: {0}")]
+    Unavailable(sqlx::Error),
+    #[error("database error: {0}")]
+    Other(sqlx::Error),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        if is_transient(&err) {
+            StoreError::Unavailable(err)
+        } else {
+            StoreError::Other(err)
+        }
+    }
+}
+
+/// Whether an error is the database being away or busy rather than a fault
+/// in the statement: a request that meets one must not sign anybody out.
+fn is_transient(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let Some(code) = db.code() else { return false };
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
+                code.parse::<i32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
+            } else {
+                // PostgreSQL: connection exceptions (08…), insufficient
+                // resources such as too many connections (53…), operator
+                // intervention such as a shutdown (57…), serialization
+                // failures and deadlocks (40001, 40P01).
+                code.starts_with("08")
+                    || code.starts_with("53")
+                    || code.starts_with("57")
+                    || code == "40001"
+                    || code == "40P01"
+            }
+        }
+        _ => false,
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("unsupported DATABASE_URL scheme `{0}`: use sqlite: or postgres://")]
+    UnsupportedScheme(String),
+    #[error("could not connect to PostgreSQL at {0}: {1}")]
+    Postgres(String, sqlx::Error),
+    #[error("could not create the database folder {0}: {1}")]
+    Folder(String, std::io::Error),
+    #[error("could not open the database: {0}")]
+    Open(#[from] sqlx::Error),
+    #[error("could not apply migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl Db {
+    /// Opens the database at `url` (creating a SQLite file and its folder if
+    /// needed) and applies migrations.
+    pub async fn connect(url: &str) -> Result<Self, ConnectError> {
+        let scheme = url.split(':').next().unwrap_or_default();
+        match scheme {
+            "sqlite" => Self::connect_sqlite(url).await,
+            "postgres" | "postgresql" => Self::connect_postgres(url).await,
+            _ => Err(ConnectError::UnsupportedScheme(format!("{scheme}:"))),
+        }
+    }
+
+    async fn connect_sqlite(url: &str) -> Result<Self, ConnectError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let file = options.get_filename().to_path_buf();
+        if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| ConnectError::Folder(parent.display().to_string(), e))?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(Self {
+            pool: Pool::Sqlite(pool),
+        })
+    }
+
+    async fn connect_postgres(url: &str) -> Result<Self, ConnectError> {
+        // Errors name the server, never the password.
+        let options = PgConnectOptions::from_str(url)?;
+        let address = format!(
+            "{}:{}/{}",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or_default()
+        );
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(|e| ConnectError::Postgres(address, e))?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Self {
+            pool: Pool::Postgres(pool),
+        })
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn engine(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        execute!(self, pool => sqlx::query("SELECT 1")).is_ok()
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn start_up_errors_name_the_server_but_never_the_password() {
+        let err = Db::connect("mysql://root:hunter2@127.0.0.1/app")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unsupported DATABASE_URL scheme `mysql:`: use sqlite: or postgres://"
+        );
+        // Nothing listens on port 1.
+        let err = Db::connect("postgres://gatehouse:hunter2@127.0.0.1:1/gatehouse")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("127.0.0.1:1/gatehouse"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+}

@@ -1,0 +1,208 @@
+//! The `sessions` table: one row per sign-in (a refresh-token family).
+
+use super::{execute, on_pool, Db, StoreResult};
+use crate::{
+    clock::Millis,
+    ids::{SessionId, UserId},
+    sessions::events::RevokeReason,
+};
+
+/// A session row. `secret` is key material for deriving refresh tokens, not a token.
+#[derive(Clone, sqlx::FromRow)]
+pub struct Session {
+    pub id: SessionId,
+    pub user_id: UserId,
+    pub kind: String,
+    pub secret: Vec<u8>,
+    pub generation: i64,
+    pub rotated_at: Option<Millis>,
+    pub created_at: Millis,
+    pub last_used_at: Millis,
+    pub idle_expires_at: Millis,
+    pub absolute_expires_at: Millis,
+    pub user_agent: String,
+    pub ip: Option<String>,
+    pub revoked_at: Option<Millis>,
+    pub revoked_reason: Option<String>,
+}
+
+impl Session {
+    /// Why the session was revoked, if it was (an unknown stored reason
+    /// counts as a plain revocation).
+    pub fn revoke_reason(&self) -> Option<RevokeReason> {
+        self.revoked_at.map(|_| {
+            self.revoked_reason
+                .as_deref()
+                .and_then(RevokeReason::parse)
+                .unwrap_or(RevokeReason::Revoked)
+        })
+    }
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("generation", &self.generation)
+            .field("revoked_at", &self.revoked_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a new session starts with.
+pub struct NewSession<'a> {
+    pub id: &'a SessionId,
+    pub user_id: &'a UserId,
+    pub kind: &'a str,
+    pub secret: &'a [u8],
+    pub now: Millis,
+    pub idle_expires_at: Millis,
+    pub absolute_expires_at: Millis,
+    pub user_agent: &'a str,
+    pub ip: Option<&'a str>,
+}
+
+/// A rotation: the session moves from `expected_generation` to the next.
+pub struct Rotation<'a> {
+    pub id: &'a SessionId,
+    pub expected_generation: i64,
+    pub now: Millis,
+    pub idle_expires_at: Millis,
+    pub user_agent: &'a str,
+    pub ip: Option<&'a str>,
+}
+
+const SESSION_COLUMNS: &str = "id, user_id, kind, secret, generation, rotated_at, created_at, \
+     last_used_at, idle_expires_at, absolute_expires_at, user_agent, ip, revoked_at, revoked_reason";
+
+impl Db {
+    pub async fn insert_session(&self, s: NewSession<'_>) -> StoreResult<()> {
+        execute!(self, pool => sqlx::query(
+            "INSERT INTO sessions (id, user_id, kind, secret, generation, created_at, last_used_at, \
+               idle_expires_at, absolute_expires_at, user_agent, ip) \
+             VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(s.id)
+        .bind(s.user_id)
+        .bind(s.kind)
+        .bind(s.secret)
+        .bind(s.now)
+        .bind(s.now)
+        .bind(s.idle_expires_at)
+        .bind(s.absolute_expires_at)
+        .bind(s.user_agent)
+        .bind(s.ip)
+        )?;
+        Ok(())
+    }
+
+    pub async fn session(&self, id: &SessionId) -> StoreResult<Option<Session>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?)
+    }
+
+    /// Advances a session to its next generation in one statement (a
+    /// compare-and-swap): of any number of concurrent callers presenting the
+    /// same token, exactly one sees `true`.
+    pub async fn rotate_session(&self, r: Rotation<'_>) -> StoreResult<bool> {
+        let done = execute!(self, pool => sqlx::query(
+            "UPDATE sessions SET generation = generation + 1, rotated_at = $1, last_used_at = $2, \
+               idle_expires_at = $3, user_agent = $4, ip = $5 \
+             WHERE id = $6 AND generation = $7 AND revoked_at IS NULL",
+        )
+        .bind(r.now)
+        .bind(r.now)
+        .bind(r.idle_expires_at)
+        .bind(r.user_agent)
+        .bind(r.ip)
+        .bind(r.id)
+        .bind(r.expected_generation)
+        )?;
+        Ok(done == 1)
+    }
+
+    /// Revokes one session if it is still active; `true` if this call revoked it.
+    pub async fn revoke_session(
+        &self,
+        id: &SessionId,
+        reason: RevokeReason,
+        now: Millis,
+    ) -> StoreResult<bool> {
+        let done = execute!(self, pool => sqlx::query(
+            "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(reason.as_str())
+        .bind(id)
+        )?;
+        Ok(done == 1)
+    }
+
+    /// Revokes every active session of a user except `keep`; returns the revoked ids.
+    pub async fn revoke_user_sessions(
+        &self,
+        user_id: &UserId,
+        keep: Option<&SessionId>,
+        reason: RevokeReason,
+        now: Millis,
+    ) -> StoreResult<Vec<SessionId>> {
+        let ids: Vec<(SessionId,)> = on_pool!(self, pool => sqlx::query_as(
+            "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 \
+             WHERE user_id = $3 AND revoked_at IS NULL AND id IS DISTINCT FROM $4 RETURNING id",
+        )
+        .bind(now)
+        .bind(reason.as_str())
+        .bind(user_id)
+        .bind(keep)
+        .fetch_all(pool)
+        .await)?;
+        Ok(ids.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// A user's sessions that are neither revoked nor expired, newest activity first.
+    pub async fn active_sessions(
+        &self,
+        user_id: &UserId,
+        now: Millis,
+    ) -> StoreResult<Vec<Session>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = $1 AND revoked_at IS NULL \
+               AND idle_expires_at > $2 AND absolute_expires_at > $3 ORDER BY last_used_at DESC"
+        ))
+        .bind(user_id)
+        .bind(now)
+        .bind(now)
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// Sessions revoked at or after `since`: (id, revoked_at, reason).
+    pub async fn revoked_since(
+        &self,
+        since: Millis,
+    ) -> StoreResult<Vec<(SessionId, Millis, Option<String>)>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, revoked_at, revoked_reason FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at >= $1",
+        )
+        .bind(since)
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// Removes sessions that ended before `before` (expired or revoked).
+    pub async fn purge_sessions(&self, before: Millis) -> StoreResult<u64> {
+        Ok(execute!(self, pool => sqlx::query(
+            "DELETE FROM sessions WHERE (revoked_at IS NOT NULL AND revoked_at < $1) \
+               OR idle_expires_at < $2 OR absolute_expires_at < $3",
+        )
+        .bind(before)
+        .bind(before)
+        .bind(before)
+        )?)
+    }
+}

@@ -1,0 +1,131 @@
+//! The `users` table: accounts.
+
+use super::{execute, on_pool, Db, StoreResult};
+use crate::{clock::Millis, ids::UserId};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub password_hash: String,
+    pub role: String,
+    pub disabled: bool,
+    pub created_at: Millis,
+}
+
+impl User {
+    pub fn is_admin(&self) -> bool {
+        self.role == "admin"
+    }
+}
+
+/// A user with the number of their active sessions, for the admin console.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct UserSummary {
+    pub id: UserId,
+    pub email: String,
+    pub role: String,
+    pub disabled: bool,
+    pub sessions: i64,
+}
+
+impl Db {
+    /// Creates a user; `None` if the email exists (nothing is written).
+    pub async fn create_user(
+        &self,
+        id: &UserId,
+        email: &str,
+        password_hash: &str,
+        now: Millis,
+    ) -> StoreResult<Option<User>> {
+        let inserted = execute!(self, pool => sqlx::query(
+            "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (email) DO NOTHING",
+        )
+        .bind(id)
+        .bind(email)
+        .bind(password_hash)
+        .bind(now)
+        )?;
+        Ok((inserted == 1).then(|| User {
+            id: id.clone(),
+            email: email.to_owned(),
+            password_hash: password_hash.to_owned(),
+            role: "user".into(),
+            disabled: false,
+            created_at: now,
+        }))
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        Ok(
+            on_pool!(self, pool => sqlx::query_as("SELECT * FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(pool)
+            .await)?,
+        )
+    }
+
+    pub async fn user_by_id(&self, id: &UserId) -> StoreResult<Option<User>> {
+        Ok(
+            on_pool!(self, pool => sqlx::query_as("SELECT * FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?,
+        )
+    }
+
+    pub async fn set_password_hash(&self, user_id: &UserId, hash: &str) -> StoreResult<()> {
+        execute!(self, pool => sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(hash)
+        .bind(user_id)
+        )?;
+        Ok(())
+    }
+
+    pub async fn set_role(&self, user_id: &UserId, role: &str) -> StoreResult<bool> {
+        let done = execute!(self, pool => sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+        .bind(role)
+        .bind(user_id)
+        )?;
+        Ok(done == 1)
+    }
+
+    pub async fn set_disabled(&self, user_id: &UserId, disabled: bool) -> StoreResult<bool> {
+        let done = execute!(self, pool => sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+        .bind(disabled)
+        .bind(user_id)
+        )?;
+        Ok(done == 1)
+    }
+
+    /// Deletes a user; sessions and security events go with it (ON DELETE CASCADE).
+    pub async fn delete_user(&self, user_id: &UserId) -> StoreResult<bool> {
+        let done = execute!(self, pool => sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(user_id)
+        )?;
+        Ok(done == 1)
+    }
+
+    /// Users whose email contains `query` (all when empty), with their active session counts.
+    pub async fn search_users(&self, query: &str, now: Millis) -> StoreResult<Vec<UserSummary>> {
+        let pattern = format!(
+            "%{}%",
+            query
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT u.id, u.email, u.role, u.disabled, \
+               (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.revoked_at IS NULL \
+                  AND s.idle_expires_at > $1 AND s.absolute_expires_at > $2) AS sessions \
+             FROM users u WHERE u.email LIKE $3 ESCAPE '\\' ORDER BY u.email LIMIT 200",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(pattern)
+        .fetch_all(pool)
+        .await)?)
+    }
+}
