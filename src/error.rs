@@ -199,11 +199,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_round_trip_through_their_names() {
+    fn every_code_has_a_status_and_a_message() {
         for &code in ErrorCode::ALL {
-            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
-            let json = serde_json::to_string(&code).unwrap();
-            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            assert!((400..600).contains(&code.status()), "{code}");
+            assert!(code.default_message().ends_with('.'), "{code}");
         }
         assert_eq!(ErrorCode::parse("nope"), None);
     }

@@ -117,6 +117,12 @@ pub mod ssr {
         write(cookies::clear(&state().config));
     }
 
+    /// Clears this browser's cookies after its sign-in ended here.
+    pub fn signed_out() -> super::Done {
+        clear_tokens();
+        super::Done {}
+    }
+
     /// Runs a server function body; a failure's `Retry-After` travels as a
     /// header to the server-function adapter, which answers the error, and a
     /// failure that ends the sign-in clears the dead cookies.
@@ -198,8 +204,7 @@ pub async fn logout() -> Result<Done, AppError> {
             .auth
             .logout(refresh_cookie().as_deref(), me.as_ref(), &client())
             .await?;
-        clear_tokens();
-        Ok(Done {})
+        Ok(signed_out())
     })
     .await
 }

@@ -305,20 +305,17 @@ mod tests {
         time::OffsetDateTime::now_utc().unix_timestamp()
     }
 
+    /// A token for user `u` in session `s`, issued `age` seconds ago, valid 60 s.
+    fn issued(keys: &TokenKeys, age: i64) -> AccessToken {
+        keys.issue_access(&"u".into(), &"s".into(), now() - age, Duration::from_secs(60))
+    }
+
     #[test]
     fn access_tokens_round_trip_with_every_claim() {
         let keys = keys();
-        let token = keys.issue_access(
-            &"user-1".into(),
-            &"sid-1".into(),
-            now(),
-            Duration::from_secs(60),
-        );
+        let token = issued(&keys, 0);
         let claims = keys.verify_access(&token.value).unwrap();
-        assert_eq!(
-            (claims.sub.as_str(), claims.sid.as_str()),
-            ("user-1", "sid-1")
-        );
+        assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("u", "s"));
         assert_eq!(
             (claims.iss.as_str(), claims.aud.as_str()),
             ("gatehouse", AUDIENCE)
@@ -332,12 +329,7 @@ mod tests {
     #[test]
     fn expired_and_foreign_tokens_are_refused() {
         let keys = keys();
-        let old = keys.issue_access(
-            &"u".into(),
-            &"s".into(),
-            now() - 120,
-            Duration::from_secs(60),
-        );
+        let old = issued(&keys, 120);
         assert_eq!(
             keys.verify_access(&old.value).unwrap_err(),
             AccessError::Expired
@@ -347,7 +339,7 @@ mod tests {
             "elsewhere",
         );
         let foreign =
-            other_issuer.issue_access(&"u".into(), &"s".into(), now(), Duration::from_secs(60));
+            issued(&other_issuer, 0);
         assert_eq!(
             keys.verify_access(&foreign.value).unwrap_err(),
             AccessError::Invalid

@@ -1,7 +1,6 @@
-use super::{with_refresh, FormMessage, LocalTime};
+use super::{list_view, with_refresh, Card, LocalTime};
 use crate::admin::{admin_sessions, admin_users, AdminUser};
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 /// The admin console: search users, see a user's sessions, disable or enable
@@ -44,10 +43,7 @@ pub fn AdminPage() -> impl IntoView {
     });
 
     view! {
-        <Title text="Admin · gatehouse" />
-        <section class="card">
-            <h1>"Administration"</h1>
-            <FormMessage message=message.into() />
+        <Card title="Admin" heading="Administration" message>
             <form method="get" action="/admin" class="search" role="search">
                 <label for="query">"Find users by email"</label>
                 <input id="query" name="query" type="search" value=move || search.get() />
@@ -55,18 +51,11 @@ pub fn AdminPage() -> impl IntoView {
             </form>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    match users.await {
-                        Err(err) => view! { <super::LoadError error=err /> }.into_any(),
-                        Ok(list) if list.is_empty() => view! { <p class="aside">"No users match."</p> }.into_any(),
-                        Ok(list) => {
-                            view! {
-                                <ul class="sessions" data-testid="admin-users">
-                                    {list.into_iter().map(|u| view! { <UserRow user=u here /> }).collect_view()}
-                                </ul>
-                            }
-                                .into_any()
-                        }
-                    }
+                    list_view(users.await, "No users match.", |list| view! {
+                        <ul class="sessions" data-testid="admin-users">
+                            {list.into_iter().map(|u| view! { <UserRow user=u here /> }).collect_view()}
+                        </ul>
+                    })
                 })}
             </Transition>
             <Transition fallback=|| ()>
@@ -103,7 +92,7 @@ pub fn AdminPage() -> impl IntoView {
                     }
                 })}
             </Transition>
-        </section>
+        </Card>
     }
 }
 

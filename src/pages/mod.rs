@@ -10,8 +10,10 @@ pub mod security;
 pub mod sessions;
 
 use crate::error::{AppError, ErrorCode};
-use leptos::prelude::*;
+use leptos::{ev::SubmitEvent, prelude::*};
+use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+use std::future::Future;
 
 /// The message for an `?error=<code>` in the address (left there by a form
 /// post without JavaScript), if any.
@@ -28,6 +30,121 @@ pub fn FormMessage(message: Signal<Option<String>>) -> impl IntoView {
             <p class="form-error" role="alert" data-testid="form-error">{move || message.get()}</p>
         </Show>
     }
+}
+
+/// A page's card: the document title, the heading and the message line.
+#[component]
+pub fn Card(
+    title: &'static str,
+    heading: &'static str,
+    message: RwSignal<Option<String>>,
+    #[prop(optional)] narrow: bool,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <Title text=format!("{title} · gatehouse") />
+        <section class="card" class:narrow=narrow>
+            <h1>{heading}</h1>
+            <FormMessage message=message.into() />
+            {children()}
+        </section>
+    }
+}
+
+/// The email field of the sign-in and sign-up forms.
+#[component]
+pub fn EmailField() -> impl IntoView {
+    view! {
+        <label for="email">"Email"</label>
+        <input id="email" name="email" type="email" autocomplete="username" required />
+    }
+}
+
+/// The fields of a submitted form, read in the browser.
+#[derive(Clone, Debug, Default)]
+pub struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    /// The value of field `name` (empty if there is none).
+    pub fn get(&self, name: &str) -> String {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn of(ev: &SubmitEvent) -> Self {
+        use leptos::wasm_bindgen::JsCast as _;
+        let entries = ev
+            .target()
+            .and_then(|t| t.dyn_into::<leptos::web_sys::HtmlFormElement>().ok())
+            .and_then(|form| leptos::web_sys::FormData::new_with_form(&form).ok())
+            .and_then(|data| js_sys::try_iter(&data).ok().flatten());
+        let fields = entries
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| {
+                let pair = js_sys::Array::from(&entry.ok()?);
+                Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
+            })
+            .collect();
+        Self(fields)
+    }
+}
+
+/// A form's submit handler. Once hydrated, the form is sent in the
+/// background by `action` (given the form's fields) and the page updates in
+/// place; without JavaScript the browser posts the form itself and follows
+/// the server's 303.
+pub fn in_place<Fut>(
+    action: impl Fn(Fields) -> Fut + Copy + Send + Sync + 'static,
+) -> impl Fn(SubmitEvent) + Copy + Send + Sync + 'static
+where
+    Fut: Future<Output = ()> + 'static,
+{
+    move |ev: SubmitEvent| {
+        #[cfg(feature = "hydrate")]
+        {
+            ev.prevent_default();
+            leptos::task::spawn_local(action(Fields::of(&ev)));
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, action);
+    }
+}
+
+/// After signing in with JavaScript: load `next` (a same-origin path) in full.
+pub fn signed_in_here(next: &str) {
+    #[cfg(feature = "hydrate")]
+    crate::client::signed_in_here(next);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = next;
+}
+
+/// Signs in (or up) from a hydrated form: the button waits while `call`
+/// runs; success loads `next`, failure says why.
+pub async fn sign_in_with<T>(
+    call: impl Future<Output = Result<T, AppError>>,
+    next: &str,
+    pending: RwSignal<bool>,
+    message: RwSignal<Option<String>>,
+) {
+    pending.set(true);
+    match call.await {
+        Ok(_) => signed_in_here(next),
+        Err(err) => {
+            message.set(Some(err.message));
+            pending.set(false);
+        }
+    }
+}
+
+/// After signing out in this tab: tell the other tabs, then go to sign-in.
+pub fn signed_out_here() {
+    #[cfg(feature = "hydrate")]
+    crate::client::signed_out_here();
 }
 
 /// A time, rendered in UTC on the server and switched to the reader's local
@@ -51,18 +168,10 @@ pub fn LocalTime(at: String) -> impl IntoView {
 /// The sign-out button: a form post that works without JavaScript.
 #[component]
 pub fn SignOutButton() -> impl IntoView {
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        #[cfg(feature = "hydrate")]
-        {
-            ev.prevent_default();
-            leptos::task::spawn_local(async move {
-                let _ = crate::auth::logout().await;
-                crate::client::signed_out_here();
-            });
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
-    };
+    let on_submit = in_place(|_| async {
+        let _ = crate::auth::logout().await;
+        signed_out_here();
+    });
     view! {
         <form class="inline" method="post" action="/api/logout" on:submit=on_submit>
             <input type="hidden" name="next" value="/login" />
@@ -93,6 +202,20 @@ pub fn LoadError(error: AppError) -> impl IntoView {
     view! { <p class="form-error" role="alert">{error.message}</p> }
 }
 
+/// A loaded list: the error in place if loading failed, `empty` when there
+/// is nothing, else `show(list)`.
+pub fn list_view<T, V: IntoView + 'static>(
+    loaded: Result<Vec<T>, AppError>,
+    empty: &'static str,
+    show: impl FnOnce(Vec<T>) -> V,
+) -> AnyView {
+    match loaded {
+        Err(error) => view! { <LoadError error /> }.into_any(),
+        Ok(list) if list.is_empty() => view! { <p class="aside">{empty}</p> }.into_any(),
+        Ok(list) => show(list).into_any(),
+    }
+}
+
 /// Calls a server function; a `token_expired` answer triggers one refresh and
 /// one retry (never for other errors).
 pub async fn with_refresh<T, Fut>(call: impl Fn() -> Fut) -> Result<T, AppError>
@@ -107,15 +230,4 @@ where
         }
         other => other,
     }
-}
-
-/// Reads the named fields of a submitted form (in the browser).
-#[cfg(feature = "hydrate")]
-pub fn form_field(ev: &leptos::ev::SubmitEvent, name: &str) -> String {
-    use leptos::wasm_bindgen::JsCast as _;
-    ev.target()
-        .and_then(|t| t.dyn_into::<leptos::web_sys::HtmlFormElement>().ok())
-        .and_then(|form| leptos::web_sys::FormData::new_with_form(&form).ok())
-        .and_then(|data| data.get(name).as_string())
-        .unwrap_or_default()
 }

@@ -1,6 +1,5 @@
-use super::{query_error, FormMessage};
+use super::{in_place, query_error, sign_in_with, Card, EmailField};
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 /// Create an account; signs in on success.
 #[component]
@@ -8,35 +7,15 @@ pub fn RegisterPage() -> impl IntoView {
     let message = RwSignal::new(query_error());
     let pending = RwSignal::new(false);
 
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        #[cfg(feature = "hydrate")]
-        {
-            ev.prevent_default();
-            let email = super::form_field(&ev, "email");
-            let password = super::form_field(&ev, "password");
-            pending.set(true);
-            leptos::task::spawn_local(async move {
-                match crate::auth::register(email, password).await {
-                    Ok(_) => crate::client::signed_in_here("/"),
-                    Err(err) => {
-                        message.set(Some(err.message));
-                        pending.set(false);
-                    }
-                }
-            });
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
-    };
+    let on_submit = in_place(move |form| async move {
+        let call = crate::auth::register(form.get("email"), form.get("password"));
+        sign_in_with(call, "/", pending, message).await
+    });
 
     view! {
-        <Title text="Create account · gatehouse" />
-        <section class="card narrow">
-            <h1>"Create an account"</h1>
-            <FormMessage message=message.into() />
+        <Card title="Create account" heading="Create an account" message narrow=true>
             <form method="post" action="/api/register" on:submit=on_submit novalidate>
-                <label for="email">"Email"</label>
-                <input id="email" name="email" type="email" autocomplete="username" required />
+                <EmailField />
                 <label for="password">"Password"</label>
                 <input
                     id="password"
@@ -53,6 +32,6 @@ pub fn RegisterPage() -> impl IntoView {
                 <button type="submit" disabled=move || pending.get()>"Create account"</button>
             </form>
             <p class="aside">"Already have an account? " <a href="/login">"Sign in"</a> "."</p>
-        </section>
+        </Card>
     }
 }

@@ -1,7 +1,6 @@
-use super::{with_refresh, FormMessage, LocalTime};
+use super::{in_place, list_view, with_refresh, Card, LocalTime};
 use crate::sessions::{notices, security_events, SecurityEventInfo};
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 /// The security log, password change and account deletion.
 #[component]
@@ -10,49 +9,29 @@ pub fn SecurityPage() -> impl IntoView {
     let events = Resource::new(|| (), |_| with_refresh(security_events));
     let confirm_delete = RwSignal::new(false);
 
-    let on_change_password = move |ev: leptos::ev::SubmitEvent| {
-        #[cfg(feature = "hydrate")]
-        {
-            ev.prevent_default();
-            let current = super::form_field(&ev, "current_password");
-            let new = super::form_field(&ev, "new_password");
-            leptos::task::spawn_local(async move {
-                let call = || crate::sessions::change_password(current.clone(), new.clone());
-                match with_refresh(call).await {
-                    Ok(_) => {
-                        message.set(Some(
-                            "Password changed. Your other devices were signed out.".into(),
-                        ));
-                        events.refetch();
-                    }
-                    Err(err) => super::handle_error(&err, message),
-                }
-            });
+    let on_change_password = in_place(move |form| async move {
+        let call = || {
+            crate::sessions::change_password(form.get("current_password"), form.get("new_password"))
+        };
+        match with_refresh(call).await {
+            Ok(_) => {
+                message.set(Some(
+                    "Password changed. Your other devices were signed out.".into(),
+                ));
+                events.refetch();
+            }
+            Err(err) => super::handle_error(&err, message),
         }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
-    };
-    let on_delete = move |ev: leptos::ev::SubmitEvent| {
-        #[cfg(feature = "hydrate")]
-        {
-            ev.prevent_default();
-            let password = super::form_field(&ev, "password");
-            leptos::task::spawn_local(async move {
-                match with_refresh(|| crate::sessions::delete_account(password.clone())).await {
-                    Ok(_) => crate::client::signed_out_here(),
-                    Err(err) => super::handle_error(&err, message),
-                }
-            });
+    });
+    let on_delete = in_place(move |form| async move {
+        match with_refresh(|| crate::sessions::delete_account(form.get("password"))).await {
+            Ok(_) => super::signed_out_here(),
+            Err(err) => super::handle_error(&err, message),
         }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
-    };
+    });
 
     view! {
-        <Title text="Security · gatehouse" />
-        <section class="card">
-            <h1>"Security"</h1>
-            <FormMessage message=message.into() />
+        <Card title="Security" heading="Security" message>
             <h2>"Change password"</h2>
             <form method="post" action="/api/change_password" on:submit=on_change_password novalidate>
                 <input type="hidden" name="next" value="/security" />
@@ -65,18 +44,11 @@ pub fn SecurityPage() -> impl IntoView {
             <h2>"Recent activity"</h2>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    match events.await {
-                        Err(err) => view! { <super::LoadError error=err /> }.into_any(),
-                        Ok(list) if list.is_empty() => view! { <p class="aside">"Nothing yet."</p> }.into_any(),
-                        Ok(list) => {
-                            view! {
-                                <ol class="events" data-testid="events">
-                                    {list.into_iter().map(|e| view! { <EventRow event=e /> }).collect_view()}
-                                </ol>
-                            }
-                                .into_any()
-                        }
-                    }
+                    list_view(events.await, "Nothing yet.", |list| view! {
+                        <ol class="events" data-testid="events">
+                            {list.into_iter().map(|e| view! { <EventRow event=e /> }).collect_view()}
+                        </ol>
+                    })
                 })}
             </Transition>
             <h2>"Delete account"</h2>
@@ -110,7 +82,7 @@ pub fn SecurityPage() -> impl IntoView {
                     <button type="button" class="link-button" on:click=move |_| confirm_delete.set(false)>"Cancel"</button>
                 </form>
             </Show>
-        </section>
+        </Card>
     }
 }
 
@@ -135,18 +107,10 @@ fn EventRow(event: SecurityEventInfo) -> impl IntoView {
 pub fn Notices() -> impl IntoView {
     let pending = Resource::new(|| (), |_| notices());
     let hidden = RwSignal::new(false);
-    let on_dismiss = move |ev: leptos::ev::SubmitEvent| {
-        #[cfg(feature = "hydrate")]
-        {
-            ev.prevent_default();
-            hidden.set(true);
-            leptos::task::spawn_local(async move {
-                let _ = crate::sessions::dismiss_notices().await;
-            });
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
-    };
+    let on_dismiss = in_place(move |_| async move {
+        hidden.set(true);
+        let _ = crate::sessions::dismiss_notices().await;
+    });
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {

@@ -1,7 +1,6 @@
-use super::{with_refresh, FormMessage, LocalTime};
+use super::{in_place, with_refresh, Card, LocalTime};
 use crate::sessions::{list_sessions, SessionInfo};
-use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos::{ev::SubmitEvent, prelude::*};
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 /// Every device the person is signed in on; revoke one, or all but this one.
@@ -18,50 +17,31 @@ pub fn SessionsPage() -> impl IntoView {
         sessions.refetch();
         use_navigate()("/sessions", Default::default());
     };
-    let on_revoke_one = move |ev: leptos::ev::SubmitEvent| {
-        #[cfg(feature = "hydrate")]
-        {
-            ev.prevent_default();
-            let id = super::form_field(&ev, "session_id");
-            leptos::task::spawn_local(async move {
-                match with_refresh(|| crate::sessions::revoke_session(id.clone())).await {
-                    Ok(_) => {
-                        message.set(Some("That device was signed out.".into()));
-                        after_revoke();
-                    }
-                    Err(err) => super::handle_error(&err, message),
-                }
-            });
+    let on_revoke_one = in_place(move |form| async move {
+        let id = form.get("session_id");
+        match with_refresh(|| crate::sessions::revoke_session(id.clone())).await {
+            Ok(_) => {
+                message.set(Some("That device was signed out.".into()));
+                after_revoke();
+            }
+            Err(err) => super::handle_error(&err, message),
         }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (ev, after_revoke);
-    };
-    let on_revoke_others = move |ev: leptos::ev::SubmitEvent| {
-        #[cfg(feature = "hydrate")]
-        {
-            ev.prevent_default();
-            leptos::task::spawn_local(async move {
-                match with_refresh(crate::sessions::revoke_other_sessions).await {
-                    Ok(done) => {
-                        message.set(Some(format!(
-                            "Signed out {} other device(s).",
-                            done.revoked
-                        )));
-                        after_revoke();
-                    }
-                    Err(err) => super::handle_error(&err, message),
-                }
-            });
+    });
+    let on_revoke_others = in_place(move |_| async move {
+        match with_refresh(crate::sessions::revoke_other_sessions).await {
+            Ok(done) => {
+                message.set(Some(format!(
+                    "Signed out {} other device(s).",
+                    done.revoked
+                )));
+                after_revoke();
+            }
+            Err(err) => super::handle_error(&err, message),
         }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
-    };
+    });
 
     view! {
-        <Title text="Devices · gatehouse" />
-        <section class="card">
-            <h1>"Devices you are signed in on"</h1>
-            <FormMessage message=message.into() />
+        <Card title="Devices" heading="Devices you are signed in on" message>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match sessions.await {
@@ -88,17 +68,12 @@ pub fn SessionsPage() -> impl IntoView {
                                                     }
                                                 }
                                             >
-                                                <form
-                                                    class="confirm"
-                                                    method="post"
+                                                <ConfirmForm
                                                     action="/api/revoke_other_sessions"
-                                                    on:submit=on_revoke_others
-                                                >
-                                                    <input type="hidden" name="next" value="/sessions" />
-                                                    <p>"Sign out every device except this one?"</p>
-                                                    <button type="submit" class="danger">"Yes, sign them out"</button>
-                                                    <a href="/sessions">"Cancel"</a>
-                                                </form>
+                                                    on_submit=on_revoke_others
+                                                    question="Sign out every device except this one?"
+                                                    yes="Yes, sign them out"
+                                                />
                                             </Show>
                                         }
                                     })}
@@ -109,7 +84,7 @@ pub fn SessionsPage() -> impl IntoView {
                     }
                 })}
             </Transition>
-        </section>
+        </Card>
     }
 }
 
@@ -117,7 +92,7 @@ pub fn SessionsPage() -> impl IntoView {
 fn SessionRow(
     session: SessionInfo,
     confirm: Memo<Option<String>>,
-    on_revoke: impl Fn(leptos::ev::SubmitEvent) + Copy + Send + Sync + 'static,
+    on_revoke: impl Fn(SubmitEvent) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let id = session.id.clone();
     let confirming = {
@@ -150,14 +125,38 @@ fn SessionRow(
                     }
                 }
             >
-                <form class="confirm" method="post" action="/api/revoke_session" on:submit=on_revoke>
-                    <input type="hidden" name="session_id" value=id.clone() />
-                    <input type="hidden" name="next" value="/sessions" />
-                    <span>"Sign out this device?"</span>
-                    <button type="submit" class="danger small">"Yes, sign out"</button>
-                    <a href="/sessions">"Cancel"</a>
-                </form>
+                <ConfirmForm
+                    action="/api/revoke_session"
+                    on_submit=on_revoke
+                    question="Sign out this device?"
+                    yes="Yes, sign out"
+                    session_id=id.clone()
+                />
             </Show>
         </li>
+    }
+}
+
+/// The confirm step of a revocation: a form post back to `/sessions` (in
+/// place once hydrated), or "Cancel".
+#[component]
+fn ConfirmForm(
+    action: &'static str,
+    on_submit: impl Fn(SubmitEvent) + Copy + Send + Sync + 'static,
+    question: &'static str,
+    yes: &'static str,
+    /// The session to sign out; none for "all others".
+    #[prop(optional, into)]
+    session_id: Option<String>,
+) -> impl IntoView {
+    let small = session_id.is_some();
+    view! {
+        <form class="confirm" method="post" action=action on:submit=on_submit>
+            {session_id.map(|id| view! { <input type="hidden" name="session_id" value=id /> })}
+            <input type="hidden" name="next" value="/sessions" />
+            <span>{question}</span>
+            <button type="submit" class="danger" class:small=small>{yes}</button>
+            <a href="/sessions">"Cancel"</a>
+        </form>
     }
 }

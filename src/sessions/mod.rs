@@ -127,8 +127,7 @@ pub async fn delete_account(password: String) -> Result<Done, AppError> {
             .auth
             .delete_account(&me, Password::new(password), &client())
             .await?;
-        clear_tokens();
-        Ok(Done {})
+        Ok(signed_out())
     })
     .await
 }

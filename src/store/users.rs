@@ -57,22 +57,21 @@ impl Db {
         }))
     }
 
-    pub async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
-        Ok(
-            on_pool!(self, pool => sqlx::query_as("SELECT * FROM users WHERE email = $1")
-            .bind(email)
+    /// The user whose `column` (a unique column: `id` or `email`) is `value`.
+    async fn user_where(&self, column: &'static str, value: &str) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT * FROM users WHERE {column} = $1");
+        Ok(on_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(value)
             .fetch_optional(pool)
-            .await)?,
-        )
+            .await)?)
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        self.user_where("email", email).await
     }
 
     pub async fn user_by_id(&self, id: &UserId) -> StoreResult<Option<User>> {
-        Ok(
-            on_pool!(self, pool => sqlx::query_as("SELECT * FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await)?,
-        )
+        self.user_where("id", id.as_str()).await
     }
 
     pub async fn set_password_hash(&self, user_id: &UserId, hash: &str) -> StoreResult<()> {

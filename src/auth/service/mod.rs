@@ -215,11 +215,8 @@ impl AuthService {
         password: Password,
         client: &ClientInfo,
     ) -> Result<User, AppError> {
-        let user = self
-            .db
-            .user_by_id(user_id)
-            .await?
-            .ok_or(ErrorCode::Unauthenticated)?;
+        let user = self.user(user_id).await?;
+        let user = user.ok_or(ErrorCode::Unauthenticated)?;
         let now = now_ms();
         let keys = ThrottleKeys::new(&user.email, client.ip.as_deref());
         self.check_throttle(&keys, now).await?;

@@ -72,11 +72,8 @@ impl AuthService {
         session_id: &SessionId,
         client: &ClientInfo,
     ) -> Result<IssuedTokens, AppError> {
-        let session = self
-            .db
-            .session(session_id)
-            .await?
-            .ok_or(ErrorCode::Unauthenticated)?;
+        let session = self.sessions.find(session_id).await?;
+        let session = session.ok_or(ErrorCode::Unauthenticated)?;
         let generation = session.generation;
         self.rotate(session, generation, client).await
     }
