@@ -50,6 +50,8 @@ pub struct Config {
     pub revocation_poll: Duration,
     pub secure_cookies: bool,
     pub trusted_proxies: Vec<IpAddr>,
+    /// Sign-ups allowed per client address per hour.
+    pub register_limit: i64,
 }
 
 /// Why the configuration was refused; printed at start-up.
@@ -147,6 +149,21 @@ impl Config {
         let refresh_grace = seconds_allow_zero(&get, "GATEHOUSE_REFRESH_GRACE", 10)?;
         let revocation_poll = seconds(&get, "GATEHOUSE_REVOCATION_POLL", 2)?;
 
+        let register_limit = match get("GATEHOUSE_REGISTER_LIMIT") {
+            None => 30,
+            Some(v) => v
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=1_000_000).contains(n))
+                .ok_or_else(|| {
+                    invalid(
+                        "GATEHOUSE_REGISTER_LIMIT",
+                        format!("`{v}` is not a number of sign-ups (1 or more)"),
+                    )
+                })?,
+        };
+
         let trusted_proxies = match get("GATEHOUSE_TRUSTED_PROXIES") {
             None => Vec::new(),
             Some(list) => list
@@ -178,6 +195,7 @@ impl Config {
             revocation_poll,
             secure_cookies,
             trusted_proxies,
+            register_limit,
         })
     }
 

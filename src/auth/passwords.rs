@@ -18,6 +18,11 @@ pub const MIN_CHARS: usize = 8;
 /// Generous enough for any passphrase; a cap keeps hashing cost bounded.
 pub const MAX_CHARS: usize = 256;
 pub const MAX_BYTES: usize = 1024;
+/// How much of a password the strength estimate looks at.
+const ZXCVBN_MAX_CHARS: usize = 100;
+/// Password jobs allowed to wait for a worker; beyond it, `429` at once
+/// rather than a queue that grows without bound.
+const MAX_WAITING: usize = 64;
 
 /// OWASP's argon2id minimum: m=19456 KiB, t=2, p=1.
 const M_COST: u32 = 19_456;
@@ -42,10 +47,13 @@ impl fmt::Debug for Password {
     }
 }
 
-/// Checks a new password against the policy; `user_inputs` (e.g. the email)
-/// are counted as guessable.
-pub fn check_new_password(password: &Password, user_inputs: &[&str]) -> Result<(), AppError> {
-    let raw = password.expose();
+/// The length rules, checked before any costly work.
+fn check_length(raw: &str) -> Result<(), AppError> {
+    if raw.len() > MAX_BYTES {
+        return Err(AppError::invalid_input(format!(
+            "Passwords can be at most {MAX_CHARS} characters."
+        )));
+    }
     let chars = raw.chars().count();
     if chars < MIN_CHARS {
         return Err(AppError::new(
@@ -53,14 +61,24 @@ pub fn check_new_password(password: &Password, user_inputs: &[&str]) -> Result<(
             format!("Use at least {MIN_CHARS} characters."),
         ));
     }
-    if chars > MAX_CHARS || raw.len() > MAX_BYTES {
+    if chars > MAX_CHARS {
         return Err(AppError::invalid_input(format!(
             "Passwords can be at most {MAX_CHARS} characters."
         )));
     }
-    // zxcvbn's matching cost grows with length; a long prefix that is already
-    // strong keeps the whole password strong.
-    let sample: String = raw.chars().take(100).collect();
+    Ok(())
+}
+
+/// Checks a new password against the policy; `user_inputs` (e.g. the email)
+/// are counted as guessable. Costs up to a few hundred milliseconds of CPU
+/// on crafted input: call it through [`PasswordHasherPool::check_new`].
+pub fn check_new_password(password: &Password, user_inputs: &[&str]) -> Result<(), AppError> {
+    let raw = password.expose();
+    check_length(raw)?;
+    // zxcvbn's matching cost grows steeply with length; its authors judge
+    // only the first 100 characters, and a strong prefix keeps the whole
+    // password strong.
+    let sample: String = raw.chars().take(ZXCVBN_MAX_CHARS).collect();
     let estimate = zxcvbn::zxcvbn(&sample, user_inputs);
     if u8::from(estimate.score()) < 3 {
         let mut message = String::from("That password is too easy to guess.");
@@ -84,6 +102,7 @@ pub fn check_new_password(password: &Password, user_inputs: &[&str]) -> Result<(
 #[derive(Clone)]
 pub struct PasswordHasherPool {
     permits: Arc<Semaphore>,
+    waiting: Arc<std::sync::atomic::AtomicUsize>,
     /// Verified against when the email is unknown, so that an unknown email
     /// costs the same time as a wrong password (OWASP Authentication Cheat
     /// Sheet, "Authentication Responses").
@@ -104,10 +123,12 @@ fn hash_blocking(password: &str) -> Result<String, argon2::password_hash::Error>
 
 impl PasswordHasherPool {
     pub fn new() -> Self {
-        let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // Leave a core for everything else: on two cores, one hash at a time.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let dummy = hash_blocking("gatehouse dummy password").expect("hashing works");
         Self {
-            permits: Arc::new(Semaphore::new(parallel.max(1))),
+            permits: Arc::new(Semaphore::new(cores.saturating_sub(1).max(1))),
+            waiting: Default::default(),
             dummy_hash: dummy.into(),
         }
     }
@@ -116,10 +137,35 @@ impl PasswordHasherPool {
         &self,
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AppError> {
-        let _permit = self.permits.acquire().await.map_err(AppError::internal)?;
+        use std::sync::atomic::Ordering;
+        let queued = self.waiting.fetch_add(1, Ordering::SeqCst);
+        let permit = if queued < MAX_WAITING {
+            Some(self.permits.acquire().await)
+        } else {
+            None
+        };
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let Some(permit) = permit else {
+            tracing::warn!("password workers saturated; attempt refused");
+            return Err(AppError::throttled(1));
+        };
+        let _permit = permit.map_err(AppError::internal)?;
         tokio::task::spawn_blocking(job)
             .await
             .map_err(AppError::internal)
+    }
+
+    /// Checks a new password against the policy off the async runtime, so
+    /// crafted inputs cannot stall other requests.
+    pub async fn check_new(&self, password: &Password, user_inputs: &[&str]) -> Result<(), AppError> {
+        check_length(password.expose())?;
+        let raw = Password::new(password.expose().to_owned());
+        let inputs: Vec<String> = user_inputs.iter().map(|s| (*s).to_owned()).collect();
+        self.run(move || {
+            let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+            check_new_password(&raw, &inputs)
+        })
+        .await?
     }
 
     pub async fn hash(&self, password: &Password) -> Result<String, AppError> {

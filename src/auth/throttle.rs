@@ -1,18 +1,31 @@
-//! Failed sign-in throttling (OWASP Authentication Cheat Sheet, "Protect
-//! against automated attacks"; ASVS V2.2.1): exponential backoff, never a
-//! permanent lock-out, kept in the database so a restart does not reset it,
-//! and counted the same way whether or not the account exists.
+//! Throttling of guesses and sign-ups (OWASP Authentication Cheat Sheet,
+//! "Protect against automated attacks"; ASVS V2.2.1): every attempt is
+//! counted before any password is checked, in one statement per key, so a
+//! burst of concurrent guesses gets no more password checks than the free
+//! allowance. Backoff grows exponentially and never locks for good; the
+//! counters live in the database (a restart does not reset them) and are
+//! counted the same way whether or not the account exists.
 
-use crate::{clock::Millis, error::AppError, store::ThrottleEntry};
+use crate::{
+    clock::Millis,
+    error::AppError,
+    store::throttle::{Attempt, Reservation},
+};
 
-/// Failures allowed per (account, client address) before backoff starts.
+/// Attempts allowed per (account, client address) before backoff starts.
 const FREE_PER_ACCOUNT_AND_CLIENT: i64 = 5;
-/// Failures allowed per client address (any account) before backoff starts.
+/// Attempts allowed per client address (any account) before backoff starts.
 const FREE_PER_CLIENT: i64 = 20;
 /// Consecutive failures allowed per account (any client) before backoff starts.
 const FREE_PER_ACCOUNT: i64 = 100;
 /// The longest backoff.
 const MAX_BLOCK_MS: Millis = 15 * 60 * 1000;
+/// A client address's count decays: an hour without attempts starts it over.
+const CLIENT_WINDOW_MS: Millis = 3_600_000;
+/// An account's streak starts over after a day without failures.
+const ACCOUNT_WINDOW_MS: Millis = 24 * 3_600_000;
+/// The sign-up window: `GATEHOUSE_REGISTER_LIMIT` per client address per hour.
+pub const REGISTER_WINDOW_MS: Millis = 3_600_000;
 
 /// The throttle keys one sign-in attempt is counted under.
 pub struct ThrottleKeys {
@@ -32,63 +45,51 @@ impl ThrottleKeys {
         }
     }
 
-    pub fn all(&self) -> [&str; 3] {
-        [&self.account_and_client, &self.client, &self.account]
-    }
-
-    /// Each key with the failures it allows before backoff starts.
-    pub fn with_allowances(&self) -> [(&str, i64); 3] {
+    /// The attempts to reserve, narrowest first.
+    pub fn attempts(&self) -> [Attempt<'_>; 3] {
+        fn attempt(key: &str, free: i64, window_ms: Millis) -> Attempt<'_> {
+            Attempt {
+                key,
+                free,
+                window_ms,
+                max_block_ms: MAX_BLOCK_MS,
+            }
+        }
         [
-            (&self.account_and_client, FREE_PER_ACCOUNT_AND_CLIENT),
-            (&self.client, FREE_PER_CLIENT),
-            (&self.account, FREE_PER_ACCOUNT),
+            attempt(
+                &self.account_and_client,
+                FREE_PER_ACCOUNT_AND_CLIENT,
+                ACCOUNT_WINDOW_MS,
+            ),
+            attempt(&self.client, FREE_PER_CLIENT, CLIENT_WINDOW_MS),
+            attempt(&self.account, FREE_PER_ACCOUNT, ACCOUNT_WINDOW_MS),
         ]
     }
 
-    /// The keys a correct password clears: the account's streaks, not the
-    /// client's address-wide counter (one valid account cannot launder
-    /// guesses against others).
+    /// The keys a correct password clears: the account's streaks.
     pub fn cleared_by_success(&self) -> [&str; 2] {
         [&self.account_and_client, &self.account]
     }
-}
 
-/// How long to refuse attempts after `failures` failures, given `free` of them
-/// go unpunished: 1 s, 2 s, 4 s … up to [`MAX_BLOCK_MS`].
-pub fn backoff(failures: i64, free: i64) -> Millis {
-    if failures < free {
-        return 0;
+    /// The client address's key: a success is taken back from its count but
+    /// does not clear it, so one valid account cannot launder guesses
+    /// against others.
+    pub fn client(&self) -> &str {
+        &self.client
     }
-    let exponent = (failures - free).min(20) as u32;
-    (1000_i64 << exponent).min(MAX_BLOCK_MS)
 }
 
-/// `Err(throttled)` with the seconds to wait if any entry is in backoff.
-pub fn refuse_if_blocked(entries: &[ThrottleEntry], now: Millis) -> Result<(), AppError> {
-    let wait_ms = entries
-        .iter()
-        .map(|entry| entry.blocked_until - now)
-        .max()
-        .unwrap_or(0);
-    if wait_ms > 0 {
-        tracing::warn!(retry_after_ms = wait_ms, "sign-in throttled");
-        return Err(AppError::throttled(((wait_ms + 999) / 1000) as u64));
-    }
-    Ok(())
+/// The sign-up key of a client address.
+pub fn register_key(client_ip: Option<&str>) -> String {
+    format!("register:{}", client_ip.unwrap_or("unknown"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_exponentially_and_is_capped() {
-        assert_eq!(backoff(4, 5), 0);
-        assert_eq!(backoff(5, 5), 1000);
-        assert_eq!(backoff(6, 5), 2000);
-        assert_eq!(backoff(9, 5), 16_000);
-        assert_eq!(backoff(60, 5), MAX_BLOCK_MS);
-        assert_eq!(backoff(99, 100), 0);
-        assert_eq!(backoff(100, 100), 1000);
+/// `Err(throttled)` with the seconds to wait when a reservation was refused.
+pub fn refuse_if_blocked(reservation: Reservation) -> Result<(), AppError> {
+    match reservation {
+        Reservation::Allowed => Ok(()),
+        Reservation::Blocked { retry_after_ms } => Err(AppError::throttled(
+            ((retry_after_ms + 999) / 1000) as u64,
+        )),
     }
 }

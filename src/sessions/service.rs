@@ -86,6 +86,24 @@ impl SessionService {
         }
     }
 
+    /// Records an event without making the caller wait for the write (so a
+    /// refusal costs the same time whether or not there is an account to
+    /// log it for).
+    pub fn record_event_later(
+        &self,
+        user_id: &UserId,
+        kind: EventKind,
+        client: &ClientInfo,
+        detail: &'static str,
+    ) {
+        let (sessions, user_id, client) = (self.clone(), user_id.clone(), client.clone());
+        tokio::spawn(async move {
+            sessions
+                .record_event(&user_id, kind, &client, detail)
+                .await
+        });
+    }
+
     /// Opens a new session (a refresh-token family) for `user`.
     pub async fn start(
         &self,

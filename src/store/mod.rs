@@ -17,7 +17,6 @@ use std::{str::FromStr, time::Duration};
 
 pub use events::SecurityEvent;
 pub use sessions::{NewSession, Session};
-pub use throttle::ThrottleEntry;
 pub use users::{User, UserSummary};
 
 /// The session store: SQLite (embedded, one machine) or PostgreSQL (shared
@@ -181,6 +180,16 @@ impl Db {
         match self.pool {
             Pool::Sqlite(_) => "sqlite",
             Pool::Postgres(_) => "postgres",
+        }
+    }
+
+    /// SQL for the database's own clock in unix milliseconds: rules that
+    /// several instances share (throttling) read one clock, not each
+    /// server's.
+    pub(crate) fn now_sql(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER)",
+            Pool::Postgres(_) => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
         }
     }
 

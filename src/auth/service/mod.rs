@@ -8,12 +8,12 @@ mod refresh;
 
 use super::{
     extract::AuthedUser,
-    passwords::{check_new_password, Password, PasswordHasherPool},
+    passwords::{Password, PasswordHasherPool},
     throttle::{self, ThrottleKeys},
     tokens::{IssuedTokens, TokenKeys},
 };
 use crate::{
-    clock::{now_ms, Millis},
+    clock::now_ms,
     config::Config,
     error::{AppError, ErrorCode},
     http::client_addr::ClientInfo,
@@ -93,7 +93,20 @@ impl AuthService {
         client: &ClientInfo,
     ) -> Result<(User, IssuedTokens), AppError> {
         let email = normalize_email(email)?;
-        check_new_password(&password, &guessable_inputs(&email))?;
+        // Sign-ups per client address are limited before any work is done:
+        // account spam, bulk `email_taken` probing and a CPU sink.
+        let key = throttle::register_key(client.ip.as_deref());
+        let reservation = self
+            .db
+            .reserve_in_window(&key, self.config.register_limit, throttle::REGISTER_WINDOW_MS)
+            .await?;
+        if let Err(throttled) = throttle::refuse_if_blocked(reservation) {
+            tracing::warn!(ip = client.ip.as_deref().unwrap_or("unknown"), "sign-up throttled");
+            return Err(throttled);
+        }
+        self.passwords
+            .check_new(&password, &guessable_inputs(&email))
+            .await?;
         if self.db.user_by_email(&email).await?.is_some() {
             return Err(ErrorCode::EmailTaken.into());
         }
@@ -132,20 +145,19 @@ impl AuthService {
         if password.expose().is_empty() || password.expose().len() > super::passwords::MAX_BYTES {
             return Err(ErrorCode::InvalidCredentials.into());
         }
-        let now = now_ms();
         let keys = ThrottleKeys::new(&email, client.ip.as_deref());
         let user = self.db.user_by_email(&email).await?;
-        if let Err(throttled) = self.check_throttle(&keys, now).await {
+        // Known and unknown addresses do the same work before answering: the
+        // log entry for a known one is written after the answer has left.
+        let later = |kind, detail: &'static str| {
             if let Some(user) = &user {
                 self.sessions
-                    .record_event(
-                        &user.id,
-                        EventKind::SignInThrottled,
-                        client,
-                        "Too many failed attempts",
-                    )
-                    .await;
+                    .record_event_later(&user.id, kind, client, detail);
             }
+        };
+        if let Err(throttled) = self.reserve_attempt(&keys).await {
+            tracing::warn!(account = %self.keys.log_ref(&email), ip = client.ip.as_deref().unwrap_or("unknown"), "sign-in throttled");
+            later(EventKind::SignInThrottled, "Too many failed attempts");
             return Err(throttled);
         }
         let verified = self
@@ -153,15 +165,10 @@ impl AuthService {
             .verify(&password, user.as_ref().map(|u| u.password_hash.as_str()))
             .await?;
         let user = match user {
-            Some(user) if verified.matches => user,
-            other => {
-                self.record_failure(&keys, now).await?;
-                if let Some(user) = other {
-                    self.sessions
-                        .record_event(&user.id, EventKind::SignInFailed, client, "Wrong password")
-                        .await;
-                }
-                tracing::info!("sign-in failed");
+            Some(ref user) if verified.matches => user.clone(),
+            _ => {
+                tracing::info!(account = %self.keys.log_ref(&email), ip = client.ip.as_deref().unwrap_or("unknown"), "sign-in failed");
+                later(EventKind::SignInFailed, "Wrong password");
                 return Err(ErrorCode::InvalidCredentials.into());
             }
         };
@@ -184,27 +191,21 @@ impl AuthService {
         Ok((user, issued))
     }
 
-    /// `Err(throttled)` with the seconds to wait if any key is in backoff.
-    async fn check_throttle(&self, keys: &ThrottleKeys, now: Millis) -> Result<(), AppError> {
-        let entries = self.db.throttle_entries(&keys.all()).await?;
-        throttle::refuse_if_blocked(&entries, now)
-    }
-
-    /// Counts a failed attempt under every key.
-    async fn record_failure(&self, keys: &ThrottleKeys, now: Millis) -> Result<(), AppError> {
-        for (key, free) in keys.with_allowances() {
-            self.db
-                .record_failure(key, now, |n| throttle::backoff(n, free))
-                .await?;
+    /// Counts a password attempt under every key before the password is
+    /// checked; `Err(throttled)` with the seconds to wait if a key is in
+    /// backoff.
+    async fn reserve_attempt(&self, keys: &ThrottleKeys) -> Result<(), AppError> {
+        for attempt in keys.attempts() {
+            throttle::refuse_if_blocked(self.db.reserve_attempt(attempt).await?)?;
         }
         Ok(())
     }
 
-    /// A correct password ends the account's failure streaks; the client's
-    /// address-wide counter stays, so one valid account cannot launder
-    /// guesses against others.
+    /// A correct password ends the account's failure streaks and takes the
+    /// attempt back from the client address's count.
     async fn record_success(&self, keys: &ThrottleKeys) -> Result<(), AppError> {
-        Ok(self.db.clear_failures(&keys.cleared_by_success()).await?)
+        self.db.clear_failures(&keys.cleared_by_success()).await?;
+        Ok(self.db.release_attempt(keys.client()).await?)
     }
 
     /// Checks the password of a signed-in user (before a sensitive change),
@@ -217,16 +218,14 @@ impl AuthService {
     ) -> Result<User, AppError> {
         let user = self.user(user_id).await?;
         let user = user.ok_or(ErrorCode::Unauthenticated)?;
-        let now = now_ms();
         let keys = ThrottleKeys::new(&user.email, client.ip.as_deref());
-        self.check_throttle(&keys, now).await?;
+        self.reserve_attempt(&keys).await?;
         if !self
             .passwords
             .verify(&password, Some(&user.password_hash))
             .await?
             .matches
         {
-            self.record_failure(&keys, now).await?;
             self.sessions
                 .record_event(
                     &user.id,
@@ -257,7 +256,9 @@ impl AuthService {
         let user = self
             .verify_password_of(&me.user_id, current, client)
             .await?;
-        check_new_password(&new, &guessable_inputs(&user.email))?;
+        self.passwords
+            .check_new(&new, &guessable_inputs(&user.email))
+            .await?;
         let hash = self.passwords.hash(&new).await?;
         self.db.set_password_hash(&user.id, &hash).await?;
         let revoked = self

@@ -1,0 +1,187 @@
+//! Attacks and faults, tried against the real server: bursts of guesses,
+//! sign-up floods, forged cookies at sign-out, a database that is locked
+//! while a page refreshes.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use common::{email, on_postgres, TestApp, PASSWORD};
+use reqwest::StatusCode;
+
+/// The free allowance per (account, client address): the most password
+/// checks a burst may get.
+const FREE_PER_ACCOUNT_AND_CLIENT: usize = 5;
+
+#[tokio::test]
+async fn a_parallel_burst_of_guesses_gets_no_more_checks_than_the_allowance() {
+    let app = TestApp::spawn().await;
+    let address = email("burst");
+    let _ = app.signed_up(&address).await;
+    let guesses = (0..60).map(|i| {
+        let b = app.browser();
+        let address = address.clone();
+        async move {
+            let guess = format!("wrong guess number {i}");
+            b.post_form("/api/login", &[("email", &address), ("password", &guess)])
+                .await
+        }
+    });
+    let answers = futures::future::join_all(guesses).await;
+    let checked = answers
+        .iter()
+        .filter(|a| a.code() == "invalid_credentials")
+        .count();
+    let throttled: Vec<_> = answers
+        .iter()
+        .filter(|a| a.status == StatusCode::TOO_MANY_REQUESTS)
+        .collect();
+    assert!(
+        (1..=FREE_PER_ACCOUNT_AND_CLIENT).contains(&checked),
+        "{checked} guesses reached a password check"
+    );
+    assert_eq!(
+        checked + throttled.len(),
+        60,
+        "every other guess is refused"
+    );
+    for answer in throttled {
+        assert_eq!(answer.code(), "throttled");
+        let retry: u64 = answer.header("retry-after").unwrap().parse().unwrap();
+        assert!((1..=900).contains(&retry), "{retry}");
+    }
+}
+
+#[tokio::test]
+async fn sign_ups_are_limited_per_client_address() {
+    let app = TestApp::spawn_with(&[
+        ("GATEHOUSE_REGISTER_LIMIT", "3"),
+        ("GATEHOUSE_TRUSTED_PROXIES", "127.0.0.1"),
+    ])
+    .await;
+    let first = "203.0.113.10";
+    for _ in 0..3 {
+        let res = register_from(&app, first, &email("signup")).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    }
+    // Beyond the limit: refused before any work, even for a taken address
+    // (no bulk `email_taken` probing).
+    let taken = email("taken");
+    let _ = app.signed_up(&taken).await;
+    for address in [email("signup"), taken] {
+        let res = register_from(&app, first, &address).await;
+        assert_eq!(
+            (res.status, res.code().as_str()),
+            (StatusCode::TOO_MANY_REQUESTS, "throttled")
+        );
+        let retry: u64 = res.header("retry-after").unwrap().parse().unwrap();
+        assert!((1..=3600).contains(&retry), "{retry}");
+    }
+    // Another address is not affected.
+    let other = register_from(&app, "203.0.113.11", &email("signup")).await;
+    assert_eq!(other.status, StatusCode::OK);
+}
+
+/// A sign-up from `ip`, as forwarded by the trusted proxy on loopback.
+async fn register_from(app: &TestApp, ip: &str, address: &str) -> common::Answer {
+    let b = app.browser();
+    b.send(
+        b.request(reqwest::Method::POST, "/api/register")
+            .header("x-forwarded-for", ip)
+            .header("accept", "application/json")
+            .form(&[("email", address), ("password", PASSWORD)]),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_failed_sign_in_is_still_logged_for_the_owner() {
+    let app = TestApp::spawn().await;
+    let address = email("logged");
+    let owner = app.signed_up(&address).await;
+    let res = app
+        .browser()
+        .post_form(
+            "/api/login",
+            &[("email", &address), ("password", "not it at all")],
+        )
+        .await;
+    assert_eq!(res.code(), "invalid_credentials");
+    // The entry is written after the answer; poll for it.
+    for _ in 0..100 {
+        let log = owner.post_form("/api/security_events", &[]).await.json();
+        if log
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "sign_in_failed")
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the failed sign-in never reached the security log");
+}
+
+#[tokio::test]
+async fn sign_out_with_a_forged_refresh_cookie_still_ends_the_session() {
+    let app = TestApp::spawn().await;
+    let b = app.signed_up(&email("forged")).await;
+    let access = b.access();
+    // Same shape as a real refresh token, but not authentic.
+    let real = b.refresh_token();
+    let last = real.chars().last().unwrap();
+    let forged = format!(
+        "{}{}",
+        &real[..real.len() - 1],
+        if last == 'A' { 'B' } else { 'A' }
+    );
+    b.set_cookie("__Host-gh_refresh", &forged);
+    let res = b.post_form("/api/logout", &[]).await;
+    assert_eq!(res.status, StatusCode::OK);
+    let me = app.browser().get_bearer("/api/v1/me", &access).await;
+    assert_eq!(
+        (me.status, me.code().as_str()),
+        (StatusCode::UNAUTHORIZED, "session_revoked"),
+        "the session named by the access token ended"
+    );
+}
+
+#[tokio::test]
+async fn a_locked_database_during_a_page_refresh_signs_nobody_out() {
+    if on_postgres() {
+        return; // The lock below is SQLite's.
+    }
+    let app = TestApp::spawn().await;
+    let b = app.signed_up(&email("locked")).await;
+    let refresh = b.refresh_token();
+    b.remove_cookie("__Host-gh_access");
+
+    // Another process holds the write lock longer than the busy timeout.
+    let url = common::database_url(&app.data_dir).await;
+    let locker = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let mut conn = locker.acquire().await.unwrap();
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let page = b.get("/sessions").await;
+    sqlx::query("ROLLBACK").execute(&mut *conn).await.unwrap();
+    drop(conn);
+
+    assert_eq!(
+        page.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        page.body
+    );
+    assert!(page.header("retry-after").is_some());
+    assert!(
+        page.set_cookies().is_empty(),
+        "no cookie is cleared: {:?}",
+        page.set_cookies()
+    );
+    // Once the lock is gone the same refresh token still works.
+    assert_eq!(b.refresh_token(), refresh);
+    let again = b.get("/sessions").await;
+    assert_eq!(again.status, StatusCode::OK);
+}
