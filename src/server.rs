@@ -111,14 +111,36 @@ impl Application {
     }
 }
 
-/// Picks up revocations made by other instances, and purges expired rows
+/// Picks up revocations made by other instances — at once when the database
+/// pushes them (PostgreSQL), else by the poll — and purges expired rows
 /// once an hour.
 async fn background_tasks(state: AppState) {
     let mut poll = tokio::time::interval(state.config.revocation_poll);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut notices = state
+        .sessions
+        .revocation_notices()
+        .await
+        .unwrap_or_else(|err| {
+            tracing::warn!(error = %err, "revocations will be polled only");
+            None
+        });
     let mut last_purge = 0;
     loop {
-        poll.tick().await;
+        tokio::select! {
+            _ = poll.tick() => {}
+            pushed = async {
+                match notices.as_mut() {
+                    Some(n) => n.next().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                if let Err(err) = pushed {
+                    tracing::warn!(error = %err, "revocation notices interrupted; polling meanwhile");
+                    tokio::time::sleep(state.config.revocation_poll).await;
+                }
+            }
+        }
         if let Err(err) = state.sessions.sync_revocations().await {
             tracing::warn!(error = %err, "could not load revocations");
         }

@@ -185,3 +185,38 @@ async fn a_locked_database_during_a_page_refresh_signs_nobody_out() {
     let again = b.get("/sessions").await;
     assert_eq!(again.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn account_data_is_never_cacheable() {
+    let app = TestApp::spawn().await;
+    let b = app.signed_up(&email("nostore")).await;
+    for path in ["/", "/sessions", "/security"] {
+        let page = b.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert_eq!(
+            page.header("cache-control").as_deref(),
+            Some("no-store"),
+            "{path}"
+        );
+    }
+    for path in [
+        "/api/list_sessions",
+        "/api/security_events",
+        "/api/whoami",
+        "/api/notices",
+    ] {
+        let res = b.post_form(path, &[]).await;
+        assert_eq!(res.status, StatusCode::OK, "{path}");
+        assert_eq!(
+            res.header("cache-control").as_deref(),
+            Some("no-store"),
+            "{path}"
+        );
+    }
+    let token = b.access();
+    let me = b.get_bearer("/api/v1/me", &token).await;
+    assert_eq!(me.header("cache-control").as_deref(), Some("no-store"));
+    // A signed-out page carries nothing personal and may be cached.
+    let login = app.browser().get("/login").await;
+    assert_ne!(login.header("cache-control").as_deref(), Some("no-store"));
+}

@@ -15,7 +15,7 @@ use crate::{
 };
 use axum::{
     extract::{Request, State},
-    http::{request::Parts, Method},
+    http::{header, request::Parts, HeaderValue, Method},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -85,10 +85,18 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
             .map(|(_, v)| v.into_owned());
         see_other(next.as_deref().and_then(safe_next).unwrap_or("/"))
     } else {
+        let signed_in_page = page && auth.is_signed_in();
         parts.extensions.insert(client);
         parts.extensions.insert(presented);
         parts.extensions.insert(auth);
-        next.run(Request::from_parts(parts, body)).await
+        let mut res = next.run(Request::from_parts(parts, body)).await;
+        if signed_in_page {
+            // A signed-in page shows account data: no cache may keep it
+            // (OWASP Session Management Cheat Sheet, "Web Content Caching").
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        res
     };
     if let Some(update) = update {
         update.write_to(res.headers_mut());

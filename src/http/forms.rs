@@ -64,9 +64,13 @@ pub async fn server_fn_adapter(
                     .headers
                     .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
             }
-            let res = next
+            let mut res = next
                 .run(Request::from_parts(parts, Body::from(bytes)))
                 .await;
+            // Server functions answer with tokens or account data; none of
+            // it may be cached.
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             (with_error_status(res).await, next_field)
         }
     };

@@ -4,7 +4,7 @@
 //! arrive through [`super::service::SessionService::sync_revocations`].
 
 use super::events::RevokeReason;
-use crate::{clock::Millis, ids::SessionId};
+use crate::{clock::Millis, ids::SessionId, store::sessions::RevocationRow};
 use std::{
     collections::HashMap,
     sync::{Arc, RwLock},
@@ -18,9 +18,14 @@ pub struct Revocations {
 #[derive(Debug, Default)]
 struct RevocationSet {
     revoked: HashMap<SessionId, (Millis, RevokeReason)>,
-    /// The newest `revoked_at` seen in the database.
-    high_water: Millis,
+    /// The highest revocation number seen in the database.
+    high_water: i64,
 }
+
+/// How far below the highest number seen the next load starts: numbers are
+/// handed out when a statement starts, so one that commits late can appear
+/// below the high water; re-reading a few is cheap and idempotent.
+const OVERLAP: i64 = 256;
 
 impl Revocations {
     /// Why the session was revoked, if it was.
@@ -41,34 +46,21 @@ impl Revocations {
         }
     }
 
-    /// Where the next load from the database starts: the newest revocation
-    /// seen, less a little overlap for clock differences between instances;
-    /// `floor` on the first load.
-    pub fn load_from(&self, floor: Millis) -> Millis {
+    /// The revocation number after which the next load starts.
+    pub fn load_after(&self) -> i64 {
         let set = self.inner.read().expect("revocation lock");
-        if set.high_water == 0 {
-            floor
-        } else {
-            set.high_water - 5_000
-        }
+        (set.high_water - OVERLAP).max(0)
     }
 
     /// Adds revocations loaded from the database, and forgets entries older
     /// than `forget_before`: by then every access token naming them has expired.
-    pub fn merge(
-        &self,
-        rows: Vec<(SessionId, Millis, Option<String>)>,
-        forget_before: Millis,
-    ) -> usize {
+    pub fn merge(&self, rows: Vec<RevocationRow>, forget_before: Millis) -> usize {
         let mut set = self.inner.write().expect("revocation lock");
         let loaded = rows.len();
-        for (id, at, reason) in rows {
-            set.high_water = set.high_water.max(at);
-            let reason = reason
-                .as_deref()
-                .and_then(RevokeReason::parse)
-                .unwrap_or(RevokeReason::Revoked);
-            set.revoked.insert(id, (at, reason));
+        for row in rows {
+            set.high_water = set.high_water.max(row.seq);
+            let reason = RevokeReason::parse(&row.reason).unwrap_or(RevokeReason::Revoked);
+            set.revoked.insert(row.session_id, (row.revoked_at, reason));
         }
         set.revoked.retain(|_, (at, _)| *at > forget_before);
         loaded

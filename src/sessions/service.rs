@@ -18,7 +18,10 @@ use crate::{
     error::{AppError, ErrorCode},
     http::client_addr::ClientInfo,
     ids::{SessionId, UserId},
-    store::{events::NewEvent, Db, NewSession, SecurityEvent, Session, User},
+    store::{
+        events::NewEvent, sessions::RevocationNotices, Db, NewSession, SecurityEvent, Session,
+        User,
+    },
 };
 use std::sync::Arc;
 
@@ -284,9 +287,15 @@ impl SessionService {
         let floor = now - self.revocation_retention();
         let rows = self
             .db
-            .revoked_since(self.revocations.load_from(floor))
+            .revocations_after(self.revocations.load_after(), floor)
             .await?;
         Ok(self.revocations.merge(rows, floor))
+    }
+
+    /// Revocations pushed by the database as they happen (PostgreSQL), if it
+    /// can push them.
+    pub async fn revocation_notices(&self) -> Result<Option<RevocationNotices>, AppError> {
+        Ok(self.db.revocation_notices().await?)
     }
 
     /// Deletes rows nobody needs any more: sessions ended a week ago, events

@@ -50,6 +50,26 @@ impl std::fmt::Debug for Session {
     }
 }
 
+/// One revocation as recorded for other instances.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct RevocationRow {
+    pub seq: i64,
+    pub session_id: SessionId,
+    pub reason: String,
+    pub revoked_at: Millis,
+}
+
+/// Notices that a session was revoked somewhere (a connection of its own).
+pub struct RevocationNotices(sqlx::postgres::PgListener);
+
+impl RevocationNotices {
+    /// Waits for the next notice. After an error the next call reconnects.
+    pub async fn next(&mut self) -> StoreResult<()> {
+        self.0.recv().await?;
+        Ok(())
+    }
+}
+
 /// What a new session starts with.
 pub struct NewSession<'a> {
     pub id: &'a SessionId,
@@ -181,21 +201,41 @@ impl Db {
         .await)?)
     }
 
-    /// Sessions revoked at or after `since`: (id, revoked_at, reason).
-    pub async fn revoked_since(
+    /// Revocations numbered after `after_seq` and made at or after `since`,
+    /// in order.
+    pub async fn revocations_after(
         &self,
+        after_seq: i64,
         since: Millis,
-    ) -> StoreResult<Vec<(SessionId, Millis, Option<String>)>> {
+    ) -> StoreResult<Vec<RevocationRow>> {
         Ok(on_pool!(self, pool => sqlx::query_as(
-            "SELECT id, revoked_at, revoked_reason FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at >= $1",
+            "SELECT seq, session_id, reason, revoked_at FROM revocations \
+             WHERE seq > $1 AND revoked_at >= $2 ORDER BY seq",
         )
+        .bind(after_seq)
         .bind(since)
         .fetch_all(pool)
         .await)?)
     }
 
-    /// Removes sessions that ended before `before` (expired or revoked).
+    /// Revocations pushed by the database as they commit (PostgreSQL's
+    /// NOTIFY); `None` on SQLite, where only the poll is used.
+    pub async fn revocation_notices(&self) -> StoreResult<Option<RevocationNotices>> {
+        match &self.pool {
+            super::Pool::Sqlite(_) => Ok(None),
+            super::Pool::Postgres(pool) => {
+                let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+                listener.listen("gatehouse_revocations").await?;
+                Ok(Some(RevocationNotices(listener)))
+            }
+        }
+    }
+
+    /// Removes sessions that ended before `before` (expired or revoked), and
+    /// revocations made before it.
     pub async fn purge_sessions(&self, before: Millis) -> StoreResult<u64> {
+        execute!(self, pool => sqlx::query("DELETE FROM revocations WHERE revoked_at < $1")
+            .bind(before))?;
         Ok(execute!(self, pool => sqlx::query(
             "DELETE FROM sessions WHERE (revoked_at IS NOT NULL AND revoked_at < $1) \
                OR idle_expires_at < $2 OR absolute_expires_at < $3",
