@@ -638,12 +638,7 @@ proptest! {
     /// the `__Host-` cookie: browsers apply the prefix rules to the literal
     /// name, so any subdomain or plain-http response can set it. It must be
     /// neither read on its own nor override the real cookie.
-    ///
-    /// Ignored: fails today (`AuthCookies::read` goes through
-    /// `CookieJar::from_headers`, which percent-decodes names, and the last
-    /// cookie of a name wins). Remove the `ignore` once that is fixed.
     #[test]
-    #[ignore = "known bug: percent-encoded cookie names bypass the __Host- prefix"]
     fn percent_encoded_refresh_name_is_not_the_host_cookie(
         mask in prop::collection::vec(any::<bool>(), 17),
         upper in any::<bool>(),

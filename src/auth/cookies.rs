@@ -14,7 +14,7 @@
 use super::tokens::IssuedTokens;
 use crate::{clock::now_ms, config::Config};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
-use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use axum_extra::extract::cookie::{Cookie, SameSite};
 
 struct CookieNames {
     access: &'static str,
@@ -43,18 +43,34 @@ pub struct AuthCookies {
 }
 
 impl AuthCookies {
+    /// Reads the cookies by their literal names. Names are never
+    /// percent-decoded: browsers enforce the `__Host-` rules on the name as
+    /// sent, so `%5F%5FHost-gh_refresh`, which anyone on a sibling domain
+    /// or plain http can plant, must not count as `__Host-gh_refresh`
+    /// (RFC 6265bis §4.1.3; the class of PHP's CVE-2022-31629). Of two
+    /// cookies with one name, the first (the most specific) wins.
     pub fn read(config: &Config, headers: &HeaderMap) -> Self {
-        let jar = CookieJar::from_headers(headers);
         let n = names(config);
-        let get = |name: &str| {
-            jar.get(name)
-                .map(|c| c.value().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        Self {
-            access: get(n.access),
-            refresh: get(n.refresh),
+        let mut found = Self::default();
+        let pairs = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='));
+        for (name, value) in pairs {
+            let value = value.trim().trim_matches('"');
+            if value.is_empty() {
+                continue;
+            }
+            let slot = match name.trim() {
+                name if name == n.access => &mut found.access,
+                name if name == n.refresh => &mut found.refresh,
+                _ => continue,
+            };
+            slot.get_or_insert_with(|| value.to_owned());
         }
+        found
     }
 }
 

@@ -39,7 +39,11 @@ pub struct AuthService {
 pub fn normalize_email(raw: &str) -> Result<String, AppError> {
     let email = raw.trim().to_lowercase();
     let invalid = || AppError::invalid_input("Enter a valid email address, like name@example.com.");
-    if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if email.len() > 254
+        || email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || is_invisible(c))
+    {
         return Err(invalid());
     }
     let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
@@ -55,6 +59,31 @@ pub fn normalize_email(raw: &str) -> Result<String, AppError> {
         return Err(invalid());
     }
     Ok(email)
+}
+
+/// Unicode format characters that render as nothing (zero-width spaces and
+/// joiners, direction overrides, soft hyphen, byte-order mark): an address
+/// containing one would look exactly like another account's.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFF8}'
+    )
 }
 
 /// What a new password may not be built from: the account's email.
@@ -317,6 +346,10 @@ mod tests {
             "a b@example.com",
             "ada@.example.com",
             "ada@example..com",
+            "a\u{200B}da@example.com",
+            "ada@exa\u{AD}mple.com",
+            "\u{FEFF}ada@example.com",
+            "a\u{202E}da@example.com",
         ] {
             assert!(normalize_email(bad).is_err(), "{bad} should be refused");
         }
