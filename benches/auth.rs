@@ -71,7 +71,7 @@ async fn run() {
         ("LEPTOS_SITE_ADDR", "127.0.0.1:0".to_owned()),
     ]);
     let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
-    let keys = TokenKeys::new(&config.jwt_secret, config.issuer());
+    let keys = TokenKeys::new(&config.secret, config.issuer());
 
     println!("| benchmark {:<48} | {:>22} |", "", "result");
     println!("|{}|{}|", "-".repeat(60), "-".repeat(24));

@@ -17,19 +17,24 @@ pub enum Environment {
     Production,
 }
 
-/// The JWT signing secret. Its `Debug` never prints the value.
+/// The master secret every key is derived from. Its memory is wiped when
+/// dropped, and its `Debug` never prints the value.
 #[derive(Clone)]
-pub struct JwtSecret(pub(crate) Vec<u8>);
+pub struct MasterSecret(zeroize::Zeroizing<Vec<u8>>);
 
-impl JwtSecret {
+impl MasterSecret {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(zeroize::Zeroizing::new(bytes))
+    }
+
     pub fn bytes(&self) -> &[u8] {
         &self.0
     }
 }
 
-impl fmt::Debug for JwtSecret {
+impl fmt::Debug for MasterSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("JwtSecret(<redacted>)")
+        f.write_str("MasterSecret(<redacted>)")
     }
 }
 
@@ -41,7 +46,7 @@ pub struct Config {
     pub environment: Environment,
     /// The public origin, e.g. `https://auth.example.com` (no trailing slash).
     pub public_url: Option<String>,
-    pub jwt_secret: JwtSecret,
+    pub secret: MasterSecret,
     pub data_dir: PathBuf,
     pub access_ttl: Duration,
     pub refresh_idle_ttl: Duration,
@@ -126,18 +131,33 @@ impl Config {
             ));
         }
 
-        let jwt_secret = match get("GATEHOUSE_JWT_SECRET") {
-            Some(secret) if secret.len() >= MIN_SECRET_BYTES => JwtSecret(secret.into_bytes()),
-            Some(_) => {
+        // `GATEHOUSE_JWT_SECRET` is the master secret's old name.
+        let (secret_name, given) = match get("GATEHOUSE_SECRET") {
+            Some(v) => ("GATEHOUSE_SECRET", Some(v)),
+            None => ("GATEHOUSE_JWT_SECRET", get("GATEHOUSE_JWT_SECRET")),
+        };
+        let secret = match given {
+            Some(secret) if secret.len() < MIN_SECRET_BYTES => {
                 return Err(invalid(
-                    "GATEHOUSE_JWT_SECRET",
+                    secret_name,
                     format!("must be at least {MIN_SECRET_BYTES} bytes"),
                 ))
             }
+            Some(secret) => {
+                if environment == Environment::Production {
+                    looks_random(&secret).map_err(|why| {
+                        invalid(
+                            secret_name,
+                            format!("{why}; generate one with `openssl rand -base64 48`"),
+                        )
+                    })?;
+                }
+                MasterSecret::new(secret.into_bytes())
+            }
             None if environment == Environment::Production => {
                 return Err(invalid(
-                    "GATEHOUSE_JWT_SECRET",
-                    "production refuses to start without a signing secret (at least 32 bytes, e.g. `openssl rand -base64 48`)",
+                    "GATEHOUSE_SECRET",
+                    "production refuses to start without a master secret (or its old name GATEHOUSE_JWT_SECRET): at least 32 random bytes, e.g. `openssl rand -base64 48`",
                 ))
             }
             None => development_secret(&data_dir)?,
@@ -186,7 +206,7 @@ impl Config {
             database_url,
             environment,
             public_url,
-            jwt_secret,
+            secret,
             data_dir,
             access_ttl,
             refresh_idle_ttl,
@@ -262,9 +282,57 @@ fn seconds(
     Ok(value)
 }
 
+/// Refuses a secret that looks typed rather than generated (OWASP Secrets
+/// Management Cheat Sheet, "Generation"): it must decode (base64 or hex) to
+/// at least 32 bytes, or be at least 32 characters without spaces that use
+/// many distinct characters with high entropy per character.
+fn looks_random(secret: &str) -> Result<(), &'static str> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let s = secret.trim();
+    let hex = (s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit())).then(|| {
+        (0..s.len())
+            .step_by(2)
+            .filter_map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+            .collect::<Vec<u8>>()
+    });
+    let decoded = hex.or_else(|| {
+        [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+            .iter()
+            .find_map(|engine| engine.decode(s).ok())
+    });
+    let sample: Vec<u8> = match decoded {
+        Some(bytes) if bytes.len() >= MIN_SECRET_BYTES => bytes,
+        Some(_) => return Err("decodes to fewer than 32 bytes"),
+        None if s.bytes().any(|b| b.is_ascii_whitespace()) => {
+            return Err("looks like a passphrase (it has spaces)")
+        }
+        None => s.as_bytes().to_vec(),
+    };
+    let mut counts = [0usize; 256];
+    for b in &sample {
+        counts[*b as usize] += 1;
+    }
+    let n = sample.len() as f64;
+    let entropy: f64 = counts
+        .iter()
+        .filter(|c| **c > 0)
+        .map(|c| {
+            let p = *c as f64 / n;
+            -p * p.log2()
+        })
+        .sum();
+    let distinct = counts.iter().filter(|c| **c > 0).count();
+    // 32 random bytes have ~28 distinct values and ~4.7 bits per byte; a
+    // word or a repeated pattern has far fewer.
+    if distinct < 20 || entropy < 4.0 {
+        return Err("does not look random");
+    }
+    Ok(())
+}
+
 /// Development only: a random secret generated once and kept in the data
 /// folder (mode 0600), so restarts keep users signed in.
-fn development_secret(data_dir: &Path) -> Result<JwtSecret, ConfigError> {
+fn development_secret(data_dir: &Path) -> Result<MasterSecret, ConfigError> {
     let path = data_dir.join("jwt_secret");
     let io_err = |source| ConfigError::SecretFile {
         path: path.clone(),
@@ -273,7 +341,7 @@ fn development_secret(data_dir: &Path) -> Result<JwtSecret, ConfigError> {
     if let Ok(existing) = std::fs::read_to_string(&path) {
         let existing = existing.trim().to_owned();
         if existing.len() >= MIN_SECRET_BYTES {
-            return Ok(JwtSecret(existing.into_bytes()));
+            return Ok(MasterSecret::new(existing.into_bytes()));
         }
     }
     std::fs::create_dir_all(data_dir).map_err(io_err)?;
@@ -281,7 +349,7 @@ fn development_secret(data_dir: &Path) -> Result<JwtSecret, ConfigError> {
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     write_private(&path, &secret).map_err(io_err)?;
-    Ok(JwtSecret(secret.into_bytes()))
+    Ok(MasterSecret::new(secret.into_bytes()))
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
@@ -310,23 +378,45 @@ mod tests {
     }
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
+    /// `openssl rand -base64 48`
+    const RANDOM: &str = "q8J3vC0Wm1R4n6xYtZp9LkGhFsDaQwErTyUiOpAsDfGhJkLzXcVbNm123456789+/x";
 
     #[test]
     fn production_needs_a_secret_and_secure_cookies() {
         let err = config(&[("GATEHOUSE_ENV", "production")]).unwrap_err();
+        assert!(err.to_string().contains("GATEHOUSE_SECRET"));
         assert!(err.to_string().contains("GATEHOUSE_JWT_SECRET"));
         let err = config(&[
             ("GATEHOUSE_ENV", "production"),
-            ("GATEHOUSE_JWT_SECRET", SECRET),
+            ("GATEHOUSE_SECRET", RANDOM),
             ("GATEHOUSE_SECURE_COOKIES", "false"),
         ])
         .unwrap_err();
         assert!(err.to_string().contains("GATEHOUSE_SECURE_COOKIES"));
-        assert!(config(&[
-            ("GATEHOUSE_ENV", "production"),
-            ("GATEHOUSE_JWT_SECRET", SECRET)
-        ])
-        .is_ok());
+        assert!(config(&[("GATEHOUSE_ENV", "production"), ("GATEHOUSE_SECRET", RANDOM)]).is_ok());
+        // The old name still works.
+        assert!(config(&[("GATEHOUSE_ENV", "production"), ("GATEHOUSE_JWT_SECRET", RANDOM)]).is_ok());
+    }
+
+    #[test]
+    fn production_refuses_secrets_that_look_typed() {
+        for typed in [
+            "correct horse battery staple correct horse battery",
+            "passwordpasswordpasswordpasswordpassword",
+            // Hex and base64 that decode to fewer than 32 bytes.
+            SECRET,
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            "abababababababababababababababababababab",
+        ] {
+            let err = config(&[("GATEHOUSE_ENV", "production"), ("GATEHOUSE_SECRET", typed)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("openssl rand"), "{typed}: {err}");
+            // Development takes it (with the length rule only).
+            assert!(config(&[("GATEHOUSE_SECRET", typed)]).is_ok(), "{typed}");
+        }
+        let hex64 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        assert!(config(&[("GATEHOUSE_ENV", "production"), ("GATEHOUSE_SECRET", hex64)]).is_ok());
     }
 
     #[test]
@@ -360,8 +450,8 @@ mod tests {
         let d = dir.path().to_str().unwrap();
         let a = config(&[("GATEHOUSE_DATA_DIR", d)]).unwrap();
         let b = config(&[("GATEHOUSE_DATA_DIR", d)]).unwrap();
-        assert_eq!(a.jwt_secret.bytes(), b.jwt_secret.bytes());
-        assert!(a.jwt_secret.bytes().len() >= 32);
-        assert_eq!(format!("{:?}", a.jwt_secret), "JwtSecret(<redacted>)");
+        assert_eq!(a.secret.bytes(), b.secret.bytes());
+        assert!(a.secret.bytes().len() >= 32);
+        assert_eq!(format!("{:?}", a.secret), "MasterSecret(<redacted>)");
     }
 }

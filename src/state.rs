@@ -30,7 +30,7 @@ impl AppState {
     /// Wires the services to one database.
     pub async fn new(config: Config, db: Db, leptos_options: LeptosOptions) -> Self {
         let config = Arc::new(config);
-        let keys = Arc::new(TokenKeys::new(&config.jwt_secret, config.issuer()));
+        let keys = Arc::new(TokenKeys::new(&config.secret, config.issuer()));
         let revocations = Revocations::default();
         let passwords = tokio::task::spawn_blocking(PasswordHasherPool::new)
             .await

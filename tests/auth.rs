@@ -369,7 +369,7 @@ async fn an_expired_access_token_on_a_page_load_is_silently_refreshed() {
     let b = app.signed_up(&address).await;
     let claims = app.state.keys.verify_access(&b.access()).unwrap();
     // An access token that expired ten minutes ago, as after a laptop wakes.
-    let keys = TokenKeys::new(&app.state.config.jwt_secret, "gatehouse");
+    let keys = TokenKeys::new(&app.state.config.secret, "gatehouse");
     let expired = keys.issue_access(
         &claims.sub.as_str().into(),
         &claims.sid.as_str().into(),

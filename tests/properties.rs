@@ -33,8 +33,7 @@ static CONFIG: LazyLock<Config> = LazyLock::new(|| {
         .expect("test configuration is valid")
 });
 
-static KEYS: LazyLock<TokenKeys> =
-    LazyLock::new(|| TokenKeys::new(&CONFIG.jwt_secret, "gatehouse"));
+static KEYS: LazyLock<TokenKeys> = LazyLock::new(|| TokenKeys::new(&CONFIG.secret, "gatehouse"));
 
 /// Modest case counts, and no regression files written next to this one.
 fn cases(n: u32) -> ProptestConfig {

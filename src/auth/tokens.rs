@@ -12,7 +12,7 @@
 
 use crate::{
     clock::Millis,
-    config::JwtSecret,
+    config::MasterSecret,
     error::ErrorCode,
     ids::{SessionId, UserId},
 };
@@ -22,6 +22,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+use zeroize::Zeroizing;
 use std::{fmt, time::Duration};
 
 /// The audience every gatehouse access token is for.
@@ -99,8 +100,8 @@ pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     kid: String,
-    refresh_key: [u8; 32],
-    log_key: [u8; 32],
+    refresh_key: Zeroizing<[u8; 32]>,
+    log_key: Zeroizing<[u8; 32]>,
     issuer: String,
     validation: Validation,
 }
@@ -113,10 +114,10 @@ impl fmt::Debug for TokenKeys {
 
 /// Derives a sub-key from the configured secret with HKDF-SHA256 (RFC 5869),
 /// one label per purpose, so no two uses share a key.
-fn derive_key(secret: &[u8], label: &str) -> [u8; 32] {
-    let mut out = [0u8; 32];
+fn derive_key(secret: &[u8], label: &str) -> Zeroizing<[u8; 32]> {
+    let mut out = Zeroizing::new([0u8; 32]);
     hkdf::Hkdf::<Sha256>::new(Some(b"gatehouse"), secret)
-        .expand(label.as_bytes(), &mut out)
+        .expand(label.as_bytes(), out.as_mut())
         .expect("32 bytes is a valid HKDF-SHA256 output length");
     out
 }
@@ -138,7 +139,7 @@ impl From<AccessError> for ErrorCode {
 }
 
 impl TokenKeys {
-    pub fn new(secret: &JwtSecret, issuer: &str) -> Self {
+    pub fn new(secret: &MasterSecret, issuer: &str) -> Self {
         // The HS256 key is the secret's bytes (the contract); the key id names
         // it without revealing it, so a rotation can be told apart.
         let kid = hex(&derive_key(secret.bytes(), "gatehouse jwt kid v1")[..8]);
@@ -211,14 +212,14 @@ impl TokenKeys {
     /// log: who is being guessed at can be followed without the log holding
     /// the address (OWASP Logging Cheat Sheet, "Data to exclude").
     pub fn log_ref(&self, name: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.log_key).expect("any key length works");
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.log_key.as_ref()).expect("any key length works");
         mac.update(name.as_bytes());
         hex(&mac.finalize().into_bytes()[..8])
     }
 
     fn refresh_mac(&self, session_id: &[u8], generation: i64, secret: &[u8]) -> [u8; MAC_BYTES] {
         let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.refresh_key).expect("any key length works");
+            Hmac::<Sha256>::new_from_slice(self.refresh_key.as_ref()).expect("any key length works");
         mac.update(session_id);
         mac.update(&generation.to_be_bytes());
         mac.update(secret);
@@ -308,7 +309,7 @@ mod tests {
             (k == "GATEHOUSE_JWT_SECRET").then(|| "k".repeat(40))
         })
         .unwrap()
-        .jwt_secret;
+        .secret;
         TokenKeys::new(&secret, "gatehouse")
     }
 
@@ -346,7 +347,7 @@ mod tests {
             AccessError::Expired
         );
         let other_issuer = TokenKeys::new(
-            &crate::config::JwtSecret("k".repeat(40).into_bytes()),
+            &crate::config::MasterSecret::new("k".repeat(40).into_bytes()),
             "elsewhere",
         );
         let foreign =
