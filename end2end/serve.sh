@@ -11,5 +11,7 @@ export DATABASE_URL="sqlite://$data/e2e.db"
 export LEPTOS_SITE_ADDR="127.0.0.1:${E2E_PORT:-3210}"
 export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-target/site}"
 export GATEHOUSE_ACCESS_TTL="${GATEHOUSE_ACCESS_TTL:-4}"
+# Every test signs up from 127.0.0.1; the suite is not a sign-up flood.
+export GATEHOUSE_REGISTER_LIMIT="${GATEHOUSE_REGISTER_LIMIT:-10000}"
 export RUST_LOG="${RUST_LOG:-warn,gatehouse=info}"
 exec "$target/debug/gatehouse" serve

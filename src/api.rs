@@ -33,6 +33,9 @@ pub fn router() -> Router<AppState> {
 struct PasswordGrant {
     email: String,
     password: String,
+    /// The device credential from an earlier sign-in, if the client kept it.
+    #[serde(default)]
+    device_token: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -46,6 +49,9 @@ struct TokenResponse {
     refresh_token: String,
     token_type: &'static str,
     expires_in: i64,
+    /// A device credential, at sign-in: send it back with the next sign-in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_token: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -75,6 +81,7 @@ fn token_response(issued: IssuedTokens) -> NoStore<axum::Json<TokenResponse>> {
         refresh_token: issued.refresh.expose().to_owned(),
         token_type: "Bearer",
         expires_in: issued.access.expires_at - now_ms() / 1000,
+        device_token: issued.device.map(|d| d.expose().to_owned()),
     }))
 }
 
@@ -89,6 +96,7 @@ async fn issue_token(
             &grant.email,
             Password::new(grant.password),
             SessionKind::Api,
+            grant.device_token.as_deref(),
             &client,
         )
         .await?;

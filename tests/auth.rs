@@ -34,11 +34,12 @@ async fn register_signs_in_with_hardened_cookies() {
     assert_eq!(res.json()["email"], "ada@example.com");
     assert_eq!(res.header("cache-control").as_deref(), Some("no-store"));
     let cookies = res.set_cookies();
-    assert_eq!(cookies.len(), 2);
-    for (cookie, name) in cookies
-        .iter()
-        .zip(["__Host-gh_access=", "__Host-gh_refresh="])
-    {
+    assert_eq!(cookies.len(), 3);
+    for (cookie, name) in cookies.iter().zip([
+        "__Host-gh_access=",
+        "__Host-gh_refresh=",
+        "__Host-gh_device=",
+    ]) {
         assert!(cookie.starts_with(name), "{cookie}");
         for attr in ["HttpOnly", "Secure", "Path=/", "SameSite=Lax"] {
             assert!(cookie.contains(attr), "{cookie} lacks {attr}");
@@ -597,7 +598,7 @@ async fn form_posts_without_javascript_get_a_303_and_a_readable_message() {
         .await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER);
     assert_eq!(ok.header("location").as_deref(), Some("/sessions"));
-    assert_eq!(ok.set_cookies().len(), 2);
+    assert_eq!(ok.set_cookies().len(), 3, "access, refresh and device");
 
     // An off-site `next` is ignored.
     let b2 = app.browser();

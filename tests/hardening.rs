@@ -220,3 +220,78 @@ async fn account_data_is_never_cacheable() {
     let login = app.browser().get("/login").await;
     assert_ne!(login.header("cache-control").as_deref(), Some("no-store"));
 }
+
+/// A wrong guess at `address` from `ip` (through the trusted proxy).
+async fn guess_from(app: &TestApp, ip: &str, address: &str) -> common::Answer {
+    let b = app.browser();
+    b.send(
+        b.request(reqwest::Method::POST, "/api/login")
+            .header("x-forwarded-for", ip)
+            .header("accept", "application/json")
+            .form(&[("email", address), ("password", "a wrong guess")]),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn strangers_guesses_never_lock_the_owner_out_of_a_known_device() {
+    let app = TestApp::spawn_with(&[("GATEHOUSE_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let address = email("owner");
+    let owner = app.signed_up(&address).await;
+    let api = app
+        .browser()
+        .post_json(
+            "/api/v1/token",
+            serde_json::json!({"email": address, "password": PASSWORD}),
+        )
+        .await;
+    let device_token = api.json()["device_token"]
+        .as_str()
+        .expect("the token API hands out a device credential")
+        .to_owned();
+    // The device credential survives sign-out.
+    owner.post_form("/api/logout", &[]).await;
+    assert!(owner.cookie("__Host-gh_device").is_some());
+
+    // A distributed guessing run: every guess from another address, until
+    // the account-wide lock is on.
+    for round in 0..6 {
+        let guesses = (0..20).map(|i| {
+            let ip = format!("2001:db8::{:x}", round * 20 + i + 1);
+            let (app, address) = (&app, &address);
+            async move { guess_from(app, &ip, address).await }
+        });
+        futures::future::join_all(guesses).await;
+    }
+    let stranger = guess_from(&app, "2001:db8::ffff", &address).await;
+    assert_eq!(
+        (stranger.status, stranger.code().as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, "throttled"),
+        "the account is locked for strangers"
+    );
+
+    // The owner's browser and API client still get in.
+    let res = owner
+        .post_form("/api/login", &[("email", &address), ("password", PASSWORD)])
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let res = app
+        .browser()
+        .post_json(
+            "/api/v1/token",
+            serde_json::json!({"email": address, "password": PASSWORD, "device_token": device_token}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    // A credential earned for another account does not help.
+    let other = app.signed_up(&email("other")).await;
+    let borrowed = app.browser();
+    borrowed.set_cookie(
+        "__Host-gh_device",
+        &other.cookie("__Host-gh_device").unwrap(),
+    );
+    let res = borrowed
+        .post_form("/api/login", &[("email", &address), ("password", PASSWORD)])
+        .await;
+    assert_eq!(res.code(), "throttled");
+}

@@ -19,6 +19,7 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 struct CookieNames {
     access: &'static str,
     refresh: &'static str,
+    device: &'static str,
 }
 
 fn names(config: &Config) -> CookieNames {
@@ -26,20 +27,27 @@ fn names(config: &Config) -> CookieNames {
         CookieNames {
             access: "__Host-gh_access",
             refresh: "__Host-gh_refresh",
+            device: "__Host-gh_device",
         }
     } else {
         CookieNames {
             access: "gh_access",
             refresh: "gh_refresh",
+            device: "gh_device",
         }
     }
 }
+
+/// How long a device credential lasts: a year.
+const DEVICE_MAX_AGE_SECS: i64 = 365 * 24 * 3600;
 
 /// The auth cookies a request carries (empty values count as absent).
 #[derive(Clone, Debug, Default)]
 pub struct AuthCookies {
     pub access: Option<String>,
     pub refresh: Option<String>,
+    /// The device credential earned at an earlier sign-in.
+    pub device: Option<String>,
 }
 
 impl AuthCookies {
@@ -66,6 +74,7 @@ impl AuthCookies {
             let slot = match name.trim() {
                 name if name == n.access => &mut found.access,
                 name if name == n.refresh => &mut found.refresh,
+                name if name == n.device => &mut found.device,
                 _ => continue,
             };
             slot.get_or_insert_with(|| value.to_owned());
@@ -92,7 +101,7 @@ pub fn presented_access(headers: &HeaderMap, cookies: &AuthCookies) -> Option<St
 /// Headers that store or clear the auth cookies. Every such response is
 /// `Cache-Control: no-store`, so no cache keeps a token (RFC 6749 §5.1).
 #[derive(Clone, Debug)]
-pub struct CookieUpdate([HeaderValue; 2]);
+pub struct CookieUpdate(Vec<HeaderValue>);
 
 fn cookie(config: &Config, name: &'static str, value: String, max_age_secs: i64) -> HeaderValue {
     let cookie = Cookie::build((name, value))
@@ -105,11 +114,11 @@ fn cookie(config: &Config, name: &'static str, value: String, max_age_secs: i64)
     HeaderValue::from_str(&cookie.to_string()).expect("cookie values are header-safe")
 }
 
-/// Stores a freshly issued pair.
+/// Stores a freshly issued pair (and a new device credential at sign-in).
 pub fn store(config: &Config, issued: &IssuedTokens) -> CookieUpdate {
     let n = names(config);
     let now_secs = now_ms() / 1000;
-    CookieUpdate([
+    let mut values = vec![
         cookie(
             config,
             n.access,
@@ -122,13 +131,24 @@ pub fn store(config: &Config, issued: &IssuedTokens) -> CookieUpdate {
             issued.refresh.expose().to_owned(),
             issued.refresh_expires_at / 1000 - now_secs,
         ),
-    ])
+    ];
+    if let Some(device) = &issued.device {
+        values.push(cookie(
+            config,
+            n.device,
+            device.expose().to_owned(),
+            DEVICE_MAX_AGE_SECS,
+        ));
+    }
+    CookieUpdate(values)
 }
 
-/// Clears both cookies, repeating their attributes.
+/// Clears the access and refresh cookies, repeating their attributes. The
+/// device credential stays: it outlives sign-out, so its owner is never
+/// locked out by strangers' guesses.
 pub fn clear(config: &Config) -> CookieUpdate {
     let n = names(config);
-    CookieUpdate([
+    CookieUpdate(vec![
         cookie(config, n.access, String::new(), 0),
         cookie(config, n.refresh, String::new(), 0),
     ])

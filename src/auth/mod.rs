@@ -81,12 +81,22 @@ pub mod ssr {
         }
     }
 
-    /// The refresh cookie of this request.
-    pub fn refresh_cookie() -> Option<String> {
+    fn presented() -> cookies::AuthCookies {
         parts()
             .extensions
             .get::<cookies::AuthCookies>()
-            .and_then(|c| c.refresh.clone())
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The refresh cookie of this request.
+    pub fn refresh_cookie() -> Option<String> {
+        presented().refresh
+    }
+
+    /// The device credential this browser earned at an earlier sign-in.
+    pub fn device_cookie() -> Option<String> {
+        presented().device
     }
 
     fn write(update: cookies::CookieUpdate) {
@@ -171,6 +181,7 @@ pub async fn login(
                 &email,
                 passwords::Password::new(password),
                 crate::sessions::service::SessionKind::Browser,
+                device_cookie().as_deref(),
                 &client(),
             )
             .await?;

@@ -66,16 +66,36 @@ impl ThrottleKeys {
         ]
     }
 
-    /// The keys a correct password clears: the account's streaks.
-    pub fn cleared_by_success(&self) -> [&str; 2] {
-        [&self.account_and_client, &self.account]
+    /// The key a correct password clears: this client's streak on the account.
+    pub fn account_and_client(&self) -> &str {
+        &self.account_and_client
     }
 
-    /// The client address's key: a success is taken back from its count but
-    /// does not clear it, so one valid account cannot launder guesses
-    /// against others.
-    pub fn client(&self) -> &str {
-        &self.client
+    /// The keys a correct password takes its own attempt back from, without
+    /// clearing them: one valid account cannot launder guesses against
+    /// others, and the owner's sign-ins do not reset a distributed guesser.
+    pub fn released_by_success(&self) -> [&str; 2] {
+        [&self.client, &self.account]
+    }
+}
+
+/// Attempts allowed per trusted device before backoff starts.
+const FREE_PER_DEVICE: i64 = 10;
+
+/// The attempt of a client that presents a valid device credential for the
+/// account: counted on its own, so the account-wide and address-wide locks
+/// that strangers' guesses build up never lock the owner out (OWASP "Slow
+/// down online guessing attacks with device cookies").
+pub fn device_key(device: &str) -> String {
+    format!("device:{device}")
+}
+
+pub fn device_attempt(key: &str) -> Attempt<'_> {
+    Attempt {
+        key,
+        free: FREE_PER_DEVICE,
+        window_ms: ACCOUNT_WINDOW_MS,
+        max_block_ms: MAX_BLOCK_MS,
     }
 }
 

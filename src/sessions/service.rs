@@ -143,6 +143,7 @@ impl SessionService {
             refresh: self.keys.refresh_token(&session_id, 0, &secret),
             session_id,
             refresh_expires_at: idle,
+            device: None,
         })
     }
 

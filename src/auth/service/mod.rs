@@ -148,8 +148,7 @@ impl AuthService {
             .ok_or(ErrorCode::EmailTaken)?;
         tracing::info!(user_id = %user.id, "account registered");
         let issued = self
-            .sessions
-            .start(&user, SessionKind::Browser, client)
+            .signed_in(&user, SessionKind::Browser, client)
             .await?;
         self.sessions
             .record_event(&user.id, EventKind::Registered, client, "Account created")
@@ -162,11 +161,15 @@ impl AuthService {
     /// Unknown email and wrong password answer identically, in status, body
     /// and time (OWASP Authentication Cheat Sheet, "Authentication and Error
     /// Messages"); throttling is counted the same way for both.
+    ///
+    /// `device` is a device credential from an earlier sign-in; a valid one
+    /// for this account is throttled on its own (see [`throttle::device_key`]).
     pub async fn login(
         &self,
         email: &str,
         password: Password,
         kind: SessionKind,
+        device: Option<&str>,
         client: &ClientInfo,
     ) -> Result<(User, IssuedTokens), AppError> {
         let email =
@@ -184,7 +187,22 @@ impl AuthService {
                     .record_event_later(&user.id, kind, client, detail);
             }
         };
-        if let Err(throttled) = self.reserve_attempt(&keys).await {
+        let device_key = match (&user, device) {
+            (Some(user), Some(token)) => self
+                .keys
+                .device_of(token, &user.id)
+                .map(|d| throttle::device_key(&d)),
+            _ => None,
+        };
+        let reserved = match &device_key {
+            Some(key) => throttle::refuse_if_blocked(
+                self.db
+                    .reserve_attempt(throttle::device_attempt(key))
+                    .await?,
+            ),
+            None => self.reserve_attempt(&keys).await,
+        };
+        if let Err(throttled) = reserved {
             tracing::warn!(account = %self.keys.log_ref(&email), ip = client.ip.as_deref().unwrap_or("unknown"), "sign-in throttled");
             later(EventKind::SignInThrottled, "Too many failed attempts");
             return Err(throttled);
@@ -201,7 +219,10 @@ impl AuthService {
                 return Err(ErrorCode::InvalidCredentials.into());
             }
         };
-        self.record_success(&keys).await?;
+        match &device_key {
+            Some(key) => self.db.clear_failures(&[key]).await?,
+            None => self.record_success(&keys).await?,
+        }
         if user.disabled {
             tracing::info!(user_id = %user.id, "sign-in refused: account disabled");
             return Err(ErrorCode::AccountDisabled.into());
@@ -211,13 +232,26 @@ impl AuthService {
             self.db.set_password_hash(&user.id, &hash).await?;
             tracing::info!(user_id = %user.id, "password rehashed with current parameters");
         }
-        let issued = self.sessions.start(&user, kind, client).await?;
+        let issued = self.signed_in(&user, kind, client).await?;
         tracing::info!(user_id = %user.id, session_id = %issued.session_id, kind = kind.as_str(), "signed in");
         let detail = format!("Signed in ({})", kind.as_str());
         self.sessions
             .record_event(&user.id, EventKind::SignIn, client, &detail)
             .await;
         Ok((user, issued))
+    }
+
+    /// Opens a session for a person who just proved who they are, with a
+    /// new device credential.
+    async fn signed_in(
+        &self,
+        user: &User,
+        kind: SessionKind,
+        client: &ClientInfo,
+    ) -> Result<IssuedTokens, AppError> {
+        let mut issued = self.sessions.start(user, kind, client).await?;
+        issued.device = Some(self.keys.device_token(&user.id));
+        Ok(issued)
     }
 
     /// Counts a password attempt under every key before the password is
@@ -230,11 +264,16 @@ impl AuthService {
         Ok(())
     }
 
-    /// A correct password ends the account's failure streaks and takes the
-    /// attempt back from the client address's count.
+    /// A correct password ends this client's streak on the account and takes
+    /// the attempt back from the account-wide and address-wide counts; it
+    /// does not erase strangers' failures there (else every sign-in of the
+    /// owner would hand a distributed guesser a fresh allowance).
     async fn record_success(&self, keys: &ThrottleKeys) -> Result<(), AppError> {
-        self.db.clear_failures(&keys.cleared_by_success()).await?;
-        Ok(self.db.release_attempt(keys.client()).await?)
+        self.db.clear_failures(&[keys.account_and_client()]).await?;
+        for key in keys.released_by_success() {
+            self.db.release_attempt(key).await?;
+        }
+        Ok(())
     }
 
     /// Checks the password of a signed-in user (before a sensitive change),

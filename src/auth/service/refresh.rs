@@ -146,6 +146,7 @@ impl AuthService {
                 .refresh_token(&current.id, current.generation, &current.secret),
             session_id: current.id,
             refresh_expires_at: current.idle_expires_at,
+            device: None,
         })
     }
 
