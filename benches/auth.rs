@@ -48,6 +48,64 @@ async fn rotate(client: &reqwest::Client, base: &str, refresh: &str) -> String {
         .to_owned()
 }
 
+/// Concurrent clients of the `/me` measurements.
+const ME_CLIENTS: usize = 8;
+
+struct Load {
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// `GET /api/v1/me` from [`ME_CLIENTS`] clients, 500 requests each.
+async fn me_load(client: &reqwest::Client, base: &str, access: &str) -> Load {
+    let per_worker = 500;
+    let started = Instant::now();
+    let tasks = (0..ME_CLIENTS).map(|_| {
+        let (client, base, access) = (client.clone(), base.to_owned(), access.to_owned());
+        tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(per_worker);
+            for _ in 0..per_worker {
+                let t = Instant::now();
+                let res = client
+                    .get(format!("{base}/api/v1/me"))
+                    .bearer_auth(&access)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(res.status().is_success());
+                let _ = res.bytes().await;
+                latencies.push(t.elapsed());
+            }
+            latencies
+        })
+    });
+    let mut latencies: Vec<Duration> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .flat_map(Result::unwrap)
+        .collect();
+    let elapsed = started.elapsed();
+    latencies.sort();
+    Load {
+        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50_ms: percentile(&latencies, 0.5).as_secs_f64() * 1e3,
+        p99_ms: percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+    }
+}
+
+/// One wrong password for `account` from `ip` (through the trusted proxy);
+/// the answer's status.
+async fn guess(client: &reqwest::Client, base: &str, account: &str, ip: &str, n: u32) -> u16 {
+    client
+        .post(format!("{base}/api/v1/token"))
+        .header("x-forwarded-for", ip)
+        .json(&serde_json::json!({"email": account, "password": format!("wrong guess {n}")}))
+        .send()
+        .await
+        .map_or(0, |r| r.status().as_u16())
+}
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -69,6 +127,7 @@ async fn run() {
             format!("sqlite://{}/bench.db", dir.path().display()),
         ),
         ("LEPTOS_SITE_ADDR", "127.0.0.1:0".to_owned()),
+        ("GATEHOUSE_TRUSTED_PROXIES", "127.0.0.1".to_owned()),
     ]);
     let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
     let keys = TokenKeys::new(&config.secret, config.issuer());
@@ -150,47 +209,69 @@ async fn run() {
     );
 
     let access = tokens["access_token"].as_str().unwrap().to_owned();
-    let (workers, per_worker) = (8, 500);
-    let started = Instant::now();
-    let tasks = (0..workers).map(|_| {
-        let (client, base, access) = (client.clone(), base.clone(), access.clone());
-        tokio::spawn(async move {
-            let mut latencies = Vec::with_capacity(per_worker);
-            for _ in 0..per_worker {
-                let t = Instant::now();
-                let res = client
-                    .get(format!("{base}/api/v1/me"))
-                    .bearer_auth(&access)
-                    .send()
-                    .await
-                    .unwrap();
-                assert!(res.status().is_success());
-                let _ = res.bytes().await;
-                latencies.push(t.elapsed());
-            }
-            latencies
-        })
-    });
-    let mut latencies: Vec<Duration> = futures::future::join_all(tasks)
-        .await
-        .into_iter()
-        .flat_map(Result::unwrap)
-        .collect();
-    let elapsed = started.elapsed();
-    latencies.sort();
-    let total = latencies.len() as f64;
+    let idle = me_load(&client, &base, &access).await;
     row(
-        &format!("GET /api/v1/me, {workers} concurrent clients"),
-        format!("{:.0} req/s", total / elapsed.as_secs_f64()),
+        &format!("GET /api/v1/me, {ME_CLIENTS} concurrent clients"),
+        format!("{:.0} req/s", idle.per_second),
     );
     row(
         "  latency p50 / p99",
+        format!("{:.2} / {:.2} ms", idle.p50_ms, idle.p99_ms),
+    );
+
+    // A burst of 60 concurrent wrong guesses at one account from one address:
+    // how many reach a password check.
+    let burst = (0..60).map(|i| guess(&client, &base, "bench@example.com", "198.51.100.1", i));
+    let answers = futures::future::join_all(burst).await;
+    let checked = answers.iter().filter(|s| **s == 401).count();
+    let refused = answers.iter().filter(|s| **s == 429).count();
+    row(
+        "60 concurrent wrong guesses, one account and address",
+        format!("{checked} checked, {refused} refused"),
+    );
+
+    // A distributed guessing flood (random accounts from random addresses
+    // through the trusted proxy, each a real argon2 check) while /me is
+    // measured again.
+    let flooding = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let flood = (0..16).map(|worker| {
+        let (client, base, flooding) = (client.clone(), base.clone(), flooding.clone());
+        tokio::spawn(async move {
+            let mut sent = 0u32;
+            // Bounded in count and time: it stops with the measurement.
+            while flooding.load(std::sync::atomic::Ordering::Relaxed) && sent < 2_000 {
+                let n = worker * 100_000 + sent;
+                let ip = format!("2001:db8::{:x}:{:x}", worker, sent);
+                let account = format!("victim-{n}@example.com");
+                guess(&client, &base, &account, &ip, n).await;
+                sent += 1;
+            }
+            sent
+        })
+    });
+    let flood: Vec<_> = flood.collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let flooded = me_load(&client, &base, &access).await;
+    flooding.store(false, std::sync::atomic::Ordering::Relaxed);
+    let guesses: u32 = futures::future::join_all(flood)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .sum();
+    row(
+        "GET /api/v1/me during a distributed guessing flood",
+        format!("{:.0} req/s", flooded.per_second),
+    );
+    row(
+        "  latency p50 / p99 (p99 vs idle)",
         format!(
-            "{:.2} / {:.2} ms",
-            percentile(&latencies, 0.5).as_secs_f64() * 1e3,
-            percentile(&latencies, 0.99).as_secs_f64() * 1e3
+            "{:.2} / {:.2} ms ({:.1}×)",
+            flooded.p50_ms,
+            flooded.p99_ms,
+            flooded.p99_ms / idle.p99_ms
         ),
     );
+    row("  guesses sent meanwhile", format!("{guesses}"));
 
     let mut refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
     let rotations = 300;
