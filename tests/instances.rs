@@ -36,19 +36,7 @@ async fn parallel_refreshes_spread_over_two_instances_get_one_successor() {
 /// Polls instance `two` until `access` is refused as a revoked session's,
 /// within `limit`.
 async fn revoked_within(two: &TestApp, access: &str, limit: std::time::Duration) {
-    let started = std::time::Instant::now();
-    loop {
-        let res = two.browser().get_bearer("/api/v1/me", access).await;
-        if res.status == StatusCode::UNAUTHORIZED && res.code() == "session_revoked" {
-            return;
-        }
-        assert!(
-            started.elapsed() < limit,
-            "still accepted after {:?}",
-            started.elapsed()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    revoked_within_base(&two.base, access, limit).await
 }
 
 #[tokio::test]
@@ -115,4 +103,108 @@ async fn on_postgresql_a_revocation_is_pushed_to_other_instances_at_once() {
     a.post_form("/api/revoke_session", &[("session_id", &b_id)])
         .await;
     revoked_within(&two, &b_access, std::time::Duration::from_millis(500)).await;
+}
+
+/// The server binary running as its own process on `dir`'s database, with
+/// its wall clock moved by `skew` (Debian's libfaketime); killed on drop.
+struct SkewedInstance {
+    child: std::process::Child,
+    base: String,
+}
+
+impl SkewedInstance {
+    async fn start(dir: &std::path::Path, skew: &str) -> Option<Self> {
+        let lib = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+        if !std::path::Path::new(lib).exists() {
+            eprintln!("libfaketime is not installed (scripts/setup installs it)");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .arg("serve")
+            .env("GATEHOUSE_SECRET", common::SECRET)
+            .env("GATEHOUSE_DATA_DIR", dir)
+            .env("DATABASE_URL", common::database_url(dir).await)
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "warn")
+            .env("FAKETIME", skew)
+            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+            .env("LD_PRELOAD", lib)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("the gatehouse binary starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let instance = Self { child, base };
+        for _ in 0..200 {
+            if let Ok(res) = reqwest::get(format!("{}/healthz", instance.base)).await {
+                if res.status().is_success() {
+                    return Some(instance);
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the skewed instance did not come up");
+    }
+}
+
+impl Drop for SkewedInstance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn an_instance_with_a_skewed_clock_still_honours_the_grace_window() {
+    if !common::on_postgres() {
+        return; // SQLite's clock is each process's own; PostgreSQL's is shared.
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let one = TestApp::spawn_in(dir.path(), &[]).await;
+    // 15 s ahead: past the 10 s grace window if it judged by its own clock.
+    let Some(two) = SkewedInstance::start(dir.path(), "+15s").await else {
+        return;
+    };
+    let b = one.signed_up(&email("skew")).await;
+    let first = b.refresh_token();
+    assert_eq!(
+        b.post_form("/api/refresh", &[]).await.status,
+        StatusCode::OK
+    );
+    let successor = b.refresh_token();
+
+    // A second tab still holding the first token reaches the skewed instance.
+    let tab = Browser::new(&two.base, CHROME);
+    tab.set_cookie("__Host-gh_refresh", &first);
+    let res = tab.post_form("/api/refresh", &[]).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(tab.refresh_token(), successor, "the same successor");
+    // And the skewed instance sees revocations made by the other one.
+    let me = b.get("/api/v1/me").await.json();
+    let session_id = me["session_id"].as_str().unwrap().to_owned();
+    let other = one.signed_in(me["email"].as_str().unwrap(), CHROME).await;
+    other
+        .post_form("/api/revoke_session", &[("session_id", &session_id)])
+        .await;
+    let access = tab.access();
+    revoked_within_base(&two.base, &access, std::time::Duration::from_secs(3)).await;
+}
+
+/// Polls the instance at `base` until `access` is refused as revoked.
+async fn revoked_within_base(base: &str, access: &str, limit: std::time::Duration) {
+    let started = std::time::Instant::now();
+    loop {
+        let res = Browser::new(base, CHROME)
+            .get_bearer("/api/v1/me", access)
+            .await;
+        if res.status == StatusCode::UNAUTHORIZED && res.code() == "session_revoked" {
+            return;
+        }
+        assert!(started.elapsed() < limit, "still accepted");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

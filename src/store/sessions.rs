@@ -24,6 +24,10 @@ pub struct Session {
     pub ip: Option<String>,
     pub revoked_at: Option<Millis>,
     pub revoked_reason: Option<String>,
+    /// The database's clock when the row was read: rules that compare times
+    /// written by different instances (the grace window) use it, never a
+    /// server's own clock.
+    pub db_now: Millis,
 }
 
 impl Session {
@@ -97,6 +101,13 @@ const SESSION_COLUMNS: &str = "id, user_id, kind, secret, generation, rotated_at
      last_used_at, idle_expires_at, absolute_expires_at, user_agent, ip, revoked_at, revoked_reason";
 
 impl Db {
+    /// The session columns and the database's clock, for a SELECT.
+    fn session_select(&self) -> String {
+        format!("SELECT {SESSION_COLUMNS}, {} AS db_now", self.now_sql())
+    }
+}
+
+impl Db {
     pub async fn insert_session(&self, s: NewSession<'_>) -> StoreResult<()> {
         execute!(self, pool => sqlx::query(
             "INSERT INTO sessions (id, user_id, kind, secret, generation, created_at, last_used_at, \
@@ -119,7 +130,7 @@ impl Db {
 
     pub async fn session(&self, id: &SessionId) -> StoreResult<Option<Session>> {
         Ok(on_pool!(self, pool => sqlx::query_as(&format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"
+            "{} FROM sessions WHERE id = $1", self.session_select()
         ))
         .bind(id)
         .fetch_optional(pool)
@@ -129,13 +140,16 @@ impl Db {
     /// Advances a session to its next generation in one statement (a
     /// compare-and-swap): of any number of concurrent callers presenting the
     /// same token, exactly one sees `true`.
+    /// `rotated_at` is the database's clock, so the grace window means the
+    /// same on every instance.
     pub async fn rotate_session(&self, r: Rotation<'_>) -> StoreResult<bool> {
-        let done = execute!(self, pool => sqlx::query(
-            "UPDATE sessions SET generation = generation + 1, rotated_at = $1, last_used_at = $2, \
-               idle_expires_at = $3, user_agent = $4, ip = $5 \
-             WHERE id = $6 AND generation = $7 AND revoked_at IS NULL",
-        )
-        .bind(r.now)
+        let sql = format!(
+            "UPDATE sessions SET generation = generation + 1, rotated_at = {}, last_used_at = $1, \
+               idle_expires_at = $2, user_agent = $3, ip = $4 \
+             WHERE id = $5 AND generation = $6 AND revoked_at IS NULL",
+            self.now_sql()
+        );
+        let done = execute!(self, pool => sqlx::query(&sql)
         .bind(r.now)
         .bind(r.idle_expires_at)
         .bind(r.user_agent)
@@ -191,8 +205,9 @@ impl Db {
         now: Millis,
     ) -> StoreResult<Vec<Session>> {
         Ok(on_pool!(self, pool => sqlx::query_as(&format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = $1 AND revoked_at IS NULL \
-               AND idle_expires_at > $2 AND absolute_expires_at > $3 ORDER BY last_used_at DESC"
+            "{} FROM sessions WHERE user_id = $1 AND revoked_at IS NULL \
+               AND idle_expires_at > $2 AND absolute_expires_at > $3 ORDER BY last_used_at DESC",
+            self.session_select()
         ))
         .bind(user_id)
         .bind(now)

@@ -127,10 +127,10 @@ impl AuthService {
                     .await?
                     .ok_or(ErrorCode::Unauthenticated)?;
                 check_session_usable(&latest, now)?;
-                self.accept_predecessor(latest, generation, now).await?
+                self.accept_predecessor(latest, generation).await?
             }
         } else {
-            self.accept_predecessor(session, generation, now).await?
+            self.accept_predecessor(session, generation).await?
         };
 
         Ok(IssuedTokens {
@@ -156,12 +156,13 @@ impl AuthService {
         &self,
         session: Session,
         presented: i64,
-        now: Millis,
     ) -> Result<Session, AppError> {
+        // Both times are the database's: another instance's rotation is
+        // judged by the same clock that stamped it.
         let in_grace = presented + 1 == session.generation
             && session
                 .rotated_at
-                .is_some_and(|at| now - at <= millis(self.config.refresh_grace));
+                .is_some_and(|at| session.db_now - at <= millis(self.config.refresh_grace));
         if in_grace {
             return Ok(session);
         }
