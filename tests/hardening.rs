@@ -295,3 +295,52 @@ async fn strangers_guesses_never_lock_the_owner_out_of_a_known_device() {
         .await;
     assert_eq!(res.code(), "throttled");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_sign_ups_is_refused_at_once_beyond_the_password_queue() {
+    let app = TestApp::spawn_with(&[
+        ("GATEHOUSE_TRUSTED_PROXIES", "127.0.0.1"),
+        ("GATEHOUSE_REGISTER_LIMIT", "1000"),
+    ])
+    .await;
+    // Long, l33t-laden passwords: the strength check's expensive kind.
+    let crafted = "p@55w0rd!1337".repeat(19);
+    let signups = (0..100).map(|i| {
+        let app = &app;
+        let password = format!("{crafted}{i}");
+        async move {
+            let b = app.browser();
+            b.send(
+                b.request(reqwest::Method::POST, "/api/register")
+                    .header("x-forwarded-for", format!("2001:db8::1:{i:x}"))
+                    .header("accept", "application/json")
+                    .form(&[("email", email("flood").as_str()), ("password", &password)]),
+            )
+            .await
+        }
+    });
+    let health = async {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        app.browser().get("/healthz").await
+    };
+    let (answers, health) = tokio::join!(futures::future::join_all(signups), health);
+    assert_eq!(health.status, StatusCode::OK);
+    let refused: Vec<_> = answers
+        .iter()
+        .filter(|a| a.status == StatusCode::TOO_MANY_REQUESTS)
+        .collect();
+    assert!(
+        !refused.is_empty(),
+        "the password workers' queue is bounded: some sign-ups are refused at once"
+    );
+    for answer in refused {
+        assert_eq!(answer.code(), "throttled");
+        assert!(answer.header("retry-after").is_some());
+    }
+    assert!(answers.iter().all(|a| [
+        StatusCode::OK,
+        StatusCode::TOO_MANY_REQUESTS,
+        StatusCode::BAD_REQUEST
+    ]
+    .contains(&a.status)));
+}
