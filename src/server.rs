@@ -13,7 +13,7 @@ use crate::{
 };
 use axum::{
     body::Body, extract::Request, middleware::from_fn_with_state, response::IntoResponse,
-    routing::any, Router,
+    routing::any, serve::ListenerExt as _, Router,
 };
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -98,8 +98,16 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let background = tokio::spawn(background_tasks(self.state.clone()));
+        // Headers and body leave in separate writes; without TCP_NODELAY,
+        // Nagle's algorithm holds the second until the client's delayed ACK
+        // (about 40 ms on Linux) on every keep-alive response.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %err, "could not set TCP_NODELAY");
+            }
+        });
         let result = axum::serve(
-            self.listener,
+            listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
