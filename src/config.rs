@@ -57,6 +57,9 @@ pub struct Config {
     pub trusted_proxies: Vec<IpAddr>,
     /// Sign-ups allowed per client address per hour.
     pub register_limit: i64,
+    /// The live-reload socket's port when running under `cargo leptos
+    /// watch` (which sets `LEPTOS_WATCH`); the CSP allows it only then.
+    pub reload_port: Option<u16>,
 }
 
 /// Why the configuration was refused; printed at start-up.
@@ -216,6 +219,11 @@ impl Config {
             secure_cookies,
             trusted_proxies,
             register_limit,
+            reload_port: get("LEPTOS_WATCH").map(|_| {
+                get("LEPTOS_RELOAD_PORT")
+                    .and_then(|p| p.trim().parse().ok())
+                    .unwrap_or(3001)
+            }),
         })
     }
 
@@ -442,6 +450,11 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://data/gatehouse.db");
         assert_eq!(c.issuer(), "gatehouse");
         assert!(c.secure_cookies);
+        assert_eq!(c.register_limit, 30);
+        // The live-reload socket only under `cargo leptos watch`.
+        assert_eq!(c.reload_port, None);
+        let watched = config(&[("GATEHOUSE_JWT_SECRET", SECRET), ("LEPTOS_WATCH", "true")]);
+        assert_eq!(watched.unwrap().reload_port, Some(3001));
     }
 
     #[test]

@@ -55,10 +55,11 @@ pub async fn content_security_policy(
     let nonce = crate::auth::tokens::random_id(18);
     req.extensions_mut().insert(CspNonce(nonce.clone()));
     let mut res = next.run(req).await;
-    let dev_reload = if state.config.environment == Environment::Development {
-        " ws://127.0.0.1:3001 ws://localhost:3001"
-    } else {
-        ""
+    let dev_reload = match state.config.reload_port {
+        Some(port) if state.config.environment == Environment::Development => {
+            format!(" ws://127.0.0.1:{port} ws://localhost:{port}")
+        }
+        _ => String::new(),
     };
     let csp = format!(
         "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
