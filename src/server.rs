@@ -123,7 +123,7 @@ impl Application {
 /// pushes them (PostgreSQL), else by the poll — and purges expired rows
 /// once an hour.
 async fn background_tasks(state: AppState) {
-    let mut poll = tokio::time::interval(state.config.revocation_poll);
+    let mut poll = tokio::time::interval(state.config.lifetimes.revocation_poll);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut notices = state
         .sessions
@@ -145,7 +145,7 @@ async fn background_tasks(state: AppState) {
             } => {
                 if let Err(err) = pushed {
                     tracing::warn!(error = %err, "revocation notices interrupted; polling meanwhile");
-                    tokio::time::sleep(state.config.revocation_poll).await;
+                    tokio::time::sleep(state.config.lifetimes.revocation_poll).await;
                 }
             }
         }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 server_only! {
     pub mod cookies;
+    pub mod device;
     pub mod extract;
     pub mod passwords;
     pub mod refresh_layer;

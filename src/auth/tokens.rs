@@ -85,23 +85,7 @@ pub struct IssuedTokens {
     /// When the refresh token stops working if unused (unix ms).
     pub refresh_expires_at: Millis,
     /// A device credential, issued at sign-in (not at refresh).
-    pub device: Option<DeviceToken>,
-}
-
-/// A device credential as handed to a client. Its `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct DeviceToken(String);
-
-impl DeviceToken {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for DeviceToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("DeviceToken(<redacted>)")
-    }
+    pub device: Option<super::device::DeviceToken>,
 }
 
 /// A refresh token taken apart, its MAC not yet checked.
@@ -120,7 +104,6 @@ pub struct TokenKeys {
     kid: String,
     refresh_key: Zeroizing<[u8; 32]>,
     log_key: Zeroizing<[u8; 32]>,
-    device_key: Zeroizing<[u8; 32]>,
     issuer: String,
     validation: Validation,
 }
@@ -133,7 +116,7 @@ impl fmt::Debug for TokenKeys {
 
 /// Derives a sub-key from the configured secret with HKDF-SHA256 (RFC 5869),
 /// one label per purpose, so no two uses share a key.
-fn derive_key(secret: &[u8], label: &str) -> Zeroizing<[u8; 32]> {
+pub(crate) fn derive_key(secret: &[u8], label: &str) -> Zeroizing<[u8; 32]> {
     let mut out = Zeroizing::new([0u8; 32]);
     hkdf::Hkdf::<Sha256>::new(Some(b"gatehouse"), secret)
         .expand(label.as_bytes(), out.as_mut())
@@ -175,7 +158,6 @@ impl TokenKeys {
             kid,
             refresh_key: derive_key(secret.bytes(), "gatehouse refresh token v1"),
             log_key: derive_key(secret.bytes(), "gatehouse log reference v1"),
-            device_key: derive_key(secret.bytes(), "gatehouse device credential v1"),
             issuer: issuer.to_owned(),
             validation,
         }
@@ -235,50 +217,6 @@ impl TokenKeys {
         let mut mac = Hmac::<Sha256>::new_from_slice(self.log_key.as_ref()).expect("any key length works");
         mac.update(name.as_bytes());
         hex(&mac.finalize().into_bytes()[..8])
-    }
-
-    fn device_mac(&self, payload: &[u8]) -> [u8; MAC_BYTES] {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(self.device_key.as_ref()).expect("any key length works");
-        mac.update(payload);
-        mac.finalize().into_bytes().into()
-    }
-
-    /// A new device credential for `user_id` (OWASP "Slow down online
-    /// guessing attacks with device cookies"): the account it was earned
-    /// for, a random nonce that names the device, and a MAC.
-    pub fn device_token(&self, user_id: &UserId) -> DeviceToken {
-        let id = user_id.as_str().as_bytes();
-        let mut nonce = [0u8; 16];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let mut payload = Vec::with_capacity(1 + id.len() + 16 + MAC_BYTES);
-        payload.push(id.len().min(255) as u8);
-        payload.extend_from_slice(&id[..id.len().min(255)]);
-        payload.extend_from_slice(&nonce);
-        let mac = self.device_mac(&payload);
-        payload.extend_from_slice(&mac);
-        DeviceToken(URL_SAFE_NO_PAD.encode(payload))
-    }
-
-    /// The device a credential names, if it is authentic and was earned for
-    /// `user_id`.
-    pub fn device_of(&self, token: &str, user_id: &UserId) -> Option<String> {
-        use subtle::ConstantTimeEq as _;
-        if token.len() > 256 {
-            return None;
-        }
-        let bytes = URL_SAFE_NO_PAD.decode(token.trim()).ok()?;
-        let (&len, rest) = bytes.split_first()?;
-        let len = len as usize;
-        if rest.len() != len + 16 + MAC_BYTES {
-            return None;
-        }
-        let (signed, mac) = bytes.split_at(1 + len + 16);
-        if !bool::from(self.device_mac(signed).ct_eq(mac)) {
-            return None;
-        }
-        let (id, nonce) = rest[..len + 16].split_at(len);
-        (id == user_id.as_str().as_bytes()).then(|| URL_SAFE_NO_PAD.encode(nonce))
     }
 
     fn refresh_mac(&self, session_id: &[u8], generation: i64, secret: &[u8]) -> [u8; MAC_BYTES] {
@@ -424,22 +362,6 @@ mod tests {
             keys.verify_access("not.a.jwt").unwrap_err(),
             AccessError::Invalid
         );
-    }
-
-    #[test]
-    fn device_tokens_name_their_account_and_are_signed() {
-        let keys = keys();
-        let ada = UserId::new("ada-id");
-        let token = keys.device_token(&ada);
-        let device = keys.device_of(token.expose(), &ada).expect("authentic");
-        assert_ne!(keys.device_token(&ada), token, "a new device each time");
-        assert_eq!(keys.device_of(token.expose(), &UserId::new("bob-id")), None);
-        let mut forged = token.expose().to_owned();
-        let last = forged.pop().unwrap();
-        forged.push(if last == 'A' { 'B' } else { 'A' });
-        assert_eq!(keys.device_of(&forged, &ada), None);
-        assert_eq!(keys.device_of("", &ada), None);
-        assert_eq!(device.len(), 22);
     }
 
     #[test]

@@ -117,8 +117,8 @@ impl SessionService {
         let now = now_ms();
         let session_id = SessionId::new(tokens::new_session_id());
         let secret = tokens::new_session_secret();
-        let absolute = now + millis(self.config.session_max_age);
-        let idle = (now + millis(self.config.refresh_idle_ttl)).min(absolute);
+        let absolute = now + millis(self.config.lifetimes.session_max_age);
+        let idle = (now + millis(self.config.lifetimes.refresh_idle)).min(absolute);
         self.db
             .insert_session(NewSession {
                 id: &session_id,
@@ -138,7 +138,7 @@ impl SessionService {
                 &user.id,
                 &session_id,
                 secs(now),
-                self.config.access_ttl,
+                self.config.lifetimes.access,
             ),
             refresh: self.keys.refresh_token(&session_id, 0, &secret),
             session_id,
@@ -279,7 +279,7 @@ impl SessionService {
     /// Revoked session ids are kept one access-token lifetime plus the
     /// leeway: after that no access token naming them can still verify.
     fn revocation_retention(&self) -> Millis {
-        millis(self.config.access_ttl) + (tokens::LEEWAY_SECS as Millis + 5) * 1000
+        millis(self.config.lifetimes.access) + (tokens::LEEWAY_SECS as Millis + 5) * 1000
     }
 
     /// Loads revocations made since the last load (by any instance).

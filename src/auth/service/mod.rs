@@ -7,6 +7,7 @@
 mod refresh;
 
 use super::{
+    device::DeviceKeys,
     extract::AuthedUser,
     passwords::{Password, PasswordHasherPool},
     throttle::{self, ThrottleKeys},
@@ -31,6 +32,7 @@ pub struct AuthService {
     db: Db,
     config: Arc<Config>,
     keys: Arc<TokenKeys>,
+    devices: DeviceKeys,
     passwords: PasswordHasherPool,
     sessions: SessionService,
 }
@@ -102,6 +104,7 @@ impl AuthService {
     ) -> Self {
         Self {
             db,
+            devices: DeviceKeys::new(&config.secret),
             config,
             keys,
             passwords,
@@ -189,7 +192,7 @@ impl AuthService {
         };
         let device_key = match (&user, device) {
             (Some(user), Some(token)) => self
-                .keys
+                .devices
                 .device_of(token, &user.id)
                 .map(|d| throttle::device_key(&d)),
             _ => None,
@@ -250,7 +253,7 @@ impl AuthService {
         client: &ClientInfo,
     ) -> Result<IssuedTokens, AppError> {
         let mut issued = self.sessions.start(user, kind, client).await?;
-        issued.device = Some(self.keys.device_token(&user.id));
+        issued.device = Some(self.devices.device_token(&user.id));
         Ok(issued)
     }
 

@@ -98,7 +98,7 @@ impl AuthService {
 
         let current = if generation == session.generation {
             let idle =
-                (now + millis(self.config.refresh_idle_ttl)).min(session.absolute_expires_at);
+                (now + millis(self.config.lifetimes.refresh_idle)).min(session.absolute_expires_at);
             let rotated = self
                 .db
                 .rotate_session(Rotation {
@@ -139,7 +139,7 @@ impl AuthService {
                 &current.user_id,
                 &current.id,
                 secs(now),
-                self.config.access_ttl,
+                self.config.lifetimes.access,
             ),
             refresh: self
                 .keys
@@ -162,7 +162,7 @@ impl AuthService {
         let in_grace = presented + 1 == session.generation
             && session
                 .rotated_at
-                .is_some_and(|at| session.db_now - at <= millis(self.config.refresh_grace));
+                .is_some_and(|at| session.db_now - at <= millis(self.config.lifetimes.refresh_grace));
         if in_grace {
             return Ok(session);
         }

@@ -1,14 +1,16 @@
 //! Configuration, read once at start-up from the environment (and `.env`).
 //! Every variable is documented in `.env.example` and the README.
 
-use base64::Engine as _;
-use rand::RngCore as _;
 use std::{
-    fmt,
     net::{IpAddr, SocketAddr},
-    path::{Path, PathBuf},
+    path::PathBuf,
     time::Duration,
 };
+
+mod secret;
+
+pub use secret::MasterSecret;
+use secret::{development_secret, looks_random};
 
 /// `development` (default) or `production`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,49 +19,48 @@ pub enum Environment {
     Production,
 }
 
-/// The master secret every key is derived from. Its memory is wiped when
-/// dropped, and its `Debug` never prints the value.
-#[derive(Clone)]
-pub struct MasterSecret(zeroize::Zeroizing<Vec<u8>>);
-
-impl MasterSecret {
-    pub fn new(bytes: Vec<u8>) -> Self {
-        Self(zeroize::Zeroizing::new(bytes))
-    }
-
-    pub fn bytes(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for MasterSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("MasterSecret(<redacted>)")
-    }
-}
-
-/// Everything gatehouse can be configured with.
+/// Everything gatehouse can be configured with; each field names its
+/// variable.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// `LEPTOS_SITE_ADDR`
     pub site_addr: SocketAddr,
+    /// `DATABASE_URL`
     pub database_url: String,
+    /// `GATEHOUSE_ENV`
     pub environment: Environment,
-    /// The public origin, e.g. `https://auth.example.com` (no trailing slash).
+    /// `GATEHOUSE_PUBLIC_URL`: the public origin, e.g.
+    /// `https://auth.example.com` (no trailing slash).
     pub public_url: Option<String>,
+    /// `GATEHOUSE_SECRET` (or `GATEHOUSE_JWT_SECRET`)
     pub secret: MasterSecret,
+    /// `GATEHOUSE_DATA_DIR`
     pub data_dir: PathBuf,
-    pub access_ttl: Duration,
-    pub refresh_idle_ttl: Duration,
-    pub session_max_age: Duration,
-    pub refresh_grace: Duration,
-    pub revocation_poll: Duration,
+    pub lifetimes: Lifetimes,
+    /// `GATEHOUSE_SECURE_COOKIES`
     pub secure_cookies: bool,
+    /// `GATEHOUSE_TRUSTED_PROXIES`
     pub trusted_proxies: Vec<IpAddr>,
     /// Sign-ups allowed per client address per hour.
     pub register_limit: i64,
     /// The live-reload socket's port when running under `cargo leptos
     /// watch` (which sets `LEPTOS_WATCH`); the CSP allows it only then.
     pub reload_port: Option<u16>,
+}
+
+/// How long tokens and sessions live, and how often revocations are polled.
+#[derive(Clone, Copy, Debug)]
+pub struct Lifetimes {
+    /// `GATEHOUSE_ACCESS_TTL`
+    pub access: Duration,
+    /// `GATEHOUSE_REFRESH_IDLE_TTL`
+    pub refresh_idle: Duration,
+    /// `GATEHOUSE_SESSION_MAX_AGE`
+    pub session_max_age: Duration,
+    /// `GATEHOUSE_REFRESH_GRACE`
+    pub refresh_grace: Duration,
+    /// `GATEHOUSE_REVOCATION_POLL`
+    pub revocation_poll: Duration,
 }
 
 /// Why the configuration was refused; printed at start-up.
@@ -166,11 +167,13 @@ impl Config {
             None => development_secret(&data_dir)?,
         };
 
-        let access_ttl = seconds(&get, "GATEHOUSE_ACCESS_TTL", 300)?;
-        let refresh_idle_ttl = seconds(&get, "GATEHOUSE_REFRESH_IDLE_TTL", 1_209_600)?;
-        let session_max_age = seconds(&get, "GATEHOUSE_SESSION_MAX_AGE", 2_592_000)?;
-        let refresh_grace = seconds_allow_zero(&get, "GATEHOUSE_REFRESH_GRACE", 10)?;
-        let revocation_poll = seconds(&get, "GATEHOUSE_REVOCATION_POLL", 2)?;
+        let lifetimes = Lifetimes {
+            access: seconds(&get, "GATEHOUSE_ACCESS_TTL", 300)?,
+            refresh_idle: seconds(&get, "GATEHOUSE_REFRESH_IDLE_TTL", 1_209_600)?,
+            session_max_age: seconds(&get, "GATEHOUSE_SESSION_MAX_AGE", 2_592_000)?,
+            refresh_grace: seconds_allow_zero(&get, "GATEHOUSE_REFRESH_GRACE", 10)?,
+            revocation_poll: seconds(&get, "GATEHOUSE_REVOCATION_POLL", 2)?,
+        };
 
         let register_limit = match get("GATEHOUSE_REGISTER_LIMIT") {
             None => 30,
@@ -211,11 +214,7 @@ impl Config {
             public_url,
             secret,
             data_dir,
-            access_ttl,
-            refresh_idle_ttl,
-            session_max_age,
-            refresh_grace,
-            revocation_poll,
+            lifetimes,
             secure_cookies,
             trusted_proxies,
             register_limit,
@@ -288,88 +287,6 @@ fn seconds(
         return Err(invalid(name, "must be at least 1 second"));
     }
     Ok(value)
-}
-
-/// Refuses a secret that looks typed rather than generated (OWASP Secrets
-/// Management Cheat Sheet, "Generation"): it must decode (base64 or hex) to
-/// at least 32 bytes, or be at least 32 characters without spaces that use
-/// many distinct characters with high entropy per character.
-fn looks_random(secret: &str) -> Result<(), &'static str> {
-    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-    let s = secret.trim();
-    let hex = (s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit())).then(|| {
-        (0..s.len())
-            .step_by(2)
-            .filter_map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
-            .collect::<Vec<u8>>()
-    });
-    let decoded = hex.or_else(|| {
-        [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
-            .iter()
-            .find_map(|engine| engine.decode(s).ok())
-    });
-    let sample: Vec<u8> = match decoded {
-        Some(bytes) if bytes.len() >= MIN_SECRET_BYTES => bytes,
-        Some(_) => return Err("decodes to fewer than 32 bytes"),
-        None if s.bytes().any(|b| b.is_ascii_whitespace()) => {
-            return Err("looks like a passphrase (it has spaces)")
-        }
-        None => s.as_bytes().to_vec(),
-    };
-    let mut counts = [0usize; 256];
-    for b in &sample {
-        counts[*b as usize] += 1;
-    }
-    let n = sample.len() as f64;
-    let entropy: f64 = counts
-        .iter()
-        .filter(|c| **c > 0)
-        .map(|c| {
-            let p = *c as f64 / n;
-            -p * p.log2()
-        })
-        .sum();
-    let distinct = counts.iter().filter(|c| **c > 0).count();
-    // 32 random bytes have ~28 distinct values and ~4.7 bits per byte; a
-    // word or a repeated pattern has far fewer.
-    if distinct < 20 || entropy < 4.0 {
-        return Err("does not look random");
-    }
-    Ok(())
-}
-
-/// Development only: a random secret generated once and kept in the data
-/// folder (mode 0600), so restarts keep users signed in.
-fn development_secret(data_dir: &Path) -> Result<MasterSecret, ConfigError> {
-    let path = data_dir.join("jwt_secret");
-    let io_err = |source| ConfigError::SecretFile {
-        path: path.clone(),
-        source,
-    };
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        let existing = existing.trim().to_owned();
-        if existing.len() >= MIN_SECRET_BYTES {
-            return Ok(MasterSecret::new(existing.into_bytes()));
-        }
-    }
-    std::fs::create_dir_all(data_dir).map_err(io_err)?;
-    let mut bytes = [0u8; 48];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    write_private(&path, &secret).map_err(io_err)?;
-    Ok(MasterSecret::new(secret.into_bytes()))
-}
-
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    options.open(path)?.write_all(contents.as_bytes())
 }
 
 #[cfg(test)]
@@ -445,8 +362,8 @@ mod tests {
     #[test]
     fn defaults_match_the_contract() {
         let c = config(&[("GATEHOUSE_JWT_SECRET", SECRET)]).unwrap();
-        assert_eq!(c.access_ttl, Duration::from_secs(300));
-        assert_eq!(c.refresh_grace, Duration::from_secs(10));
+        assert_eq!(c.lifetimes.access, Duration::from_secs(300));
+        assert_eq!(c.lifetimes.refresh_grace, Duration::from_secs(10));
         assert_eq!(c.database_url, "sqlite://data/gatehouse.db");
         assert_eq!(c.issuer(), "gatehouse");
         assert!(c.secure_cookies);
