@@ -241,7 +241,7 @@ async fn run() {
             // Bounded in count and time: it stops with the measurement.
             while flooding.load(std::sync::atomic::Ordering::Relaxed) && sent < 2_000 {
                 let n = worker * 100_000 + sent;
-                let ip = format!("2001:db8::{:x}:{:x}", worker, sent);
+                let ip = format!("2001:db8:{:x}:{:x}::1", worker, sent);
                 let account = format!("victim-{n}@example.com");
                 guess(&client, &base, &account, &ip, n).await;
                 sent += 1;

@@ -257,13 +257,13 @@ async fn strangers_guesses_never_lock_the_owner_out_of_a_known_device() {
     // the account-wide lock is on.
     for round in 0..6 {
         let guesses = (0..20).map(|i| {
-            let ip = format!("2001:db8::{:x}", round * 20 + i + 1);
+            let ip = format!("2001:db8:{:x}::1", round * 20 + i + 1);
             let (app, address) = (&app, &address);
             async move { guess_from(app, &ip, address).await }
         });
         futures::future::join_all(guesses).await;
     }
-    let stranger = guess_from(&app, "2001:db8::ffff", &address).await;
+    let stranger = guess_from(&app, "2001:db8:ffff::1", &address).await;
     assert_eq!(
         (stranger.status, stranger.code().as_str()),
         (StatusCode::TOO_MANY_REQUESTS, "throttled"),

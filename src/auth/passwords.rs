@@ -101,8 +101,10 @@ pub fn check_new_password(password: &Password, user_inputs: &[&str]) -> Result<(
 /// a time so a burst of sign-ins cannot exhaust memory (19 MiB per hash).
 #[derive(Clone)]
 pub struct PasswordHasherPool {
+    /// One per worker: at most this many hashes run at once.
     permits: Arc<Semaphore>,
-    waiting: Arc<std::sync::atomic::AtomicUsize>,
+    /// Workers plus the bounded queue: beyond it, `429` at once.
+    admitted: Arc<Semaphore>,
     /// Verified against when the email is unknown, so that an unknown email
     /// costs the same time as a wrong password (OWASP Authentication Cheat
     /// Sheet, "Authentication Responses").
@@ -126,9 +128,10 @@ impl PasswordHasherPool {
         // Leave a core for everything else: on two cores, one hash at a time.
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let dummy = hash_blocking("gatehouse dummy password").expect("hashing works");
+        let workers = cores.saturating_sub(1).max(1);
         Self {
-            permits: Arc::new(Semaphore::new(cores.saturating_sub(1).max(1))),
-            waiting: Default::default(),
+            permits: Arc::new(Semaphore::new(workers)),
+            admitted: Arc::new(Semaphore::new(workers + MAX_WAITING)),
             dummy_hash: dummy.into(),
         }
     }
@@ -137,22 +140,26 @@ impl PasswordHasherPool {
         &self,
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AppError> {
-        use std::sync::atomic::Ordering;
-        let queued = self.waiting.fetch_add(1, Ordering::SeqCst);
-        let permit = if queued < MAX_WAITING {
-            Some(self.permits.acquire().await)
-        } else {
-            None
-        };
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        let Some(permit) = permit else {
+        // Both permits are owned and released on drop, also when the request
+        // is cancelled while it waits (a client that hangs up); the worker
+        // permit moves into the blocking job, which runs to its end even
+        // then, so the bound on concurrent hashes always holds.
+        let Ok(admitted) = self.admitted.clone().try_acquire_owned() else {
             tracing::warn!("password workers saturated; attempt refused");
             return Err(AppError::throttled(1));
         };
-        let _permit = permit.map_err(AppError::internal)?;
-        tokio::task::spawn_blocking(job)
+        let worker = self
+            .permits
+            .clone()
+            .acquire_owned()
             .await
-            .map_err(AppError::internal)
+            .map_err(AppError::internal)?;
+        tokio::task::spawn_blocking(move || {
+            let _permits = (admitted, worker);
+            job()
+        })
+        .await
+        .map_err(AppError::internal)
     }
 
     /// Checks a new password against the policy off the async runtime, so

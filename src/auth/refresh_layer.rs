@@ -30,6 +30,15 @@ fn is_page_request(parts: &Parts) -> bool {
         && !path.rsplit('/').next().unwrap_or_default().contains('.')
 }
 
+/// Whether a response is a page or JSON (what can carry account data), not
+/// a static asset.
+fn is_page_or_data(res: &Response) -> bool {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html") || ct.starts_with("application/json"))
+}
+
 pub async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
     let client = ClientInfo::from_parts(&state.config, &parts);
@@ -85,14 +94,16 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
             .map(|(_, v)| v.into_owned());
         see_other(next.as_deref().and_then(safe_next).unwrap_or("/"))
     } else {
-        let signed_in_page = page && auth.is_signed_in();
+        // Anything answered to a signed-in request may show account data
+        // (a 404 page shows who is signed in, too).
+        let signed_in = auth.is_signed_in() || presented.refresh.is_some();
         parts.extensions.insert(client);
         parts.extensions.insert(presented);
         parts.extensions.insert(auth);
         let mut res = next.run(Request::from_parts(parts, body)).await;
-        if signed_in_page {
-            // A signed-in page shows account data: no cache may keep it
-            // (OWASP Session Management Cheat Sheet, "Web Content Caching").
+        if signed_in && is_page_or_data(&res) {
+            // No cache may keep account data (OWASP Session Management
+            // Cheat Sheet, "Web Content Caching").
             res.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }

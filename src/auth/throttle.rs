@@ -37,7 +37,7 @@ pub struct ThrottleKeys {
 impl ThrottleKeys {
     /// `email` is the normalized address as typed, whether or not it exists.
     pub fn new(email: &str, client_ip: Option<&str>) -> Self {
-        let ip = client_ip.unwrap_or("unknown");
+        let ip = address_scope(client_ip);
         Self {
             account_and_client: format!("acct-ip:{email}|{ip}"),
             client: format!("ip:{ip}"),
@@ -101,7 +101,42 @@ pub fn device_attempt(key: &str) -> Attempt<'_> {
 
 /// The sign-up key of a client address.
 pub fn register_key(client_ip: Option<&str>) -> String {
-    format!("register:{}", client_ip.unwrap_or("unknown"))
+    format!("register:{}", address_scope(client_ip))
+}
+
+/// What one client controls: an IPv4 address, or an IPv6 /64 (one
+/// subscriber's prefix; counting single IPv6 addresses would give an
+/// attacker 2^64 fresh counters). IPv4-mapped IPv6 counts as IPv4.
+pub fn address_scope(client_ip: Option<&str>) -> String {
+    match client_ip.and_then(|ip| ip.parse::<std::net::IpAddr>().ok()) {
+        Some(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Some(ip) => ip.to_canonical().to_string(),
+        None => client_ip.unwrap_or("unknown").to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::address_scope;
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64_prefix() {
+        assert_eq!(address_scope(Some("2001:db8::1")), "2001:db8:0:0::/64");
+        assert_eq!(
+            address_scope(Some("2001:db8::ffff:1:2")),
+            address_scope(Some("2001:db8::9"))
+        );
+        assert_ne!(
+            address_scope(Some("2001:db8:0:1::1")),
+            address_scope(Some("2001:db8::1"))
+        );
+        assert_eq!(address_scope(Some("::ffff:192.0.2.7")), "192.0.2.7");
+        assert_eq!(address_scope(Some("192.0.2.7")), "192.0.2.7");
+        assert_eq!(address_scope(None), "unknown");
+    }
 }
 
 /// `Err(throttled)` with the seconds to wait when a reservation was refused.

@@ -41,7 +41,10 @@ impl ClientInfo {
 /// (a client can write anything into that header; only the entries our own
 /// proxies appended are believed).
 pub fn client_ip(socket: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
-    if !trusted.contains(&socket) {
+    // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d.
+    let socket = socket.to_canonical();
+    let trusted = |ip: &IpAddr| trusted.iter().any(|t| t.to_canonical() == *ip);
+    if !trusted(&socket) {
         return socket;
     }
     headers
@@ -49,14 +52,14 @@ pub fn client_ip(socket: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpA
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map(|s| s.trim().parse::<IpAddr>().ok())
+        .map(|s| s.trim().parse::<IpAddr>().ok().map(|ip| ip.to_canonical()))
         .collect::<Vec<_>>()
         .into_iter()
         .rev()
         // An entry that does not parse ends the chain: what lies before it
         // cannot be trusted either.
         .map_while(|ip| ip)
-        .find(|ip| !trusted.contains(ip))
+        .find(|ip| !trusted(ip))
         .unwrap_or(socket)
 }
 

@@ -120,6 +120,11 @@ async fn with_error_status(res: Response) -> Response {
             .headers_mut()
             .append(header::SET_COOKIE, value.clone());
     }
+    if let Some(value) = parts.headers.get(header::CACHE_CONTROL) {
+        answer
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, value.clone());
+    }
     answer
 }
 
@@ -149,7 +154,13 @@ async fn form_redirect(
         if code.ends_sign_in() && !is_login {
             login_url(None, Some(code))
         } else {
-            let back = referer.unwrap_or_else(|| "/".to_owned());
+            // The Referer is same-origin, but its path still has to pass the
+            // redirect check (`https://host//evil.example/` is same-origin).
+            let back = referer
+                .as_deref()
+                .and_then(safe_next)
+                .unwrap_or("/")
+                .to_owned();
             rewrite_query(
                 &back,
                 &["error", "confirm", "done"],

@@ -80,7 +80,8 @@ impl Db {
              ON CONFLICT (key) DO UPDATE SET \
                failures = CASE WHEN login_throttle.last_failure_at <= {now} - $4 THEN 1 \
                  ELSE login_throttle.failures + 1 END, \
-               blocked_until = CASE WHEN login_throttle.last_failure_at <= {now} - $5 THEN 0 \
+               blocked_until = CASE WHEN login_throttle.last_failure_at <= {now} - $5 \
+                 THEN (CASE WHEN $9 <= 1 THEN {now} + $10 ELSE 0 END) \
                  WHEN login_throttle.failures + 1 >= $6 THEN login_throttle.last_failure_at + $7 \
                  ELSE 0 END, \
                last_failure_at = CASE WHEN login_throttle.last_failure_at <= {now} - $8 THEN {now} \
@@ -96,6 +97,8 @@ impl Db {
             .bind(window_ms)
             .bind(limit)
             .bind(window_ms)
+            .bind(window_ms)
+            .bind(limit)
             .bind(window_ms)
             .fetch_optional(pool)
             .await)?;
