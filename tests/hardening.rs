@@ -344,3 +344,55 @@ async fn a_flood_of_sign_ups_is_refused_at_once_beyond_the_password_queue() {
     ]
     .contains(&a.status)));
 }
+
+#[tokio::test]
+async fn a_password_change_ends_every_other_device_credential() {
+    let app = TestApp::spawn().await;
+    let address = email("epoch");
+    let laptop = app.signed_up(&address).await;
+    let old_credential = laptop.cookie("__Host-gh_device").unwrap();
+    let res = laptop
+        .post_form(
+            "/api/change_password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "a brand new lighthouse keeper sings"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let fresh = laptop.cookie("__Host-gh_device").unwrap();
+    assert_ne!(fresh, old_credential, "this device gets a fresh credential");
+    // Five wrong guesses from one address lock that address out of the
+    // account; a stale credential does not lift the lock, a fresh one does.
+    for i in 0..5 {
+        let guess = format!("wrong {i} wrong {i} wrong");
+        app.browser()
+            .post_form("/api/login", &[("email", &address), ("password", &guess)])
+            .await;
+    }
+    let stale = app.browser();
+    stale.set_cookie("__Host-gh_device", &old_credential);
+    let res = stale
+        .post_form(
+            "/api/login",
+            &[
+                ("email", &address),
+                ("password", "a brand new lighthouse keeper sings"),
+            ],
+        )
+        .await;
+    assert_eq!(res.code(), "throttled");
+    let current = app.browser();
+    current.set_cookie("__Host-gh_device", &fresh);
+    let res = current
+        .post_form(
+            "/api/login",
+            &[
+                ("email", &address),
+                ("password", "a brand new lighthouse keeper sings"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+}

@@ -51,17 +51,21 @@ impl DeviceKeys {
         }
     }
 
-    fn device_mac(&self, payload: &[u8]) -> [u8; MAC_BYTES] {
+    /// The MAC over a credential's payload and the account's current
+    /// password hash: changing the password invalidates every device
+    /// credential earned with the old one.
+    fn device_mac(&self, payload: &[u8], epoch: &str) -> [u8; MAC_BYTES] {
         let mut mac =
             Hmac::<Sha256>::new_from_slice(self.key.as_ref()).expect("any key length works");
         mac.update(payload);
+        mac.update(epoch.as_bytes());
         mac.finalize().into_bytes().into()
     }
 
     /// A new device credential for `user_id` (OWASP "Slow down online
     /// guessing attacks with device cookies"): the account it was earned
     /// for, a random nonce that names the device, and a MAC.
-    pub fn device_token(&self, user_id: &UserId) -> DeviceToken {
+    pub fn device_token(&self, user_id: &UserId, epoch: &str) -> DeviceToken {
         let id = user_id.as_str().as_bytes();
         let mut nonce = [0u8; 16];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
@@ -69,14 +73,14 @@ impl DeviceKeys {
         payload.push(id.len().min(255) as u8);
         payload.extend_from_slice(&id[..id.len().min(255)]);
         payload.extend_from_slice(&nonce);
-        let mac = self.device_mac(&payload);
+        let mac = self.device_mac(&payload, epoch);
         payload.extend_from_slice(&mac);
         DeviceToken(URL_SAFE_NO_PAD.encode(payload))
     }
 
     /// The device a credential names, if it is authentic and was earned for
     /// `user_id`.
-    pub fn device_of(&self, token: &str, user_id: &UserId) -> Option<String> {
+    pub fn device_of(&self, token: &str, user_id: &UserId, epoch: &str) -> Option<String> {
         use subtle::ConstantTimeEq as _;
         if token.len() > 256 {
             return None;
@@ -88,7 +92,7 @@ impl DeviceKeys {
             return None;
         }
         let (signed, mac) = bytes.split_at(1 + len + 16);
-        if !bool::from(self.device_mac(signed).ct_eq(mac)) {
+        if !bool::from(self.device_mac(signed, epoch).ct_eq(mac)) {
             return None;
         }
         let (id, nonce) = rest[..len + 16].split_at(len);
@@ -108,15 +112,20 @@ mod tests {
     fn device_tokens_name_their_account_and_are_signed() {
         let keys = keys();
         let ada = UserId::new("ada-id");
-        let token = keys.device_token(&ada);
-        let device = keys.device_of(token.expose(), &ada).expect("authentic");
-        assert_ne!(keys.device_token(&ada), token, "a new device each time");
-        assert_eq!(keys.device_of(token.expose(), &UserId::new("bob-id")), None);
+        let token = keys.device_token(&ada, "hash-1");
+        let device = keys.device_of(token.expose(), &ada, "hash-1").expect("authentic");
+        assert_ne!(keys.device_token(&ada, "hash-1"), token, "a new device each time");
+        assert_eq!(keys.device_of(token.expose(), &UserId::new("bob-id"), "hash-1"), None);
+        assert_eq!(
+            keys.device_of(token.expose(), &ada, "hash-2"),
+            None,
+            "a password change ends every device credential"
+        );
         let mut forged = token.expose().to_owned();
         let last = forged.pop().unwrap();
         forged.push(if last == 'A' { 'B' } else { 'A' });
-        assert_eq!(keys.device_of(&forged, &ada), None);
-        assert_eq!(keys.device_of("", &ada), None);
+        assert_eq!(keys.device_of(&forged, &ada, "hash-1"), None);
+        assert_eq!(keys.device_of("", &ada, "hash-1"), None);
         assert_eq!(device.len(), 22);
     }
 }

@@ -99,6 +99,23 @@ pub fn device_attempt(key: &str) -> Attempt<'_> {
     }
 }
 
+/// Attempts allowed from all trusted devices of one account together.
+const FREE_PER_ACCOUNT_DEVICES: i64 = 30;
+
+/// The key counting every trusted device's attempts at one account.
+pub fn account_devices_key(email: &str) -> String {
+    format!("acct-devices:{email}")
+}
+
+pub fn account_devices_attempt(key: &str) -> Attempt<'_> {
+    Attempt {
+        key,
+        free: FREE_PER_ACCOUNT_DEVICES,
+        window_ms: ACCOUNT_WINDOW_MS,
+        max_block_ms: MAX_BLOCK_MS,
+    }
+}
+
 /// The sign-up key of a client address.
 pub fn register_key(client_ip: Option<&str>) -> String {
     format!("register:{}", address_scope(client_ip))

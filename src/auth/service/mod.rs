@@ -193,16 +193,12 @@ impl AuthService {
         let device_key = match (&user, device) {
             (Some(user), Some(token)) => self
                 .devices
-                .device_of(token, &user.id)
+                .device_of(token, &user.id, &user.password_hash)
                 .map(|d| throttle::device_key(&d)),
             _ => None,
         };
         let reserved = match &device_key {
-            Some(key) => throttle::refuse_if_blocked(
-                self.db
-                    .reserve_attempt(throttle::device_attempt(key))
-                    .await?,
-            ),
+            Some(key) => self.reserve_device_attempt(key, &email).await,
             None => self.reserve_attempt(&keys).await,
         };
         if let Err(throttled) = reserved {
@@ -214,7 +210,7 @@ impl AuthService {
             .passwords
             .verify(&password, user.as_ref().map(|u| u.password_hash.as_str()))
             .await?;
-        let user = match user {
+        let mut user = match user {
             Some(ref user) if verified.matches => user.clone(),
             _ => {
                 tracing::info!(account = %self.keys.log_ref(&email), ip = client.ip.as_deref().unwrap_or("unknown"), "sign-in failed");
@@ -223,7 +219,12 @@ impl AuthService {
             }
         };
         match &device_key {
-            Some(key) => self.db.clear_failures(&[key]).await?,
+            Some(key) => {
+                self.db.clear_failures(&[key]).await?;
+                self.db
+                    .release_attempt(&throttle::account_devices_key(&email))
+                    .await?;
+            }
             None => self.record_success(&keys).await?,
         }
         if user.disabled {
@@ -234,6 +235,7 @@ impl AuthService {
             let hash = self.passwords.hash(&password).await?;
             self.db.set_password_hash(&user.id, &hash).await?;
             tracing::info!(user_id = %user.id, "password rehashed with current parameters");
+            user.password_hash = hash;
         }
         let issued = self.signed_in(&user, kind, client).await?;
         tracing::info!(user_id = %user.id, session_id = %issued.session_id, kind = kind.as_str(), "signed in");
@@ -253,8 +255,22 @@ impl AuthService {
         client: &ClientInfo,
     ) -> Result<IssuedTokens, AppError> {
         let mut issued = self.sessions.start(user, kind, client).await?;
-        issued.device = Some(self.devices.device_token(&user.id));
+        issued.device = Some(self.devices.device_token(&user.id, &user.password_hash));
         Ok(issued)
+    }
+
+    /// Counts a trusted device's attempt under its own key and under the
+    /// account's key for all its devices (so many credentials collected
+    /// with a once-known password do not multiply the allowance).
+    async fn reserve_device_attempt(&self, device_key: &str, email: &str) -> Result<(), AppError> {
+        let all_devices = throttle::account_devices_key(email);
+        for attempt in [
+            throttle::device_attempt(device_key),
+            throttle::account_devices_attempt(&all_devices),
+        ] {
+            throttle::refuse_if_blocked(self.db.reserve_attempt(attempt).await?)?;
+        }
+        Ok(())
     }
 
     /// Counts a password attempt under every key before the password is
@@ -340,7 +356,10 @@ impl AuthService {
                 RevokeReason::PasswordChanged,
             )
             .await?;
-        let issued = self.reissue(&me.session_id, client).await?;
+        let mut issued = self.reissue(&me.session_id, client).await?;
+        // Every device credential was bound to the old password; this
+        // device, which just proved the new one, gets a fresh credential.
+        issued.device = Some(self.devices.device_token(&user.id, &hash));
         tracing::info!(user_id = %user.id, revoked, "password changed");
         let detail = format!("Password changed; {revoked} other session(s) ended");
         self.sessions
