@@ -135,6 +135,16 @@ pub fn address_scope(client_ip: Option<&str>) -> String {
     }
 }
 
+/// `Err(throttled)` with the seconds to wait when a reservation was refused.
+pub fn refuse_if_blocked(reservation: Reservation) -> Result<(), AppError> {
+    match reservation {
+        Reservation::Allowed => Ok(()),
+        Reservation::Blocked { retry_after_ms } => Err(AppError::throttled(
+            ((retry_after_ms + 999) / 1000) as u64,
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::address_scope;
@@ -153,15 +163,5 @@ mod tests {
         assert_eq!(address_scope(Some("::ffff:192.0.2.7")), "192.0.2.7");
         assert_eq!(address_scope(Some("192.0.2.7")), "192.0.2.7");
         assert_eq!(address_scope(None), "unknown");
-    }
-}
-
-/// `Err(throttled)` with the seconds to wait when a reservation was refused.
-pub fn refuse_if_blocked(reservation: Reservation) -> Result<(), AppError> {
-    match reservation {
-        Reservation::Allowed => Ok(()),
-        Reservation::Blocked { retry_after_ms } => Err(AppError::throttled(
-            ((retry_after_ms + 999) / 1000) as u64,
-        )),
     }
 }

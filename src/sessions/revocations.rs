@@ -22,10 +22,9 @@ struct RevocationSet {
     high_water: i64,
 }
 
-/// How far below the highest number seen the next load starts: numbers are
-/// handed out when a statement starts, so one that commits late can appear
-/// below the high water; re-reading a few is cheap and idempotent.
-const OVERLAP: i64 = 256;
+/// How far back, besides every newer number, each load re-reads by the
+/// database's clock (see `Db::revocations_after`).
+pub const OVERLAP_MS: Millis = 30_000;
 
 impl Revocations {
     /// Why the session was revoked, if it was.
@@ -46,10 +45,9 @@ impl Revocations {
         }
     }
 
-    /// The revocation number after which the next load starts.
-    pub fn load_after(&self) -> i64 {
-        let set = self.inner.read().expect("revocation lock");
-        (set.high_water - OVERLAP).max(0)
+    /// The highest revocation number loaded so far.
+    pub fn high_water(&self) -> i64 {
+        self.inner.read().expect("revocation lock").high_water
     }
 
     /// Adds revocations loaded from the database, and forgets entries older

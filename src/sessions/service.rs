@@ -119,7 +119,8 @@ impl SessionService {
         let secret = tokens::new_session_secret();
         let absolute = now + millis(self.config.lifetimes.session_max_age);
         let idle = (now + millis(self.config.lifetimes.refresh_idle)).min(absolute);
-        self.db
+        let opened = self
+            .db
             .insert_session(NewSession {
                 id: &session_id,
                 user_id: &user.id,
@@ -130,8 +131,14 @@ impl SessionService {
                 absolute_expires_at: absolute,
                 user_agent: truncate(&client.user_agent, 512),
                 ip: client.ip.as_deref(),
+                credential: &user.password_hash,
             })
             .await?;
+        if !opened {
+            // The password changed or the account was disabled or deleted
+            // while this sign-in was being checked.
+            return Err(ErrorCode::InvalidCredentials.into());
+        }
         Ok(IssuedTokens {
             user_id: user.id.clone(),
             access: self.keys.issue_access(
@@ -155,7 +162,7 @@ impl SessionService {
         reason: RevokeReason,
     ) -> Result<bool, AppError> {
         let now = now_ms();
-        let ended = self.db.revoke_session(session_id, reason, now).await?;
+        let ended = self.db.revoke_session(session_id, reason).await?;
         if ended {
             self.revocations.insert_all([session_id], now, reason);
         }
@@ -172,7 +179,7 @@ impl SessionService {
         let now = now_ms();
         let ids = self
             .db
-            .revoke_user_sessions(user_id, keep, reason, now)
+            .revoke_user_sessions(user_id, keep, reason)
             .await?;
         self.revocations.insert_all(&ids, now, reason);
         Ok(ids.len())
@@ -288,7 +295,11 @@ impl SessionService {
         let floor = now - self.revocation_retention();
         let rows = self
             .db
-            .revocations_after(self.revocations.load_after(), floor)
+            .revocations_after(
+                self.revocations.high_water(),
+                self.revocation_retention(),
+                super::revocations::OVERLAP_MS,
+            )
             .await?;
         Ok(self.revocations.merge(rows, floor))
     }
@@ -308,7 +319,7 @@ impl SessionService {
             .db
             .purge_events(now - EVENT_RETENTION_DAYS * DAY_MS)
             .await?;
-        let throttle = self.db.purge_throttle(now - DAY_MS).await?;
+        let throttle = self.db.purge_throttle(DAY_MS).await?;
         Ok((sessions, events, throttle))
     }
 

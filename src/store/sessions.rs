@@ -85,6 +85,8 @@ pub struct NewSession<'a> {
     pub absolute_expires_at: Millis,
     pub user_agent: &'a str,
     pub ip: Option<&'a str>,
+    /// The password hash the sign-in was checked against.
+    pub credential: &'a str,
 }
 
 /// A rotation: the session moves from `expected_generation` to the next.
@@ -108,11 +110,17 @@ impl Db {
 }
 
 impl Db {
-    pub async fn insert_session(&self, s: NewSession<'_>) -> StoreResult<()> {
-        execute!(self, pool => sqlx::query(
+    /// Opens a session only if the account still has the credential the
+    /// sign-in was checked against and is not disabled, in one statement:
+    /// a sign-in that races a password change, a disable or a deletion
+    /// cannot leave a session behind that the change did not end.
+    /// `false` if the account changed meanwhile.
+    pub async fn insert_session(&self, s: NewSession<'_>) -> StoreResult<bool> {
+        let inserted = execute!(self, pool => sqlx::query(
             "INSERT INTO sessions (id, user_id, kind, secret, generation, created_at, last_used_at, \
                idle_expires_at, absolute_expires_at, user_agent, ip) \
-             VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8, $9, $10)",
+             SELECT $1, $2, $3, $4, 0, $5, $6, $7, $8, $9, $10 \
+             WHERE EXISTS (SELECT 1 FROM users WHERE id = $11 AND password_hash = $12 AND disabled = FALSE)",
         )
         .bind(s.id)
         .bind(s.user_id)
@@ -124,8 +132,10 @@ impl Db {
         .bind(s.absolute_expires_at)
         .bind(s.user_agent)
         .bind(s.ip)
+        .bind(s.user_id)
+        .bind(s.credential)
         )?;
-        Ok(())
+        Ok(inserted == 1)
     }
 
     pub async fn session(&self, id: &SessionId) -> StoreResult<Option<Session>> {
@@ -160,17 +170,15 @@ impl Db {
         Ok(done == 1)
     }
 
-    /// Revokes one session if it is still active; `true` if this call revoked it.
-    pub async fn revoke_session(
-        &self,
-        id: &SessionId,
-        reason: RevokeReason,
-        now: Millis,
-    ) -> StoreResult<bool> {
-        let done = execute!(self, pool => sqlx::query(
-            "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL",
-        )
-        .bind(now)
+    /// Revokes one session if it is still active; `true` if this call revoked
+    /// it. Revocations are stamped with the database's clock, which other
+    /// instances read them by.
+    pub async fn revoke_session(&self, id: &SessionId, reason: RevokeReason) -> StoreResult<bool> {
+        let sql = format!(
+            "UPDATE sessions SET revoked_at = {}, revoked_reason = $1 WHERE id = $2 AND revoked_at IS NULL",
+            self.now_sql()
+        );
+        let done = execute!(self, pool => sqlx::query(&sql)
         .bind(reason.as_str())
         .bind(id)
         )?;
@@ -183,13 +191,13 @@ impl Db {
         user_id: &UserId,
         keep: Option<&SessionId>,
         reason: RevokeReason,
-        now: Millis,
     ) -> StoreResult<Vec<SessionId>> {
-        let ids: Vec<(SessionId,)> = on_pool!(self, pool => sqlx::query_as(
-            "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 \
-             WHERE user_id = $3 AND revoked_at IS NULL AND id IS DISTINCT FROM $4 RETURNING id",
-        )
-        .bind(now)
+        let sql = format!(
+            "UPDATE sessions SET revoked_at = {}, revoked_reason = $1 \
+             WHERE user_id = $2 AND revoked_at IS NULL AND id IS DISTINCT FROM $3 RETURNING id",
+            self.now_sql()
+        );
+        let ids: Vec<(SessionId,)> = on_pool!(self, pool => sqlx::query_as(&sql)
         .bind(reason.as_str())
         .bind(user_id)
         .bind(keep)
@@ -216,19 +224,26 @@ impl Db {
         .await)?)
     }
 
-    /// Revocations numbered after `after_seq` and made at or after `since`,
-    /// in order.
+    /// Revocations younger than `retention_ms` (by the database's clock)
+    /// that are numbered after `after_seq` or were made in the last
+    /// `overlap_ms`: numbers are handed out when a statement starts, so one
+    /// that commits late can land below numbers already seen; re-reading
+    /// the last moments by time catches it, and merging is idempotent.
     pub async fn revocations_after(
         &self,
         after_seq: i64,
-        since: Millis,
+        retention_ms: Millis,
+        overlap_ms: Millis,
     ) -> StoreResult<Vec<RevocationRow>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        let now = self.now_sql();
+        let sql = format!(
             "SELECT seq, session_id, reason, revoked_at FROM revocations \
-             WHERE seq > $1 AND revoked_at >= $2 ORDER BY seq",
-        )
+             WHERE revoked_at >= {now} - $1 AND (seq > $2 OR revoked_at >= {now} - $3) ORDER BY seq"
+        );
+        Ok(on_pool!(self, pool => sqlx::query_as(&sql)
+        .bind(retention_ms)
         .bind(after_seq)
-        .bind(since)
+        .bind(overlap_ms)
         .fetch_all(pool)
         .await)?)
     }

@@ -141,13 +141,13 @@ impl Db {
         Ok(())
     }
 
-    /// Forgets counters idle since `before`.
-    pub async fn purge_throttle(&self, before: Millis) -> StoreResult<u64> {
-        Ok(execute!(self, pool => sqlx::query(
-            "DELETE FROM login_throttle WHERE last_failure_at < $1 AND blocked_until < $2",
-        )
-        .bind(before)
-        .bind(before)
-        )?)
+    /// Forgets counters idle for `age_ms` by the database's clock (the clock
+    /// that wrote them).
+    pub async fn purge_throttle(&self, age_ms: Millis) -> StoreResult<u64> {
+        let now = self.now_sql();
+        let sql = format!(
+            "DELETE FROM login_throttle WHERE last_failure_at < {now} - $1 AND blocked_until < {now}"
+        );
+        Ok(execute!(self, pool => sqlx::query(&sql).bind(age_ms))?)
     }
 }
