@@ -304,7 +304,7 @@ mod tests {
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
     /// `openssl rand -base64 48`
-    const RANDOM: &str = "q8J3vC0Wm1R4n6xYtZp9LkGhFsDaQwErTyUiOpAsDfGhJkLzXcVbNm123456789+/x";
+    const RANDOM: &str = "9xiZslo3uV4HKl16V9t/oXOF+T9Uhmxd9lBp+uPpQsUxfFxLv7+E3VBEyyRczX3g";
 
     #[test]
     fn production_needs_a_secret_and_secure_cookies() {
@@ -327,6 +327,9 @@ mod tests {
     fn production_refuses_secrets_that_look_typed() {
         for typed in [
             "correct horse battery staple correct horse battery",
+            "ThisIsOurSuperSecretGatehouseKeyForProduction!!",
+            "MyCompanyJwtSigningSecretForProductionUse2024",
+            "ThisIsOurSuperSecretGatehouseKeyForProductionUse",
             "passwordpasswordpasswordpasswordpassword",
             // Hex and base64 that decode to fewer than 32 bytes.
             SECRET,
@@ -339,6 +342,19 @@ mod tests {
             assert!(err.contains("openssl rand"), "{typed}: {err}");
             // Development takes it (with the length rule only).
             assert!(config(&[("GATEHOUSE_SECRET", typed)]).is_ok(), "{typed}");
+        }
+        // Generated secrets pass, in base64 and hex alike.
+        for _ in 0..500 {
+            use base64::Engine as _;
+            use rand::RngCore as _;
+            let mut bytes = [0u8; 48];
+            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+            let hex: String = bytes[..32].iter().map(|b| format!("{b:02x}")).collect();
+            for generated in [b64, hex] {
+                let env = [("GATEHOUSE_ENV", "production"), ("GATEHOUSE_SECRET", generated.as_str())];
+                assert!(config(&env).is_ok(), "{generated}");
+            }
         }
         let hex64 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
         assert!(config(&[("GATEHOUSE_ENV", "production"), ("GATEHOUSE_SECRET", hex64)]).is_ok());

@@ -29,8 +29,8 @@ impl fmt::Debug for MasterSecret {
 
 /// Refuses a secret that looks typed rather than generated (OWASP Secrets
 /// Management Cheat Sheet, "Generation"): it must decode (base64 or hex) to
-/// at least 32 bytes, or be at least 32 characters without spaces that use
-/// many distinct characters with high entropy per character.
+/// at least 32 bytes with many distinct byte values, and its text must be
+/// far beyond what a guesser tries first.
 pub(super) fn looks_random(secret: &str) -> Result<(), &'static str> {
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
     let s = secret.trim();
@@ -51,8 +51,12 @@ pub(super) fn looks_random(secret: &str) -> Result<(), &'static str> {
         None if s.bytes().any(|b| b.is_ascii_whitespace()) => {
             return Err("looks like a passphrase (it has spaces)")
         }
-        None => s.as_bytes().to_vec(),
+        None => return Err("is neither base64 nor hex"),
     };
+    // Typed words can still happen to decode as base64.
+    if reads_like_words(s) {
+        return Err("looks typed rather than random");
+    }
     let mut counts = [0usize; 256];
     for b in &sample {
         counts[*b as usize] += 1;
@@ -73,6 +77,25 @@ pub(super) fn looks_random(secret: &str) -> Result<(), &'static str> {
         return Err("does not look random");
     }
     Ok(())
+}
+
+/// Whether text is made of words: the most common English letter pairs
+/// cover about a third of the pairs in words (CamelCase or not), and about
+/// one in twenty-five in random base64 or hex.
+fn reads_like_words(text: &str) -> bool {
+    const COMMON: [&[u8; 2]; 40] = [
+        b"th", b"he", b"in", b"er", b"an", b"re", b"on", b"at", b"en", b"nd", b"ti", b"es",
+        b"or", b"te", b"of", b"ed", b"is", b"it", b"al", b"ar", b"st", b"to", b"nt", b"ng",
+        b"se", b"ha", b"as", b"ou", b"io", b"le", b"ve", b"co", b"me", b"de", b"hi", b"ri",
+        b"ro", b"ic", b"ne", b"ea",
+    ];
+    let lower = text.to_ascii_lowercase();
+    let pairs: Vec<&[u8]> = lower.as_bytes().windows(2).collect();
+    let common = pairs
+        .iter()
+        .filter(|p| COMMON.iter().any(|c| c.as_slice() == **p))
+        .count();
+    !pairs.is_empty() && common * 100 >= pairs.len() * 15
 }
 
 /// Development only: a random secret generated once and kept in the data
@@ -108,4 +131,3 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     }
     options.open(path)?.write_all(contents.as_bytes())
 }
-
