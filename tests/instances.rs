@@ -33,12 +33,6 @@ async fn parallel_refreshes_spread_over_two_instances_get_one_successor() {
     );
 }
 
-/// Polls instance `two` until `access` is refused as a revoked session's,
-/// within `limit`.
-async fn revoked_within(two: &TestApp, access: &str, limit: std::time::Duration) {
-    revoked_within_base(&two.base, access, limit).await
-}
-
 #[tokio::test]
 async fn a_deleted_accounts_tokens_are_refused_everywhere_and_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -60,7 +54,7 @@ async fn a_deleted_accounts_tokens_are_refused_everywhere_and_after_a_restart() 
         .post_form("/api/delete_account", &[("password", common::PASSWORD)])
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-    revoked_within(&two, &phone_access, std::time::Duration::from_secs(3)).await;
+    common::revoked_within(&two.base, &phone_access, std::time::Duration::from_secs(3)).await;
 
     // A restarted instance still knows.
     two.stop().await;
@@ -102,7 +96,7 @@ async fn on_postgresql_a_revocation_is_pushed_to_other_instances_at_once() {
     );
     a.post_form("/api/revoke_session", &[("session_id", &b_id)])
         .await;
-    revoked_within(&two, &b_access, std::time::Duration::from_millis(500)).await;
+    common::revoked_within(&two.base, &b_access, std::time::Duration::from_millis(500)).await;
 }
 
 /// The server binary running as its own process on `dir`'s database, with
@@ -191,20 +185,5 @@ async fn an_instance_with_a_skewed_clock_still_honours_the_grace_window() {
         .post_form("/api/revoke_session", &[("session_id", &session_id)])
         .await;
     let access = tab.access();
-    revoked_within_base(&two.base, &access, std::time::Duration::from_secs(3)).await;
-}
-
-/// Polls the instance at `base` until `access` is refused as revoked.
-async fn revoked_within_base(base: &str, access: &str, limit: std::time::Duration) {
-    let started = std::time::Instant::now();
-    loop {
-        let res = Browser::new(base, CHROME)
-            .get_bearer("/api/v1/me", access)
-            .await;
-        if res.status == StatusCode::UNAUTHORIZED && res.code() == "session_revoked" {
-            return;
-        }
-        assert!(started.elapsed() < limit, "still accepted");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    common::revoked_within(&two.base, &access, std::time::Duration::from_secs(3)).await;
 }

@@ -347,17 +347,5 @@ async fn revocations_made_elsewhere_are_picked_up_within_the_poll_interval() {
 
     a.post_form("/api/revoke_session", &[("session_id", &b_id)])
         .await;
-    let started = std::time::Instant::now();
-    loop {
-        let res = two.browser().get_bearer("/api/v1/me", &b_access).await;
-        if res.status == StatusCode::UNAUTHORIZED {
-            assert_eq!(res.code(), "session_revoked");
-            break;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(3),
-            "not picked up within the poll interval"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    common::revoked_within(&two.base, &b_access, std::time::Duration::from_secs(3)).await;
 }

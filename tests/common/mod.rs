@@ -408,6 +408,26 @@ pub async fn database_url(data_dir: &Path) -> String {
     format!("{base}/{name}")
 }
 
+/// Polls the instance at `base` until `access` is refused as a revoked
+/// session's, failing after `limit`.
+pub async fn revoked_within(base: &str, access: &str, limit: std::time::Duration) {
+    let started = std::time::Instant::now();
+    loop {
+        let res = Browser::new(base, CHROME)
+            .get_bearer("/api/v1/me", access)
+            .await;
+        if res.status == StatusCode::UNAUTHORIZED && res.code() == "session_revoked" {
+            return;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "still accepted after {:?}",
+            started.elapsed()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Whether the tests run on PostgreSQL.
 pub fn on_postgres() -> bool {
     std::env::var("GATEHOUSE_TEST_POSTGRES").is_ok()
