@@ -83,14 +83,10 @@ async fn sign_ups_are_limited_per_client_address() {
 
 /// A sign-up from `ip`, as forwarded by the trusted proxy on loopback.
 async fn register_from(app: &TestApp, ip: &str, address: &str) -> common::Answer {
-    let b = app.browser();
-    b.send(
-        b.request(reqwest::Method::POST, "/api/register")
-            .header("x-forwarded-for", ip)
-            .header("accept", "application/json")
-            .form(&[("email", address), ("password", PASSWORD)]),
-    )
-    .await
+    let fields = [("email", address), ("password", PASSWORD)];
+    app.browser()
+        .post_form_from(ip, "/api/register", &fields)
+        .await
 }
 
 #[tokio::test]
@@ -223,14 +219,10 @@ async fn account_data_is_never_cacheable() {
 
 /// A wrong guess at `address` from `ip` (through the trusted proxy).
 async fn guess_from(app: &TestApp, ip: &str, address: &str) -> common::Answer {
-    let b = app.browser();
-    b.send(
-        b.request(reqwest::Method::POST, "/api/login")
-            .header("x-forwarded-for", ip)
-            .header("accept", "application/json")
-            .form(&[("email", address), ("password", "a wrong guess")]),
-    )
-    .await
+    let fields = [("email", address), ("password", "a wrong guess")];
+    app.browser()
+        .post_form_from(ip, "/api/login", &fields)
+        .await
 }
 
 #[tokio::test]

@@ -75,28 +75,11 @@ async fn on_postgresql_a_revocation_is_pushed_to_other_instances_at_once() {
         return; // SQLite has no push; the poll is tested elsewhere.
     }
     // A poll far too slow to explain the result: only the push can.
-    let dir = tempfile::tempdir().unwrap();
-    let vars = [("GATEHOUSE_REVOCATION_POLL", "600")];
-    let one = TestApp::spawn_in(dir.path(), &vars).await;
-    let two = TestApp::spawn_in(dir.path(), &vars).await;
-    let address = email("pushed");
-    let a = one.signed_up(&address).await;
-    let b = one.signed_in(&address, common::FIREFOX).await;
-    let b_access = b.access();
-    let b_id = b.get("/api/v1/me").await.json()["session_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(
-        two.browser()
-            .get_bearer("/api/v1/me", &b_access)
-            .await
-            .status,
-        StatusCode::OK
-    );
-    a.post_form("/api/revoke_session", &[("session_id", &b_id)])
-        .await;
-    common::revoked_within(&two.base, &b_access, std::time::Duration::from_millis(500)).await;
+    common::revocation_reaches_the_other_instance(
+        &[("GATEHOUSE_REVOCATION_POLL", "600")],
+        std::time::Duration::from_millis(500),
+    )
+    .await;
 }
 
 /// The server binary running as its own process on `dir`'s database, with

@@ -319,6 +319,17 @@ impl Browser {
         .await
     }
 
+    /// A form post from `ip`, as forwarded by a trusted proxy on loopback.
+    pub async fn post_form_from(&self, ip: &str, path: &str, fields: &[(&str, &str)]) -> Answer {
+        self.send(
+            self.request(Method::POST, path)
+                .header("x-forwarded-for", ip)
+                .header(header::ACCEPT, "application/json")
+                .form(fields),
+        )
+        .await
+    }
+
     /// A form post from a browser without JavaScript.
     pub async fn post_html_form(
         &self,
@@ -426,6 +437,29 @@ pub async fn revoked_within(base: &str, access: &str, limit: std::time::Duration
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+/// Two instances on one database with `vars`: a device signed in on the
+/// first is revoked there; the second must refuse its access token within
+/// `limit`.
+pub async fn revocation_reaches_the_other_instance(
+    vars: &[(&str, &str)],
+    limit: std::time::Duration,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let one = TestApp::spawn_in(dir.path(), vars).await;
+    let two = TestApp::spawn_in(dir.path(), vars).await;
+    let address = email("instances");
+    let a = one.signed_up(&address).await;
+    let b = one.signed_in(&address, FIREFOX).await;
+    let b_access = b.access();
+    let me = b.get("/api/v1/me").await.json();
+    let b_id = me["session_id"].as_str().unwrap();
+    let before = two.browser().get_bearer("/api/v1/me", &b_access).await;
+    assert_eq!(before.status, StatusCode::OK);
+    a.post_form("/api/revoke_session", &[("session_id", b_id)])
+        .await;
+    revoked_within(&two.base, &b_access, limit).await;
 }
 
 /// Whether the tests run on PostgreSQL.
