@@ -1,9 +1,10 @@
 //! Command line: `gatehouse` (or `gatehouse serve`) serves; the other
-//! subcommands administer accounts against the configured database.
+//! subcommands administer accounts and signing keys against the configured
+//! database.
 
 use crate::{
-    admin::service::Actor, config::Config, http::client_addr::ClientInfo, server, state::AppState,
-    store::Db,
+    admin::service::Actor, clock::rfc3339, config::Config, http::client_addr::ClientInfo,
+    keys::service::Rotation, server, state::AppState, store::Db,
 };
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -40,6 +41,23 @@ enum Command {
         #[command(subcommand)]
         action: SessionsAction,
     },
+    /// Access-token signing keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// One line per key: kid, state, created_at.
+    List,
+    /// Start signing with a standby key that has been published long
+    /// enough, or publish one that will start once it has.
+    Rotate,
+    /// Refuse a key's tokens everywhere at once (sessions carry on by
+    /// silent refresh).
+    Revoke { kid: String },
 }
 
 #[derive(Subcommand)]
@@ -90,7 +108,14 @@ async fn administer(command: Command) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let database = redact_url(&config.database_url);
     let options = server::leptos_options(&config);
-    let state = AppState::new(config, db, options).await;
+    let state = AppState::new(config, db, options)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Command::Keys { action } = command {
+        let result = manage_keys(&state, action).await;
+        state.sessions.close().await;
+        return result;
+    }
     let admin = &state.admin;
     let here = ClientInfo {
         ip: None,
@@ -98,7 +123,7 @@ async fn administer(command: Command) -> Result<(), String> {
     };
     let result = async {
         match command {
-            Command::Serve => unreachable!("handled by run"),
+            Command::Serve | Command::Keys { .. } => unreachable!("handled above"),
             Command::Migrate => println!("migrations applied to {database}"),
             Command::Admin {
                 action: AdminAction::Grant { email },
@@ -135,6 +160,33 @@ async fn administer(command: Command) -> Result<(), String> {
     .await;
     state.sessions.close().await;
     result.map_err(|e| e.message)
+}
+
+/// `gatehouse keys …`; errors say what to do (they name keys, never
+/// secrets).
+async fn manage_keys(state: &AppState, action: KeysAction) -> Result<(), String> {
+    let keys = &state.signing;
+    match action {
+        KeysAction::List => {
+            for key in keys.list().await.map_err(|e| e.to_string())? {
+                println!("{} {} {}", key.kid, key.state, rfc3339(key.created_at));
+            }
+        }
+        KeysAction::Rotate => match keys.rotate().await.map_err(|e| e.to_string())? {
+            Rotation::Promoted { kid } => println!("{kid} is now current"),
+            Rotation::Pending { kid, at } => println!(
+                "{kid} is published as standby and becomes current at {} \
+                 (after GATEHOUSE_JWKS_MAX_AGE; run `gatehouse keys rotate` then, \
+                 or let a running server do it)",
+                rfc3339(at)
+            ),
+        },
+        KeysAction::Revoke { kid } => {
+            let was = keys.revoke(&kid).await.map_err(|e| e.to_string())?;
+            println!("{kid} revoked (it was {})", was.as_str());
+        }
+    }
+    Ok(())
 }
 
 /// The database URL without its password, for messages.

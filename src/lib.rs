@@ -22,6 +22,8 @@ server_only! {
     pub mod config;
     pub mod http;
     pub mod ids;
+    pub mod keys;
+    pub mod seal;
     pub mod server;
     pub mod state;
     pub mod store;

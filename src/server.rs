@@ -13,7 +13,7 @@ use crate::{
 };
 use axum::{
     body::Body, extract::Request, middleware::from_fn_with_state, response::IntoResponse,
-    routing::any, serve::ListenerExt as _, Router,
+    routing::{any, get}, serve::ListenerExt as _, Router,
 };
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -28,6 +28,8 @@ pub enum StartError {
     Config(#[from] crate::config::ConfigError),
     #[error("database: {0}")]
     Database(#[from] ConnectError),
+    #[error("signing keys: {0}")]
+    Keys(crate::keys::KeyError),
     #[error("could not load revocations: {0}")]
     Revocations(crate::error::AppError),
     #[error("could not listen on {0}: {1}")]
@@ -64,7 +66,9 @@ impl Application {
     /// (`site_addr` port 0 picks a free port).
     pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Self, StartError> {
         let db = Db::connect(&config.database_url).await?;
-        let state = AppState::new(config, db, leptos_options).await;
+        let state = AppState::new(config, db, leptos_options)
+            .await
+            .map_err(StartError::Keys)?;
         state
             .sessions
             .sync_revocations()
@@ -119,8 +123,9 @@ impl Application {
     }
 }
 
-/// Picks up revocations made by other instances — at once when the database
-/// pushes them (PostgreSQL), else by the poll — and purges expired rows
+/// Picks up revocations and signing-key changes made by other instances —
+/// at once when the database pushes them (PostgreSQL), else by the poll —
+/// moves signing keys along when their time comes, and purges expired rows
 /// once an hour.
 async fn background_tasks(state: AppState) {
     let mut poll = tokio::time::interval(state.config.lifetimes.revocation_poll);
@@ -151,6 +156,9 @@ async fn background_tasks(state: AppState) {
         }
         if let Err(err) = state.sessions.sync_revocations().await {
             tracing::warn!(error = %err, "could not load revocations");
+        }
+        if let Err(err) = state.signing.tick().await {
+            tracing::warn!(error = %err, "could not update the signing keys");
         }
         let now = now_ms();
         if now - last_purge > 3_600_000 {
@@ -210,7 +218,10 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(
             state.clone(),
             headers::content_security_policy,
-        ));
+        ))
+        // Public and cacheable: outside the layers that authenticate and
+        // mark signed-in answers `no-store`.
+        .route("/.well-known/jwks.json", get(crate::keys::jwks));
     headers::static_headers(router, &state)
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {

@@ -6,6 +6,7 @@ use crate::{
     admin::service::AdminService,
     auth::{passwords::PasswordHasherPool, service::AuthService, tokens::TokenKeys},
     config::Config,
+    keys::{KeyError, KeyService, Keyring},
     sessions::{revocations::Revocations, service::SessionService},
     store::Db,
 };
@@ -17,8 +18,10 @@ use std::sync::Arc;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub config: Arc<Config>,
-    /// Verifies access tokens (no database).
+    /// Signs and verifies access tokens (no database).
     pub keys: Arc<TokenKeys>,
+    /// The signing keys' life cycle.
+    pub signing: KeyService,
     /// Sessions ended recently, checked on every request (no database).
     pub revocations: Revocations,
     pub auth: AuthService,
@@ -27,10 +30,18 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Wires the services to one database.
-    pub async fn new(config: Config, db: Db, leptos_options: LeptosOptions) -> Self {
+    /// Wires the services to one database, and loads the signing keys
+    /// (making the first one if there is none).
+    pub async fn new(
+        config: Config,
+        db: Db,
+        leptos_options: LeptosOptions,
+    ) -> Result<Self, KeyError> {
         let config = Arc::new(config);
-        let keys = Arc::new(TokenKeys::new(&config.secret, config.issuer()));
+        let ring = Arc::new(Keyring::new(&config.secret, config.issuer()));
+        let signing = KeyService::new(db.clone(), config.clone(), ring.clone());
+        signing.start().await?;
+        let keys = Arc::new(TokenKeys::new(&config.secret, ring));
         let revocations = Revocations::default();
         let passwords = tokio::task::spawn_blocking(PasswordHasherPool::new)
             .await
@@ -49,14 +60,15 @@ impl AppState {
             sessions.clone(),
         );
         let admin = AdminService::new(db, sessions.clone());
-        Self {
+        Ok(Self {
             leptos_options,
             config,
             keys,
+            signing,
             revocations,
             auth,
             sessions,
             admin,
-        }
+        })
     }
 }

@@ -1,6 +1,6 @@
 #![cfg(feature = "ssr")]
 //! Property tests for the parsers that see attacker input: refresh tokens
-//! (`parse_refresh_token` and its MAC), the `next` redirect check and the
+//! (`parse_refresh_token` and its MAC), access tokens, the `next` redirect check and the
 //! sign-in URL builder, email normalization, the `X-Forwarded-For` client
 //! address and the auth cookies. Each property states what must hold for
 //! every input (no panics, only same-origin redirects, only authentic tokens,
@@ -20,6 +20,7 @@ use gatehouse::{
     error::ErrorCode,
     http::client_addr::client_ip,
     ids::SessionId,
+    keys::Keyring,
     redirect::{login_url, safe_next},
 };
 use proptest::prelude::*;
@@ -33,7 +34,10 @@ static CONFIG: LazyLock<Config> = LazyLock::new(|| {
         .expect("test configuration is valid")
 });
 
-static KEYS: LazyLock<TokenKeys> = LazyLock::new(|| TokenKeys::new(&CONFIG.secret, "gatehouse"));
+static KEYS: LazyLock<TokenKeys> = LazyLock::new(|| {
+    let ring = Keyring::ephemeral(&CONFIG.secret, "gatehouse");
+    TokenKeys::new(&CONFIG.secret, std::sync::Arc::new(ring))
+});
 
 /// Modest case counts, and no regression files written next to this one.
 fn cases(n: u32) -> ProptestConfig {
@@ -106,6 +110,35 @@ fn accepted_as(
 
 proptest! {
     #![proptest_config(cases(256))]
+
+    /// No text is accepted as an access token but one the key signed: not
+    /// arbitrary input, and not a signed token with any byte changed.
+    #[test]
+    fn access_tokens_are_only_what_the_key_signed(
+        input in hostile_text(),
+        at in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+    ) {
+        prop_assert!(KEYS.verify_access(&input).is_err());
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let token = KEYS
+            .issue_access(&"u".into(), &"s".into(), now, std::time::Duration::from_secs(60))
+            .unwrap()
+            .value;
+        let mut bytes = token.clone().into_bytes();
+        let i = at.index(bytes.len());
+        prop_assume!(bytes[i] != byte);
+        bytes[i] = byte;
+        if let Ok(altered) = String::from_utf8(bytes) {
+            // base64url's last character can carry unused bits; a change
+            // there that decodes to the same bytes is the same token.
+            let same = URL_SAFE_NO_PAD.decode(altered.rsplit('.').next().unwrap_or_default())
+                .ok()
+                .zip(URL_SAFE_NO_PAD.decode(token.rsplit('.').next().unwrap_or_default()).ok())
+                .is_some_and(|(a, b)| a == b) && altered.rsplit_once('.').map(|p| p.0) == token.rsplit_once('.').map(|p| p.0);
+            prop_assert!(same || KEYS.verify_access(&altered).is_err(), "accepted {altered}");
+        }
+    }
 
     /// Arbitrary input never panics the parser, and whatever it accepts is
     /// shaped like a token: at most 128 bytes, a 16-byte session id, a

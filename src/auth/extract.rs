@@ -61,11 +61,11 @@ pub fn authenticate(
     };
     match state.keys.verify_access(&token) {
         Ok(claims) => {
-            let session_id = SessionId::new(claims.sid);
+            let session_id = SessionId::new(claims.sid.clone());
             match state.revocations.revoked(&session_id) {
                 Some(reason) => Auth::Refused(reason.into()),
                 None => Auth::SignedIn(AuthedUser {
-                    user_id: UserId::new(claims.sub),
+                    user_id: UserId::new(claims.sub.clone()),
                     session_id,
                     access_expires_at: claims.exp,
                 }),

@@ -1,13 +1,10 @@
-//! Access tokens (JWT, HS256) and refresh tokens (opaque, server-tracked).
-//!
-//! JWT handling follows RFC 8725 (JSON Web Token Best Current Practices):
-//! the algorithm is pinned (§3.1), `iss`/`aud` are checked (§3.8, §3.9), and
-//! `exp` is required with a small leeway.
+//! Access tokens (JWT, signed and verified by the shared key ring in
+//! `crate::keys`) and refresh tokens (opaque, server-tracked).
 //!
 //! Refresh tokens follow RFC 9700 §4.14.2 (refresh token rotation with reuse
 //! detection). The database keeps no token: a token is
 //! `base64url(session id ‖ generation ‖ HMAC-SHA256(key, session id ‖ generation ‖ session secret))`
-//! under a key derived from `GATEHOUSE_JWT_SECRET`, so the current token (and
+//! under a key derived from the master secret, so the current token (and
 //! its predecessor) can be re-derived but never read from storage.
 
 use crate::{
@@ -15,15 +12,15 @@ use crate::{
     config::MasterSecret,
     error::ErrorCode,
     ids::{SessionId, UserId},
+    keys::{KeyError, Keyring},
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use hmac::{Hmac, Mac};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use zeroize::Zeroizing;
-use std::{fmt, time::Duration};
+use std::{fmt, sync::Arc, time::Duration};
 
 /// The audience every gatehouse access token is for.
 pub const AUDIENCE: &str = "gatehouse";
@@ -44,6 +41,9 @@ pub struct Claims {
     pub jti: String,
     pub iss: String,
     pub aud: String,
+    /// How the session signed in (RFC 8176 method names).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
 
 /// A signed access token. Its `Debug` never shows it.
@@ -96,21 +96,18 @@ pub struct ParsedRefreshToken {
     mac: [u8; MAC_BYTES],
 }
 
-/// Signing and verification keys, built once at start-up.
+/// The keys tokens are made and checked with: the shared signing-key ring
+/// for access tokens, and keys derived once at start-up for the rest.
 #[derive(Clone)]
 pub struct TokenKeys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    kid: String,
+    ring: Arc<Keyring>,
     refresh_key: Zeroizing<[u8; 32]>,
     log_key: Zeroizing<[u8; 32]>,
-    issuer: String,
-    validation: Validation,
 }
 
 impl fmt::Debug for TokenKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TokenKeys(kid={})", self.kid)
+        write!(f, "TokenKeys({:?})", self.ring)
     }
 }
 
@@ -141,30 +138,16 @@ impl From<AccessError> for ErrorCode {
 }
 
 impl TokenKeys {
-    pub fn new(secret: &MasterSecret, issuer: &str) -> Self {
-        // The HS256 key is the secret's bytes (the contract); the key id names
-        // it without revealing it, so a rotation can be told apart.
-        let kid = hex(&derive_key(secret.bytes(), "gatehouse jwt kid v1")[..8]);
-        // RFC 8725 §3.1: accept exactly the one algorithm we sign with.
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = LEEWAY_SECS;
-        validation.set_audience(&[AUDIENCE]);
-        validation.set_issuer(&[issuer]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.validate_exp = true;
+    pub fn new(secret: &MasterSecret, ring: Arc<Keyring>) -> Self {
         Self {
-            encoding: EncodingKey::from_secret(secret.bytes()),
-            decoding: DecodingKey::from_secret(secret.bytes()),
-            kid,
+            ring,
             refresh_key: derive_key(secret.bytes(), "gatehouse refresh token v1"),
             log_key: derive_key(secret.bytes(), "gatehouse log reference v1"),
-            issuer: issuer.to_owned(),
-            validation,
         }
     }
 
-    pub fn kid(&self) -> &str {
-        &self.kid
+    pub fn ring(&self) -> &Arc<Keyring> {
+        &self.ring
     }
 
     /// Signs an access token for `user_id` in session `session_id`.
@@ -174,7 +157,7 @@ impl TokenKeys {
         session_id: &SessionId,
         now_secs: i64,
         ttl: Duration,
-    ) -> AccessToken {
+    ) -> Result<AccessToken, KeyError> {
         let exp = now_secs + ttl.as_secs() as i64;
         let claims = Claims {
             sub: user_id.to_string(),
@@ -182,32 +165,19 @@ impl TokenKeys {
             iat: now_secs,
             exp,
             jti: random_id(16),
-            iss: self.issuer.clone(),
+            iss: self.ring.issuer().to_owned(),
             aud: AUDIENCE.to_owned(),
+            amr: vec!["pwd".to_owned()],
         };
-        let mut header = Header::new(Algorithm::HS256);
-        header.kid = Some(self.kid.clone());
-        let value = jsonwebtoken::encode(&header, &claims, &self.encoding)
-            .expect("HS256 signing cannot fail");
-        AccessToken {
-            value,
+        Ok(AccessToken {
+            value: self.ring.sign(&claims)?,
             expires_at: exp,
-        }
+        })
     }
 
     /// Verifies an access token's signature and claims.
-    pub fn verify_access(&self, token: &str) -> Result<Claims, AccessError> {
-        use jsonwebtoken::errors::ErrorKind;
-        match jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation) {
-            Ok(data) if !data.claims.sub.is_empty() && !data.claims.sid.is_empty() => {
-                Ok(data.claims)
-            }
-            Ok(_) => Err(AccessError::Invalid),
-            Err(err) if matches!(err.kind(), ErrorKind::ExpiredSignature) => {
-                Err(AccessError::Expired)
-            }
-            Err(_) => Err(AccessError::Invalid),
-        }
+    pub fn verify_access(&self, token: &str) -> Result<Arc<Claims>, AccessError> {
+        self.ring.verify(token)
     }
 
     /// A stable, non-reversible reference to an account name for the server
@@ -306,13 +276,13 @@ fn hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    fn keys_for(issuer: &str) -> TokenKeys {
+        let secret = MasterSecret::new("k".repeat(40).into_bytes());
+        TokenKeys::new(&secret, Arc::new(Keyring::ephemeral(&secret, issuer)))
+    }
+
     fn keys() -> TokenKeys {
-        let secret = crate::config::Config::from_lookup(|k| {
-            (k == "GATEHOUSE_JWT_SECRET").then(|| "k".repeat(40))
-        })
-        .unwrap()
-        .secret;
-        TokenKeys::new(&secret, "gatehouse")
+        keys_for("gatehouse")
     }
 
     fn now() -> i64 {
@@ -322,6 +292,7 @@ mod tests {
     /// A token for user `u` in session `s`, issued `age` seconds ago, valid 60 s.
     fn issued(keys: &TokenKeys, age: i64) -> AccessToken {
         keys.issue_access(&"u".into(), &"s".into(), now() - age, Duration::from_secs(60))
+            .unwrap()
     }
 
     #[test]
@@ -335,9 +306,10 @@ mod tests {
             ("gatehouse", AUDIENCE)
         );
         assert_eq!(claims.exp - claims.iat, 60);
+        assert_eq!(claims.amr, ["pwd"]);
         let header = jsonwebtoken::decode_header(&token.value).unwrap();
-        assert_eq!(header.alg, Algorithm::HS256);
-        assert_eq!(header.kid.as_deref(), Some(keys.kid()));
+        assert_eq!(header.alg, jsonwebtoken::Algorithm::EdDSA);
+        assert_eq!(header.kid, keys.ring().signing_kid());
     }
 
     #[test]
@@ -348,12 +320,7 @@ mod tests {
             keys.verify_access(&old.value).unwrap_err(),
             AccessError::Expired
         );
-        let other_issuer = TokenKeys::new(
-            &crate::config::MasterSecret::new("k".repeat(40).into_bytes()),
-            "elsewhere",
-        );
-        let foreign =
-            issued(&other_issuer, 0);
+        let foreign = issued(&keys_for("elsewhere"), 0);
         assert_eq!(
             keys.verify_access(&foreign.value).unwrap_err(),
             AccessError::Invalid

@@ -3,13 +3,12 @@
 //! log page titles each kind from the same table.
 
 use crate::error::ErrorCode;
-use serde::{Deserialize, Serialize};
 
 /// Declares a string-backed enum once: each variant with its stored name.
 macro_rules! named_enum {
     ($(#[$doc:meta])* $name:ident; $($variant:ident = $wire:literal,)*) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
         pub enum $name {
             $(#[serde(rename = $wire)] $variant,)*
         }
@@ -28,6 +27,8 @@ macro_rules! named_enum {
         }
     };
 }
+#[cfg(feature = "ssr")]
+pub(crate) use named_enum;
 
 named_enum! {
     /// An entry kind of the security log.
@@ -99,7 +100,7 @@ mod tests {
     /// Every value survives its stored name, which is also its serde name.
     fn names_round_trip<T>(all: &[T], name: fn(T) -> &'static str, parse: fn(&str) -> Option<T>)
     where
-        T: Copy + PartialEq + std::fmt::Debug + Serialize,
+        T: Copy + PartialEq + std::fmt::Debug + serde::Serialize,
     {
         for &value in all {
             assert_eq!(parse(name(value)), Some(value));

@@ -146,7 +146,7 @@ impl SessionService {
                 &session_id,
                 secs(now),
                 self.config.lifetimes.access,
-            ),
+            )?,
             refresh: self.keys.refresh_token(&session_id, 0, &secret),
             session_id,
             refresh_expires_at: idle,

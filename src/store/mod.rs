@@ -4,6 +4,7 @@
 //! them to the answers a client sees.
 
 pub mod events;
+pub mod keys;
 pub mod sessions;
 pub mod throttle;
 pub mod users;

@@ -121,6 +121,21 @@ impl TestApp {
         n
     }
 
+    /// Runs one statement directly on the database (to set up a state the
+    /// app would not make, such as the one before an upgrade).
+    pub async fn execute(&self, sql: &str) {
+        let url = database_url(&self.data_dir).await;
+        if url.starts_with("postgres") {
+            let pool = sqlx::PgPool::connect(&url).await.expect("database opens");
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        } else {
+            let pool = sqlx::SqlitePool::connect(&url)
+                .await
+                .expect("database opens");
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+    }
+
     /// Everything the database holds for sessions, as text and bytes, to
     /// look for secrets in.
     pub async fn stored_session_bytes(&self) -> Vec<u8> {

@@ -140,7 +140,7 @@ impl AuthService {
                 &current.id,
                 secs(now),
                 self.config.lifetimes.access,
-            ),
+            )?,
             refresh: self
                 .keys
                 .refresh_token(&current.id, current.generation, &current.secret),

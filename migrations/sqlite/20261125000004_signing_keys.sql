@@ -1,0 +1,19 @@
+-- Access-token signing keys, shared by every instance. A key moves
+-- standby (published, not yet signing) -> current (signing) -> previous
+-- (verifying the tokens it signed until `verify_until`) -> retired, or is
+-- revoked at any point. Private keys are sealed with a key derived from the
+-- master secret, and wiped once a key stops signing for good.
+CREATE TABLE signing_keys (
+    kid          TEXT PRIMARY KEY,
+    alg          TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    public_key   BLOB NOT NULL,
+    private_key  BLOB,
+    created_at   INTEGER NOT NULL,
+    activate_at  INTEGER,
+    activated_at INTEGER,
+    verify_until INTEGER,
+    ended_at     INTEGER
+);
+-- At most one key signs, whatever instances race to promote one.
+CREATE UNIQUE INDEX signing_keys_one_current ON signing_keys (state) WHERE state = 'current';

@@ -1,0 +1,89 @@
+//! Signing keys: access tokens are signed with Ed25519 keys that every
+//! instance shares through the database, published as a JWKS, and rotated
+//! without downtime (standby → current → previous → retired; or revoked).
+//! The ring (`ring.rs`) signs and verifies in memory; the service
+//! (`service.rs`) moves keys between states; `jwks.rs` publishes them.
+
+pub mod cache;
+pub mod jwks;
+pub mod ring;
+pub mod service;
+
+use crate::{
+    error::{AppError, ErrorCode},
+    state::AppState,
+    sessions::events::named_enum,
+    store::StoreError,
+};
+
+use axum::{
+    extract::State,
+    http::header,
+    response::{IntoResponse, Response},
+};
+pub use ring::Keyring;
+pub use service::KeyService;
+
+named_enum! {
+    /// Where a key is in its life: `standby` (published, not yet signing),
+    /// `current` (signing; exactly one key), `previous` (no longer signing;
+    /// verifies until the tokens it signed have expired), `retired` (gone
+    /// after that), `revoked` (taken out of the set at once).
+    KeyState;
+    Standby = "standby",
+    Current = "current",
+    Previous = "previous",
+    Retired = "retired",
+    Revoked = "revoked",
+}
+
+impl KeyState {
+    /// Whether tokens signed by a key in this state are accepted (the keys
+    /// published in the JWKS).
+    pub fn verifies(self) -> bool {
+        matches!(self, KeyState::Standby | KeyState::Current | KeyState::Previous)
+    }
+}
+
+/// `GET /.well-known/jwks.json`: the public keys of the standby, current
+/// and previous keys, cacheable for exactly as long as a new key is
+/// published before it signs.
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    let max_age = state.config.lifetimes.jwks_max_age.as_secs();
+    (
+        [
+            (header::CONTENT_TYPE, "application/json".to_owned()),
+            (header::CACHE_CONTROL, format!("public, max-age={max_age}")),
+        ],
+        state.keys.ring().jwks().to_string(),
+    )
+        .into_response()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("no signing key is current")]
+    NoSigningKey,
+    #[error("signing key {0} cannot be opened with this GATEHOUSE_SECRET")]
+    Unusable(String),
+    #[error("there is no key {0}")]
+    UnknownKey(String),
+    #[error("key {0} is already {1}")]
+    Ended(String, &'static str),
+    #[error("key {0} changed meanwhile; try again")]
+    Changed(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<KeyError> for AppError {
+    fn from(err: KeyError) -> Self {
+        match err {
+            KeyError::Store(err) => err.into(),
+            err => {
+                tracing::error!(error = %err, "signing keys");
+                ErrorCode::Unavailable.into()
+            }
+        }
+    }
+}
