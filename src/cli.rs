@@ -108,9 +108,7 @@ async fn administer(command: Command) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let database = redact_url(&config.database_url);
     let options = server::leptos_options(&config);
-    let state = AppState::new(config, db, options)
-        .await
-        .map_err(|e| e.to_string())?;
+    let state = AppState::new(config, db, options).await;
     if let Command::Keys { action } = command {
         let result = manage_keys(&state, action).await;
         state.sessions.close().await;
@@ -166,6 +164,11 @@ async fn administer(command: Command) -> Result<(), String> {
 /// secrets).
 async fn manage_keys(state: &AppState, action: KeysAction) -> Result<(), String> {
     let keys = &state.signing;
+    // Keys are made by a server's first start (which also opens the
+    // upgrade window for HS256 tokens); the command line only moves them.
+    if keys.list().await.map_err(|e| e.to_string())?.is_empty() {
+        return Err("there are no signing keys yet: a server makes the first one when it starts".into());
+    }
     match action {
         KeysAction::List => {
             for key in keys.list().await.map_err(|e| e.to_string())? {

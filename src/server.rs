@@ -66,9 +66,8 @@ impl Application {
     /// (`site_addr` port 0 picks a free port).
     pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Self, StartError> {
         let db = Db::connect(&config.database_url).await?;
-        let state = AppState::new(config, db, leptos_options)
-            .await
-            .map_err(StartError::Keys)?;
+        let state = AppState::new(config, db, leptos_options).await;
+        state.signing.start().await.map_err(StartError::Keys)?;
         state
             .sessions
             .sync_revocations()

@@ -6,7 +6,7 @@ use crate::{
     admin::service::AdminService,
     auth::{passwords::PasswordHasherPool, service::AuthService, tokens::TokenKeys},
     config::Config,
-    keys::{KeyError, KeyService, Keyring},
+    keys::{KeyService, Keyring},
     sessions::{revocations::Revocations, service::SessionService},
     store::Db,
 };
@@ -30,17 +30,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Wires the services to one database, and loads the signing keys
-    /// (making the first one if there is none).
-    pub async fn new(
-        config: Config,
-        db: Db,
-        leptos_options: LeptosOptions,
-    ) -> Result<Self, KeyError> {
+    /// Wires the services to one database. The signing keys are loaded by
+    /// the server at its start ([`KeyService::start`]), not here: the
+    /// command line must not begin the HS256 upgrade window.
+    pub async fn new(config: Config, db: Db, leptos_options: LeptosOptions) -> Self {
         let config = Arc::new(config);
         let ring = Arc::new(Keyring::new(&config.secret, config.issuer()));
         let signing = KeyService::new(db.clone(), config.clone(), ring.clone());
-        signing.start().await?;
         let keys = Arc::new(TokenKeys::new(&config.secret, ring));
         let revocations = Revocations::default();
         let passwords = tokio::task::spawn_blocking(PasswordHasherPool::new)
@@ -60,7 +56,7 @@ impl AppState {
             sessions.clone(),
         );
         let admin = AdminService::new(db, sessions.clone());
-        Ok(Self {
+        Self {
             leptos_options,
             config,
             keys,
@@ -69,6 +65,6 @@ impl AppState {
             auth,
             sessions,
             admin,
-        })
+        }
     }
 }

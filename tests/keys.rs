@@ -339,7 +339,10 @@ async fn a_revoked_key_is_refused_on_every_instance_and_sessions_carry_on() {
             let browser = app.browser();
             let token = token.clone();
             async move {
-                browser.get_bearer("/api/v1/me", &token).await.status == StatusCode::UNAUTHORIZED
+                // As expired: clients refresh onto the new key rather than
+                // sign out.
+                let res = browser.get_bearer("/api/v1/me", &token).await;
+                res.status == StatusCode::UNAUTHORIZED && res.code() == "token_expired"
             }
         })
         .await;
@@ -514,16 +517,25 @@ async fn hs256_tokens_from_before_the_upgrade_work_until_they_expire_then_never(
     );
 
     // Once the access lifetime (plus a poll and leeway) has passed, the
-    // old scheme is over, even for a token whose `exp` is still ahead.
+    // old scheme is over, even for a token whose `exp` is still ahead; it is
+    // answered as expired, so a client refreshes onto the new key.
     eventually("the HS256 window closes", Duration::from_secs(20), || {
         let browser = upgraded.browser();
         let old = old.clone();
         async move {
             let res = browser.get_bearer("/api/v1/me", &old).await;
-            res.status == StatusCode::UNAUTHORIZED && res.code() == "unauthenticated"
+            res.status == StatusCode::UNAUTHORIZED && res.code() == "token_expired"
         }
     })
     .await;
+    let again = upgraded.browser();
+    again.set_cookie("__Host-gh_refresh", &b.refresh_token());
+    let refreshed = again.post_form("/api/refresh", &[]).await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+    assert_eq!(
+        header_kid(&again.access()),
+        upgraded.state.keys.ring().signing_kid().unwrap()
+    );
     let listed = upgraded.state.signing.list().await.unwrap();
     assert!(listed
         .iter()
@@ -630,4 +642,36 @@ async fn the_downstream_example_verifies_real_tokens_from_the_jwks_alone() {
     ] {
         assert_eq!(whoami(token).await.status, StatusCode::UNAUTHORIZED);
     }
+}
+
+#[tokio::test]
+async fn automatic_rotation_publishes_the_next_key_ahead_then_switches() {
+    let app = TestApp::spawn_with(&[
+        ("GATEHOUSE_KEY_ROTATION", "3"),
+        ("GATEHOUSE_JWKS_MAX_AGE", "2"),
+        ("GATEHOUSE_REVOCATION_POLL", "1"),
+    ])
+    .await;
+    let ring = app.state.keys.ring().clone();
+    let first = ring.signing_kid().unwrap();
+    // About a second in (rotation 3 s − publication 2 s), the next key is
+    // published while the first still signs.
+    eventually("the next key is published", Duration::from_secs(10), || {
+        let base = app.base.clone();
+        async move { kids(&jwks(&base).await.0).len() == 2 }
+    })
+    .await;
+    let published_at = Instant::now();
+    assert_eq!(ring.signing_kid().as_deref(), Some(first.as_str()));
+    eventually("it signs", Duration::from_secs(10), || {
+        let ring = ring.clone();
+        let first = first.clone();
+        async move { ring.signing_kid().is_some_and(|k| k != first) }
+    })
+    .await;
+    assert!(
+        published_at.elapsed() >= Duration::from_millis(900),
+        "published {:?} before it signed",
+        published_at.elapsed()
+    );
 }

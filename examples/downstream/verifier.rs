@@ -2,21 +2,31 @@
 //! shared secret, no database, no call to gatehouse per request.
 //!
 //! The key set is fetched from `/.well-known/jwks.json`, kept for the
-//! `max-age` gatehouse sends, and fetched again early when a token names a
-//! key id the cached set does not have (gatehouse publishes a key before
-//! it signs with it, so that only happens after an emergency revocation);
-//! refetches on unknown ids are spaced out, so a flood of made-up ids
-//! cannot turn into a flood of requests to gatehouse. Each key is used
-//! only with its own algorithm (RFC 8725 §3.1), and `iss`, `aud` and `exp`
-//! are checked.
+//! `max-age` gatehouse sends (less any `Age`, capped at a day), and fetched
+//! again early when a token names a key id the cached set does not have
+//! (gatehouse publishes a key before it signs with it, so that only happens
+//! after an emergency revocation). Fetches are single-flight and spaced
+//! out, also after a failure, so neither a flood of made-up ids nor an
+//! unreachable gatehouse turns into a flood of requests; verification never
+//! waits on a fetch another request started. A set that could not be
+//! renewed is trusted for at most `STALE_LIMIT` past its `max-age`. Each
+//! key is used only with its own algorithm (RFC 8725 §3.1), and `iss`,
+//! `aud` and `exp` are checked.
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
+use std::sync::RwLock;
 use std::{
     collections::HashMap,
     time::{Duration, Instant},
 };
 use tokio::sync::Mutex;
+
+/// How long past its `max-age` a key set that could not be renewed is
+/// still trusted.
+const STALE_LIMIT: Duration = Duration::from_secs(600);
+/// The longest a fetched set is kept, whatever its `max-age` says.
+const MAX_AGE_CAP: Duration = Duration::from_secs(86_400);
 
 /// The claims a downstream service reads.
 #[derive(Debug, Clone, Deserialize)]
@@ -54,17 +64,22 @@ struct JwkSet {
     keys: Vec<Jwk>,
 }
 
+#[derive(Clone)]
 struct Cached {
     keys: HashMap<String, DecodingKey>,
-    fresh_until: Instant,
-    fetched_at: Option<Instant>,
+    /// Until when the set is fresh (`None`: never fetched).
+    fresh_until: Option<Instant>,
+    /// The last fetch attempt, successful or not.
+    tried_at: Option<Instant>,
 }
 
 pub struct JwksVerifier {
     jwks_url: String,
     validation: Validation,
     http: reqwest::Client,
-    cache: Mutex<Cached>,
+    cache: RwLock<Cached>,
+    /// Held by the one request that fetches.
+    fetching: Mutex<()>,
     /// The least time between two fetches caused by unknown key ids.
     min_refetch: Duration,
     fetches: std::sync::atomic::AtomicUsize,
@@ -86,11 +101,12 @@ impl JwksVerifier {
                 .timeout(Duration::from_secs(5))
                 .build()
                 .expect("an HTTP client builds"),
-            cache: Mutex::new(Cached {
+            cache: RwLock::new(Cached {
                 keys: HashMap::new(),
-                fresh_until: Instant::now(),
-                fetched_at: None,
+                fresh_until: None,
+                tried_at: None,
             }),
+            fetching: Mutex::new(()),
             min_refetch: Duration::from_secs(1),
             fetches: Default::default(),
         }
@@ -128,27 +144,51 @@ impl JwksVerifier {
         }
     }
 
-    async fn key(&self, kid: &str) -> Result<Option<DecodingKey>, Refusal> {
-        let mut cache = self.cache.lock().await;
-        let now = Instant::now();
-        let stale = now >= cache.fresh_until;
+    fn snapshot(&self) -> Cached {
+        self.cache.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Whether the set should be fetched now for `kid`.
+    fn wants_fetch(&self, cache: &Cached, kid: &str, now: Instant) -> bool {
+        let stale = cache.fresh_until.is_none_or(|t| now >= t);
         let unknown = !cache.keys.contains_key(kid);
-        let may_refetch = cache
-            .fetched_at
+        let may_try = cache
+            .tried_at
             .is_none_or(|at| now.duration_since(at) >= self.min_refetch);
-        if stale || (unknown && may_refetch) {
-            match self.fetch().await {
-                Ok((keys, max_age)) => {
-                    cache.keys = keys;
-                    cache.fresh_until = now + max_age;
-                    cache.fetched_at = Some(now);
+        (stale || unknown) && may_try
+    }
+
+    async fn key(&self, kid: &str) -> Result<Option<DecodingKey>, Refusal> {
+        let now = Instant::now();
+        if self.wants_fetch(&self.snapshot(), kid, now) {
+            // Single flight: one request fetches, the others use what is
+            // there — unless nothing is.
+            let guard = match self.fetching.try_lock() {
+                Ok(guard) => Some(guard),
+                Err(_) if self.snapshot().fresh_until.is_none() => Some(self.fetching.lock().await),
+                Err(_) => None,
+            };
+            if let Some(_guard) = guard {
+                if self.wants_fetch(&self.snapshot(), kid, Instant::now()) {
+                    let fetched = self.fetch().await;
+                    let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
+                    let at = Instant::now();
+                    cache.tried_at = Some(at);
+                    if let Ok((keys, max_age)) = fetched {
+                        cache.keys = keys;
+                        cache.fresh_until = Some(at + max_age);
+                    }
                 }
-                // Keep verifying with the keys we have while gatehouse is away.
-                Err(_) if !cache.keys.is_empty() => {}
-                Err(_) => return Err(Refusal::Unavailable),
             }
         }
-        Ok(cache.keys.get(kid).cloned())
+        let cache = self.snapshot();
+        match cache.fresh_until {
+            None => Err(Refusal::Unavailable),
+            // Gatehouse has been unreachable for too long: a key revoked
+            // meanwhile must not verify forever.
+            Some(t) if Instant::now() > t + STALE_LIMIT => Err(Refusal::Unavailable),
+            Some(_) => Ok(cache.keys.get(kid).cloned()),
+        }
     }
 
     async fn fetch(&self) -> Result<(HashMap<String, DecodingKey>, Duration), reqwest::Error> {
@@ -160,17 +200,22 @@ impl JwksVerifier {
             .send()
             .await?
             .error_for_status()?;
-        let max_age = res
-            .headers()
-            .get(reqwest::header::CACHE_CONTROL)
-            .and_then(|v| v.to_str().ok())
+        let header = |name| {
+            res.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let max_age = header(reqwest::header::CACHE_CONTROL)
             .and_then(|v| {
                 v.split(',')
-                    .find_map(|d| d.trim().strip_prefix("max-age="))
-                    .and_then(|s| s.parse().ok())
+                    .find_map(|d| d.trim().strip_prefix("max-age=")?.parse::<u64>().ok())
             })
-            .map(Duration::from_secs)
-            .unwrap_or(Duration::from_secs(300));
+            .unwrap_or(300);
+        let age = header(reqwest::header::AGE)
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        let max_age = Duration::from_secs(max_age.saturating_sub(age)).min(MAX_AGE_CAP);
         let set: JwkSet = res.json().await?;
         let keys = set
             .keys

@@ -17,3 +17,5 @@ CREATE TABLE signing_keys (
 );
 -- At most one key signs, whatever instances race to promote one.
 CREATE UNIQUE INDEX signing_keys_one_current ON signing_keys (state) WHERE state = 'current';
+-- At most one key waits to sign, whatever instances race to publish one.
+CREATE UNIQUE INDEX signing_keys_one_standby ON signing_keys (state) WHERE state = 'standby';

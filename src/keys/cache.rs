@@ -51,14 +51,15 @@ impl VerifiedTokens {
     }
 
     /// Remembers a verified token. When full, entries whose tokens expired
-    /// (by `now_secs`, with `leeway`) go first; if none did, everything
-    /// goes, so the cache never grows past its bound and a flood of fresh
-    /// tokens costs at most one verification each, as without a cache.
+    /// (by `now_secs`, with `leeway`) go first; if that frees less than
+    /// half, everything goes. So the cache never grows past its bound, the
+    /// sweep runs at most once per `capacity / 2` inserts, and a flood of
+    /// fresh tokens costs at most one verification each, as without a cache.
     pub fn insert(&self, digest: [u8; 32], verified: Verified, now_secs: i64, leeway: i64) {
         let mut entries = self.lock();
         if entries.len() >= self.capacity {
             entries.retain(|_, v| v.claims.exp + leeway >= now_secs);
-            if entries.len() >= self.capacity {
+            if entries.len() > self.capacity / 2 {
                 entries.clear();
             }
         }
@@ -110,11 +111,16 @@ mod tests {
         cache.insert(VerifiedTokens::digest("a"), verified(1000), 100, 5);
         cache.insert(VerifiedTokens::digest("b"), verified(1000), 100, 5);
         cache.insert(VerifiedTokens::digest("c"), verified(1000), 100, 5);
-        assert_eq!(cache.len(), 3, "the expired entry made room");
-        assert!(cache.get(&VerifiedTokens::digest("old")).is_none());
-        assert!(cache.get(&VerifiedTokens::digest("a")).is_some());
-        cache.insert(VerifiedTokens::digest("d"), verified(1000), 100, 5);
-        assert_eq!(cache.len(), 1, "full of live entries: starts over");
-        assert!(cache.get(&VerifiedTokens::digest("d")).is_some());
+        assert_eq!(cache.len(), 1, "full of mostly live entries: starts over");
+        assert!(cache.get(&VerifiedTokens::digest("c")).is_some());
+        assert!(cache.get(&VerifiedTokens::digest("a")).is_none());
+        let cache = VerifiedTokens::new(4);
+        for (i, exp) in [10, 10, 10, 1000].into_iter().enumerate() {
+            cache.insert(VerifiedTokens::digest(&i.to_string()), verified(exp), 100, 5);
+        }
+        cache.insert(VerifiedTokens::digest("new"), verified(1000), 100, 5);
+        assert_eq!(cache.len(), 2, "the expired entries made room");
+        assert!(cache.get(&VerifiedTokens::digest("3")).is_some());
+        assert!(cache.get(&VerifiedTokens::digest("0")).is_none());
     }
 }

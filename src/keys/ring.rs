@@ -20,8 +20,9 @@ use crate::{
 };
 use ed25519_dalek::{pkcs8::EncodePrivateKey as _, SigningKey};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use zeroize::Zeroizing;
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::{Arc, RwLock},
 };
 
@@ -31,6 +32,7 @@ pub const SEAL_LABEL: &str = "gatehouse signing key seal v1";
 pub const EDDSA: &str = "EdDSA";
 pub const HS256: &str = "HS256";
 
+#[derive(Clone)]
 struct Signer {
     kid: String,
     key: EncodingKey,
@@ -47,10 +49,27 @@ struct Verifier {
 struct KeySet {
     signer: Option<Signer>,
     verifiers: HashMap<String, Verifier>,
+    /// Keys that no longer verify (retired, revoked): their tokens are
+    /// answered as expired, so clients refresh onto the current key
+    /// instead of being signed out.
+    ended: HashSet<String>,
     jwks: Arc<str>,
-    /// `(kid, state)` of every live key, to tell whether a reload changed
+    /// `(kid, state)` of every key, to tell whether a reload changed
     /// anything.
     fingerprint: Vec<(String, String)>,
+}
+
+impl KeySet {
+    /// How a token naming `kid`, which does not verify, is answered: a key
+    /// that was retired or revoked asks the client to refresh (its session
+    /// carries on under the current key); anything else is refused.
+    fn refusal_for(&self, kid: &str) -> AccessError {
+        if self.ended.contains(kid) {
+            AccessError::Expired
+        } else {
+            AccessError::Invalid
+        }
+    }
 }
 
 /// Signs and verifies access tokens with the shared key set.
@@ -82,7 +101,8 @@ pub fn generate(sealer: &Sealer) -> (String, Vec<u8>, Vec<u8>) {
     let key = SigningKey::generate(&mut rand::rngs::OsRng);
     let public = key.verifying_key().to_bytes().to_vec();
     let kid = jwks::thumbprint(&public);
-    let sealed = sealer.seal(key.to_bytes().as_ref(), kid.as_bytes());
+    let seed = Zeroizing::new(key.to_bytes());
+    let sealed = sealer.seal(seed.as_ref(), kid.as_bytes());
     (kid, public, sealed)
 }
 
@@ -158,13 +178,16 @@ impl Keyring {
         self.current().jwks.clone()
     }
 
-    /// Replaces the set with the stored live keys; `Ok(false)` if nothing
+    /// Replaces the set with the stored keys; `Ok(false)` if nothing
     /// changed. A current key whose private key does not open (another
-    /// master secret) is an error, and the old set stays.
+    /// master secret) is an error; the verifying keys are updated all the
+    /// same (a revocation must never wait on it), and the ring keeps
+    /// signing with its former key while that still verifies.
     pub fn install(&self, rows: &[KeyRow]) -> Result<bool, KeyError> {
         let fingerprint: Vec<(String, String)> =
             rows.iter().map(|r| (r.kid.clone(), r.state.clone())).collect();
-        if self.current().fingerprint == fingerprint && !fingerprint.is_empty() {
+        let old = self.current();
+        if old.fingerprint == fingerprint && !fingerprint.is_empty() {
             return Ok(false);
         }
         let mut set = KeySet {
@@ -172,8 +195,10 @@ impl Keyring {
             ..KeySet::default()
         };
         let mut published = Vec::new();
+        let mut unusable = None;
         for row in rows {
             let Some(state) = KeyState::parse(&row.state).filter(|s| s.verifies()) else {
+                set.ended.insert(row.kid.clone());
                 continue;
             };
             let (alg, key) = match row.alg.as_str() {
@@ -189,7 +214,10 @@ impl Keyring {
                 _ => continue,
             };
             if state == KeyState::Current && alg == Algorithm::EdDSA {
-                set.signer = Some(self.open_signer(row)?);
+                match self.open_signer(row) {
+                    Ok(signer) => set.signer = Some(signer),
+                    Err(err) => unusable = Some(err),
+                }
             }
             set.verifiers.insert(
                 row.kid.clone(),
@@ -201,8 +229,18 @@ impl Keyring {
             );
         }
         set.jwks = jwks::document(&published).into();
+        if set.signer.is_none() {
+            set.signer = old
+                .signer
+                .as_ref()
+                .filter(|s| set.verifiers.contains_key(&s.kid))
+                .cloned();
+        }
         *self.set.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(set);
-        Ok(true)
+        match unusable {
+            Some(err) => Err(err),
+            None => Ok(true),
+        }
     }
 
     fn open_signer(&self, row: &KeyRow) -> Result<Signer, KeyError> {
@@ -212,7 +250,8 @@ impl Keyring {
             .as_deref()
             .and_then(|sealed| self.sealer.open(sealed, row.kid.as_bytes()))
             .ok_or_else(unusable)?;
-        let seed: [u8; 32] = seed.as_slice().try_into().map_err(|_| unusable())?;
+        let seed: Zeroizing<[u8; 32]> =
+            Zeroizing::new(seed.as_slice().try_into().map_err(|_| unusable())?);
         let key = SigningKey::from_bytes(&seed);
         if key.verifying_key().as_bytes()[..] != row.public_key[..] {
             return Err(unusable());
@@ -245,7 +284,7 @@ impl Keyring {
         if let Some(hit) = self.verified.get(&digest) {
             if !set.verifiers.contains_key(&*hit.kid) {
                 self.verified.forget(&digest);
-                return Err(AccessError::Invalid);
+                return Err(set.refusal_for(&hit.kid));
             }
             if hit.claims.exp + LEEWAY_SECS as i64 <= now {
                 self.verified.forget(&digest);
@@ -254,11 +293,8 @@ impl Keyring {
             return Ok(hit.claims);
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| AccessError::Invalid)?;
-        let verifier = header
-            .kid
-            .as_deref()
-            .and_then(|kid| set.verifiers.get(kid))
-            .ok_or(AccessError::Invalid)?;
+        let kid = header.kid.as_deref().ok_or(AccessError::Invalid)?;
+        let verifier = set.verifiers.get(kid).ok_or_else(|| set.refusal_for(kid))?;
         match jsonwebtoken::decode::<Claims>(token, &verifier.key, &verifier.validation) {
             Ok(data) if !data.claims.sub.is_empty() && !data.claims.sid.is_empty() => {
                 let claims = Arc::new(data.claims);

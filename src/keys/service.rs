@@ -78,7 +78,7 @@ impl KeyService {
         }
     }
 
-    /// At start-up: makes sure a key signs, then loads the set. The first
+    /// At a server's start: makes sure a key signs, then loads the set. The first
     /// start of a deployment that signed with HS256 keeps accepting those
     /// tokens until they have all expired, so the upgrade signs nobody out.
     pub async fn start(&self) -> Result<(), KeyError> {
@@ -97,7 +97,7 @@ impl KeyService {
             };
             self.db.insert_signing_key(&legacy).await?;
         }
-        let rows = self.db.live_signing_keys().await?;
+        let rows = self.db.signing_keys().await?;
         if oldest(&rows, KeyState::Current).is_none() {
             // Nobody can have cached a set without a signing key, so the
             // first key signs at once. Racing instances make one.
@@ -115,7 +115,7 @@ impl KeyService {
 
     /// Loads the stored set into the ring; whether it changed.
     pub async fn sync(&self) -> Result<bool, KeyError> {
-        let rows = self.db.live_signing_keys().await?;
+        let rows = self.db.signing_keys().await?;
         self.ring.install(&rows)
     }
 
@@ -124,7 +124,16 @@ impl KeyService {
     /// publishes the next key ahead of an automatic rotation, then loads
     /// the set.
     pub async fn tick(&self) -> Result<bool, KeyError> {
-        let rows = self.db.live_signing_keys().await?;
+        // The set is loaded even when a move failed: a revocation made
+        // elsewhere must never wait on this instance's own chores.
+        let moved = self.move_keys().await;
+        let synced = self.sync().await;
+        moved?;
+        synced
+    }
+
+    async fn move_keys(&self) -> Result<(), KeyError> {
+        let rows = self.db.signing_keys().await?;
         let now = self.db.now().await?;
         let mut changed = false;
         if let Some(standby) = oldest(&rows, KeyState::Standby)
@@ -162,7 +171,7 @@ impl KeyService {
         if changed {
             self.db.announce_key_change().await?;
         }
-        self.sync().await
+        Ok(())
     }
 
     /// `gatehouse keys rotate`: the oldest standby key that has been
@@ -170,7 +179,7 @@ impl KeyService {
     /// standby key is published (unless one already waits) and starts
     /// signing once it has been published that long.
     pub async fn rotate(&self) -> Result<Rotation, KeyError> {
-        let rows = self.db.live_signing_keys().await?;
+        let rows = self.db.signing_keys().await?;
         let now = self.db.now().await?;
         let published_for = self.publication_ms();
         let ready = rows
@@ -187,7 +196,10 @@ impl KeyService {
             }
             (None, None) => {
                 let key = self.new_key(KeyState::Standby, now, Some(now + published_for));
-                self.db.insert_signing_key(&key).await?;
+                if !self.db.insert_signing_key(&key).await? {
+                    // Another instance published one meanwhile.
+                    return Err(KeyError::Changed(key.kid));
+                }
                 self.db.announce_key_change().await?;
                 if published_for > 0 {
                     self.sync().await?;
@@ -216,7 +228,7 @@ impl KeyService {
     /// it was signing, another key takes over first, so signing never
     /// stops. Sessions carry on through a silent refresh.
     pub async fn revoke(&self, kid: &str) -> Result<KeyState, KeyError> {
-        let all = self.db.all_signing_keys().await?;
+        let all = self.db.signing_keys_public().await?;
         let row = all
             .iter()
             .find(|r| r.kid == kid)
@@ -231,7 +243,7 @@ impl KeyService {
             // An emergency: the oldest standby key takes over at once, or a
             // new one; verifiers that have not seen it refetch the set on
             // its unknown kid.
-            let live = self.db.live_signing_keys().await?;
+            let live = self.db.signing_keys().await?;
             let successor = match oldest(&live, KeyState::Standby) {
                 Some(standby) => standby.kid.clone(),
                 None => {
@@ -264,6 +276,6 @@ impl KeyService {
 
     /// Every key, oldest first (no private keys).
     pub async fn list(&self) -> Result<Vec<KeyRow>, KeyError> {
-        Ok(self.db.all_signing_keys().await?)
+        Ok(self.db.signing_keys_public().await?)
     }
 }

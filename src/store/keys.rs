@@ -39,17 +39,15 @@ impl Db {
         Ok(now)
     }
 
-    /// The keys that sign or verify (standby, current, previous).
-    pub async fn live_signing_keys(&self) -> StoreResult<Vec<KeyRow>> {
-        let sql = format!(
-            "SELECT {KEY_COLUMNS} FROM signing_keys \
-             WHERE state IN ('standby', 'current', 'previous') ORDER BY created_at, kid"
-        );
+    /// Every key, oldest first (only keys that still sign have a private
+    /// key).
+    pub async fn signing_keys(&self) -> StoreResult<Vec<KeyRow>> {
+        let sql = format!("SELECT {KEY_COLUMNS} FROM signing_keys ORDER BY created_at, kid");
         Ok(on_pool!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await)?)
     }
 
-    /// Every key ever made, oldest first, without private keys.
-    pub async fn all_signing_keys(&self) -> StoreResult<Vec<KeyRow>> {
+    /// Every key, oldest first, without private keys.
+    pub async fn signing_keys_public(&self) -> StoreResult<Vec<KeyRow>> {
         Ok(on_pool!(self, pool => sqlx::query_as(
             "SELECT kid, alg, state, public_key, NULL AS private_key, created_at, activate_at, \
              activated_at, verify_until FROM signing_keys ORDER BY created_at, kid",
