@@ -61,21 +61,23 @@ struct Load {
 
 /// `GET /api/v1/me` from [`ME_CLIENTS`] clients, 500 requests each.
 async fn me_load(client: &reqwest::Client, base: &str, access: &str) -> Load {
+    load(client, &format!("{base}/api/v1/me"), access).await
+}
+
+/// `GET url` with a Bearer token from [`ME_CLIENTS`] clients, 500 requests
+/// each.
+async fn load(client: &reqwest::Client, url: &str, access: &str) -> Load {
     let per_worker = 500;
     let started = Instant::now();
     let tasks = (0..ME_CLIENTS).map(|_| {
-        let (client, base, access) = (client.clone(), base.to_owned(), access.to_owned());
+        let (client, url, access) = (client.clone(), url.to_owned(), access.to_owned());
         tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(per_worker);
             for _ in 0..per_worker {
                 let t = Instant::now();
-                let res = client
-                    .get(format!("{base}/api/v1/me"))
-                    .bearer_auth(&access)
-                    .send()
-                    .await
-                    .unwrap();
+                let res = client.get(&url).bearer_auth(&access).send().await.unwrap();
                 assert!(res.status().is_success());
+                assert_eq!(res.url().as_str(), url, "answered, not redirected");
                 let _ = res.bytes().await;
                 latencies.push(t.elapsed());
             }
@@ -106,6 +108,57 @@ async fn guess(client: &reqwest::Client, base: &str, account: &str, ip: &str, n:
         .send()
         .await
         .map_or(0, |r| r.status().as_u16())
+}
+
+/// The ceiling: a bare axum handler that verifies one HS256 token and
+/// answers its subject, on its own port, measured by the same client.
+async fn bare_axum_ceiling(client: &reqwest::Client) -> Load {
+    use axum::{http::HeaderMap, response::IntoResponse, routing::get, Router};
+    use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+    use std::future::IntoFuture;
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Claims {
+        sub: String,
+        exp: i64,
+    }
+    let secret = b"bench-ceiling-secret-bench-ceiling";
+    let exp = time::OffsetDateTime::now_utc().unix_timestamp() + 600;
+    let token = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &Claims {
+            sub: "user".into(),
+            exp,
+        },
+        &EncodingKey::from_secret(secret),
+    )
+    .unwrap();
+    let key = DecodingKey::from_secret(secret);
+    let validation = Validation::new(Algorithm::HS256);
+    let app = Router::new().route(
+        "/me",
+        get(move |headers: HeaderMap| {
+            let (key, validation) = (key.clone(), validation.clone());
+            async move {
+                let token = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("Bearer "))
+                    .unwrap_or_default();
+                match jsonwebtoken::decode::<Claims>(token, &key, &validation) {
+                    Ok(data) => {
+                        axum::Json(serde_json::json!({"id": data.claims.sub})).into_response()
+                    }
+                    Err(_) => axum::http::StatusCode::UNAUTHORIZED.into_response(),
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/me", listener.local_addr().unwrap());
+    let server = tokio::spawn(axum::serve(listener, app).into_future());
+    let result = load(client, &url, &token).await;
+    server.abort();
+    result
 }
 
 fn main() {
@@ -228,14 +281,32 @@ async fn run() {
     );
 
     let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let ceiling = bare_axum_ceiling(&client).await;
+    row(
+        &format!("ceiling: bare axum + one HS256 check, {ME_CLIENTS} clients"),
+        format!("{:.0} req/s", ceiling.per_second),
+    );
     let idle = me_load(&client, &base, &access).await;
     row(
-        &format!("GET /api/v1/me, {ME_CLIENTS} concurrent clients"),
-        format!("{:.0} req/s", idle.per_second),
+        &format!("GET /api/v1/me (Bearer), {ME_CLIENTS} concurrent clients"),
+        format!(
+            "{:.0} req/s ({:.0}%)",
+            idle.per_second,
+            100.0 * idle.per_second / ceiling.per_second
+        ),
     );
     row(
         "  latency p50 / p99",
         format!("{:.2} / {:.2} ms", idle.p50_ms, idle.p99_ms),
+    );
+    let page = load(&client, &format!("{base}/sessions"), &access).await;
+    row(
+        "GET /sessions, server-rendered (Bearer)",
+        format!(
+            "{:.0} req/s ({:.0}%)",
+            page.per_second,
+            100.0 * page.per_second / ceiling.per_second
+        ),
     );
 
     // A burst of 60 concurrent wrong guesses at one account from one address:

@@ -61,7 +61,8 @@ struct Me {
     session_id: String,
 }
 
-/// A success that must not be cached: it carries tokens or account data.
+/// A success that must not be cached nor compressed: it carries tokens or
+/// account data (see `http::headers::compression` on BREACH).
 struct NoStore<T>(T);
 
 impl<T: IntoResponse> IntoResponse for NoStore<T> {
@@ -69,6 +70,7 @@ impl<T: IntoResponse> IntoResponse for NoStore<T> {
         let mut res = self.0.into_response();
         res.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res.extensions_mut().insert(crate::http::headers::CarriesSecrets);
         res
     }
 }

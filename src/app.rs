@@ -9,7 +9,7 @@ use crate::{
     },
 };
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
@@ -25,6 +25,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
                 <AutoReload options=options.clone() />
+                <HashedStylesheet options=options.clone() id="leptos" />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -65,7 +66,6 @@ pub fn App() -> impl IntoView {
     // Routes render in `Async` mode: the whole page, resources resolved,
     // arrives as plain HTML, so every page works without JavaScript.
     view! {
-        <Stylesheet id="leptos" href="/pkg/gatehouse.css" />
         <Title text="gatehouse" />
         <Router>
             <Header />

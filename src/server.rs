@@ -38,11 +38,23 @@ pub enum StartError {
 
 /// Leptos' options: where the compiled site is and what it is called.
 /// cargo-leptos sets these variables when it runs the server; the defaults
-/// match `[package.metadata.leptos]` for running the binary directly.
+/// match `[package.metadata.leptos]` for running the binary directly. Asset
+/// names carry content hashes when the build left its `hash.txt` beside the
+/// binary (`hash-files`), so they can be cached for good.
 pub fn leptos_options(config: &Config) -> LeptosOptions {
     let var =
         |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+    let hash_file = var("LEPTOS_HASH_FILE_NAME", "hash.txt");
+    let hashed = match std::env::var("LEPTOS_HASH_FILES") {
+        Ok(v) => v == "true",
+        Err(_) => std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.join(&hash_file)))
+            .is_some_and(|path| path.exists()),
+    };
     LeptosOptions::builder()
+        .hash_files(hashed)
+        .hash_file(std::sync::Arc::<str>::from(hash_file))
         .output_name(var("LEPTOS_OUTPUT_NAME", "gatehouse"))
         .site_root(var("LEPTOS_SITE_ROOT", "target/site"))
         .site_pkg_dir(var("LEPTOS_SITE_PKG_DIR", "pkg"))
@@ -220,12 +232,19 @@ pub fn router(state: AppState) -> Router {
         ))
         // Public and cacheable: outside the layers that authenticate and
         // mark signed-in answers `no-store`.
-        .route("/.well-known/jwks.json", get(crate::keys::jwks));
+        .route("/.well-known/jwks.json", get(crate::keys::jwks))
+        .nest_service(
+            &format!("/{}", options.site_pkg_dir),
+            headers::assets(&options),
+        );
     headers::static_headers(router, &state)
+        .layer(headers::compression())
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
                 // The path only: query strings may carry user input.
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                // At debug level: an enabled span per request costs more
+                // than authenticating it.
+                tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
             }),
         )
         .with_state(state)

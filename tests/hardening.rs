@@ -394,3 +394,43 @@ async fn a_password_change_ends_every_other_device_credential() {
     let res = sign_in_with(fresh).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
 }
+
+#[tokio::test]
+async fn pages_get_a_fresh_csp_nonce_and_other_answers_a_policy_that_loads_nothing() {
+    let app = TestApp::spawn().await;
+    let nonce_of = |res: &common::Answer| {
+        let csp = res.header("content-security-policy").unwrap();
+        let nonce = csp
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .unwrap_or_else(|| panic!("no nonce in {csp}"))
+            .to_owned();
+        assert!(
+            csp.contains("'strict-dynamic'") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
+        nonce
+    };
+    let first = app.browser().get("/login").await;
+    let second = app.browser().get("/login").await;
+    let (a, b) = (nonce_of(&first), nonce_of(&second));
+    assert_ne!(a, b, "a fresh nonce per page");
+    assert!(a.len() >= 22, "at least 128 bits: {a}");
+    assert!(
+        first.body.contains(&format!("nonce=\"{a}\"")),
+        "the page's scripts carry the header's nonce"
+    );
+    let api = [
+        app.browser().get("/api/v1/me").await,
+        app.browser().post_form("/api/whoami", &[]).await,
+    ];
+    for res in api {
+        let csp = res.header("content-security-policy").unwrap_or_default();
+        assert!(
+            csp.starts_with("default-src 'none'") && !csp.contains("nonce"),
+            "{csp}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    }
+}

@@ -170,3 +170,32 @@ async fn an_instance_with_a_skewed_clock_still_honours_the_grace_window() {
     let access = tab.access();
     common::revoked_within(&two.base, &access, std::time::Duration::from_secs(3)).await;
 }
+
+#[tokio::test]
+async fn an_account_change_made_on_one_instance_is_seen_by_the_others_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let vars = [("GATEHOUSE_REVOCATION_POLL", "1")];
+    let one = TestApp::spawn_in(dir.path(), &vars).await;
+    let two = TestApp::spawn_in(dir.path(), &vars).await;
+    let address = email("cached");
+    one.signed_up(&address).await;
+    let on_two = two.signed_in(&address, CHROME).await;
+    // Read (and so cached) on the second instance.
+    assert_eq!(role(&on_two).await, "user");
+    assert_eq!(role(&on_two).await, "user");
+
+    let user = one.state.admin.user_by_email(&address).await.unwrap();
+    one.state.admin.grant_admin(&user).await.unwrap();
+    let started = std::time::Instant::now();
+    while role(&on_two).await != "admin" {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "the other instance still shows the old account"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+async fn role(b: &Browser) -> serde_json::Value {
+    b.post_form("/api/whoami", &[]).await.json()["role"].clone()
+}

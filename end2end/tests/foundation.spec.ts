@@ -38,3 +38,23 @@ test("security headers and a strict CSP are on every page", async ({ page }) => 
   // The page still hydrates under that policy.
   await hydrated(page);
 });
+
+test("assets have hashed names and are cached for good", async ({ page }) => {
+  const assets: { url: string; cacheControl: string }[] = [];
+  page.on("response", (r) => {
+    if (/\/pkg\/.*\.(js|wasm|css)$/.test(new URL(r.url()).pathname)) {
+      assets.push({ url: r.url(), cacheControl: r.headers()["cache-control"] ?? "" });
+    }
+  });
+  await page.goto("/login");
+  await hydrated(page);
+  expect(assets.map((a) => a.url.split(".").pop()).sort()).toEqual(["css", "js", "wasm"]);
+  for (const asset of assets) {
+    // A content hash between the name and the extension.
+    expect(asset.url).toMatch(/\/pkg\/gatehouse\.[A-Za-z0-9_-]{10,}\.(js|wasm|css)$/);
+    expect(asset.cacheControl).toBe("public, max-age=31536000, immutable");
+  }
+  // The page itself is never cached as it is.
+  const page2 = await page.request.get("/login");
+  expect(page2.headers()["cache-control"] ?? "").not.toContain("immutable");
+});

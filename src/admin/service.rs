@@ -109,6 +109,7 @@ impl AdminService {
     /// Makes an account an administrator.
     pub async fn grant_admin(&self, user: &User) -> Result<(), AppError> {
         self.db.set_role(&user.id, "admin").await?;
+        self.sessions.account_changed(&user.id);
         tracing::info!(user_id = %user.id, "administrator role granted");
         Ok(())
     }
@@ -130,6 +131,7 @@ impl AdminService {
             ));
         }
         self.db.set_disabled(&user.id, disabled).await?;
+        self.sessions.account_changed(&user.id);
         let (kind, detail, ended) = if disabled {
             let ended = self
                 .sessions

@@ -15,6 +15,7 @@ server_only! {
     pub mod service;
     pub mod throttle;
     pub mod tokens;
+    pub mod user_cache;
 }
 
 /// An account, as its owner sees it.

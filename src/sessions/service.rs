@@ -10,6 +10,7 @@ use super::{
 };
 use crate::{
     auth::{
+        user_cache::{UserCache, CHANGE_PREFIX},
         extract::AuthedUser,
         tokens::{self, IssuedTokens, TokenKeys},
     },
@@ -49,6 +50,9 @@ pub struct SessionService {
     config: Arc<Config>,
     keys: Arc<TokenKeys>,
     revocations: Revocations,
+    /// Accounts read recently; forgotten on every account change this
+    /// instance makes or learns of with the revocations.
+    users: UserCache,
 }
 
 impl SessionService {
@@ -63,7 +67,19 @@ impl SessionService {
             config,
             keys,
             revocations,
+            users: UserCache::default(),
         }
+    }
+
+    /// The cache of recently read accounts.
+    pub fn users(&self) -> &UserCache {
+        &self.users
+    }
+
+    /// Forgets a cached account after changing it here; other instances
+    /// learn of the change from the database's log of account changes.
+    pub fn account_changed(&self, user_id: &UserId) {
+        self.users.forget(user_id);
     }
 
     /// Records an event in the user's security log; a failure to record is
@@ -301,7 +317,15 @@ impl SessionService {
                 super::revocations::OVERLAP_MS,
             )
             .await?;
-        Ok(self.revocations.merge(rows, floor))
+        // Account changes travel in the same log, as `user:<id>`.
+        let (changes, revocations): (Vec<_>, Vec<_>) = rows
+            .into_iter()
+            .partition(|r| r.session_id.as_str().starts_with(CHANGE_PREFIX));
+        for change in &changes {
+            let id = &change.session_id.as_str()[CHANGE_PREFIX.len()..];
+            self.users.forget(&UserId::new(id.to_owned()));
+        }
+        Ok(self.revocations.merge(revocations, floor) + changes.len())
     }
 
     /// Revocations pushed by the database as they happen (PostgreSQL), if it

@@ -113,8 +113,20 @@ impl AuthService {
     }
 
     /// An account by id.
+    /// An account by id, from the cache when it holds it (for showing who
+    /// is signed in; decisions read the database).
     pub async fn user(&self, id: &UserId) -> Result<Option<User>, AppError> {
-        Ok(self.db.user_by_id(id).await?)
+        let cache = self.sessions.users();
+        let now = now_ms();
+        if let Some(user) = cache.get(id, now) {
+            return Ok(Some(user));
+        }
+        let generation = cache.generation();
+        let user = self.db.user_by_id(id).await?;
+        if let Some(user) = &user {
+            cache.put(user.clone(), generation, now);
+        }
+        Ok(user)
     }
 
     /// Creates an account and signs it in.
@@ -234,6 +246,7 @@ impl AuthService {
         if verified.needs_rehash {
             let hash = self.passwords.hash(&password).await?;
             self.db.set_password_hash(&user.id, &hash).await?;
+        self.sessions.account_changed(&user.id);
             tracing::info!(user_id = %user.id, "password rehashed with current parameters");
             user.password_hash = hash;
         }
@@ -383,6 +396,7 @@ impl AuthService {
             .end_all(&user.id, None, RevokeReason::AccountDeleted)
             .await?;
         self.db.delete_user(&user.id).await?;
+        self.sessions.account_changed(&user.id);
         tracing::info!(user_id = %user.id, "account deleted");
         Ok(())
     }

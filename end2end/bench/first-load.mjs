@@ -1,0 +1,36 @@
+// First load of /login in Chromium, with an empty cache each time: bytes on
+// the wire for the wasm, JS and CSS, and the time until the page is
+// hydrated (the app marks <html data-hydrated>). Prints a Markdown row per
+// figure. Usage: node bench/first-load.mjs http://127.0.0.1:3000 [runs]
+import { chromium } from "@playwright/test";
+
+const base = process.argv[2] ?? "http://127.0.0.1:3000";
+const runs = Number(process.argv[3] ?? 15);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"],
+});
+const times = [];
+let assetBytes = 0;
+for (let i = 0; i < runs; i++) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const assets = [];
+  page.on("requestfinished", async (request) => {
+    if (/\.(wasm|js|css)$/.test(new URL(request.url()).pathname)) {
+      assets.push(request.sizes());
+    }
+  });
+  await page.goto(`${base}/login`);
+  await page.waitForSelector("html[data-hydrated]");
+  times.push(await page.evaluate(() => performance.now()));
+  // Let the size callbacks settle.
+  const sizes = await Promise.all(assets);
+  assetBytes = sizes.reduce((sum, s) => sum + s.responseBodySize + s.responseHeadersSize, 0);
+  await context.close();
+}
+await browser.close();
+times.sort((a, b) => a - b);
+const median = times[Math.floor(times.length / 2)];
+console.log(`| first load of /login in Chromium: wasm + JS + CSS on the wire | ${(assetBytes / 1024).toFixed(0)} KB |`);
+console.log(`| first load of /login in Chromium: hydrated, median of ${runs} | ${median.toFixed(0)} ms |`);
