@@ -61,8 +61,9 @@ struct Me {
     session_id: String,
 }
 
-/// A success that must not be cached nor compressed: it carries tokens or
-/// account data (see `http::headers::compression` on BREACH).
+/// A success that must not be cached (nor so compressed; see
+/// `http::headers::compression` on BREACH): it carries tokens or account
+/// data.
 struct NoStore<T>(T);
 
 impl<T: IntoResponse> IntoResponse for NoStore<T> {
@@ -70,7 +71,6 @@ impl<T: IntoResponse> IntoResponse for NoStore<T> {
         let mut res = self.0.into_response();
         res.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        res.extensions_mut().insert(crate::http::headers::CarriesSecrets);
         res
     }
 }

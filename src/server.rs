@@ -45,13 +45,20 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
     let var =
         |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
     let hash_file = var("LEPTOS_HASH_FILE_NAME", "hash.txt");
-    let hashed = match std::env::var("LEPTOS_HASH_FILES") {
-        Ok(v) => v == "true",
-        Err(_) => std::env::current_exe()
-            .ok()
-            .and_then(|exe| Some(exe.parent()?.join(&hash_file)))
-            .is_some_and(|path| path.exists()),
-    };
+    // Hashed names only with the list of hashes beside the binary (without
+    // it, Leptos could not name the files); a build that hashed but lost the
+    // list is said so at start-up.
+    let listed = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join(&hash_file)))
+        .is_some_and(|path| path.exists());
+    let wanted = std::env::var("LEPTOS_HASH_FILES").ok();
+    if wanted.as_deref() == Some("true") && !listed {
+        tracing::error!(
+            "LEPTOS_HASH_FILES is set but {hash_file} is not beside the binary: copy it from the build, or pages will name assets that do not exist"
+        );
+    }
+    let hashed = listed && wanted.as_deref() != Some("false");
     LeptosOptions::builder()
         .hash_files(hashed)
         .hash_file(std::sync::Arc::<str>::from(hash_file))

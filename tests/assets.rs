@@ -37,6 +37,12 @@ async fn assets_pages_and_token_answers_are_sent_as_they_should_be() {
     assert_eq!(br.headers()[header::CONTENT_ENCODING], "br");
     // Without a hash in the name, caches must revalidate.
     assert_eq!(br.headers()[header::CACHE_CONTROL], "no-cache");
+    // Shared caches keep each encoding apart.
+    assert_eq!(br.headers()[header::VARY], "accept-encoding");
+    assert!(br.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .starts_with("default-src 'none'"));
     assert_eq!(br.bytes().await.unwrap().as_ref(), b"brotli bytes");
     let gz = get("/pkg/gatehouse.css", Some("gzip")).await.unwrap();
     assert_eq!(gz.headers()[header::CONTENT_ENCODING], "gzip");
@@ -72,14 +78,29 @@ async fn assets_pages_and_token_answers_are_sent_as_they_should_be() {
     assert_eq!(page.status(), StatusCode::OK);
     assert_eq!(page.headers()[header::CONTENT_ENCODING], "br");
 
-    // Token answers never are (they carry tokens; BREACH).
+    // Nothing that must not be stored is compressed (BREACH): not a
+    // signed-in page, not a token answer.
     let address = email("assets");
-    app.browser()
+    let signed_in = app.browser();
+    signed_in
         .post_form(
             "/api/register",
             &[("email", &address), ("password", PASSWORD)],
         )
         .await;
+    let own_page = signed_in
+        .send(
+            signed_in
+                .request(reqwest::Method::GET, "/sessions")
+                .header(header::ACCEPT_ENCODING, "br, gzip"),
+        )
+        .await;
+    assert_eq!(own_page.status, StatusCode::OK);
+    assert_eq!(
+        own_page.header("cache-control").as_deref(),
+        Some("no-store")
+    );
+    assert_eq!(own_page.header("content-encoding"), None);
     let token = client
         .post(format!("{}/api/v1/token", app.base))
         .header(header::ACCEPT_ENCODING, "br, gzip")

@@ -199,3 +199,59 @@ async fn an_account_change_made_on_one_instance_is_seen_by_the_others_cache() {
 async fn role(b: &Browser) -> serde_json::Value {
     b.post_form("/api/whoami", &[]).await.json()["role"].clone()
 }
+
+#[tokio::test]
+async fn a_password_changed_on_one_instance_is_the_one_checked_on_the_other_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // A poll far longer than the test: nothing here may depend on it.
+    let vars = [("GATEHOUSE_REVOCATION_POLL", "3600")];
+    let one = TestApp::spawn_in(dir.path(), &vars).await;
+    let two = TestApp::spawn_in(dir.path(), &vars).await;
+    let address = email("changed");
+    let owner = one.signed_up(&address).await;
+    // An intruder who knows the old password holds a session on the other
+    // instance, whose account row is cached there.
+    let intruder = two.signed_in(&address, CHROME).await;
+    assert_eq!(role(&intruder).await, "user");
+
+    let new_password = "a completely different passphrase here";
+    let changed = owner
+        .post_form(
+            "/api/change_password",
+            &[
+                ("current_password", common::PASSWORD),
+                ("new_password", new_password),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    // Before the other instance hears of the change, the old password
+    // proves nothing there: the account is not deleted.
+    let attempt = intruder
+        .post_form("/api/delete_account", &[("password", common::PASSWORD)])
+        .await;
+    assert_ne!(attempt.status, StatusCode::OK, "{}", attempt.body);
+    let again = one
+        .browser()
+        .post_form(
+            "/api/login",
+            &[("email", &address), ("password", new_password)],
+        )
+        .await;
+    assert_eq!(
+        again.status,
+        StatusCode::OK,
+        "the account and its new password stand"
+    );
+    // And the new password is the current one at once, here too.
+    let next = owner
+        .post_form(
+            "/api/change_password",
+            &[
+                ("current_password", new_password),
+                ("new_password", "yet another long passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(next.status, StatusCode::OK, "{}", next.body);
+}

@@ -10,6 +10,7 @@ server_only! {
     pub mod cookies;
     pub mod device;
     pub mod extract;
+    pub mod hash_workers;
     pub mod passwords;
     pub mod refresh_layer;
     pub mod service;

@@ -12,6 +12,7 @@ use argon2::{
     Algorithm, Argon2, Params, Version,
 };
 use std::{fmt, sync::Arc};
+use super::hash_workers::HashWorkers;
 use tokio::sync::Semaphore;
 
 pub const MIN_CHARS: usize = 8;
@@ -105,6 +106,8 @@ pub struct PasswordHasherPool {
     permits: Arc<Semaphore>,
     /// Workers plus the bounded queue: beyond it, `429` at once.
     admitted: Arc<Semaphore>,
+    /// Low-priority threads of their own.
+    workers: HashWorkers,
     /// Verified against when the email is unknown, so that an unknown email
     /// costs the same time as a wrong password (OWASP Authentication Cheat
     /// Sheet, "Authentication Responses").
@@ -132,6 +135,7 @@ impl PasswordHasherPool {
         Self {
             permits: Arc::new(Semaphore::new(workers)),
             admitted: Arc::new(Semaphore::new(workers + MAX_WAITING)),
+            workers: HashWorkers::start(workers),
             dummy_hash: dummy.into(),
         }
     }
@@ -142,7 +146,7 @@ impl PasswordHasherPool {
     ) -> Result<T, AppError> {
         // Both permits are owned and released on drop, also when the request
         // is cancelled while it waits (a client that hangs up); the worker
-        // permit moves into the blocking job, which runs to its end even
+        // permit moves into the worker's job, which runs to its end even
         // then, so the bound on concurrent hashes always holds.
         let Ok(admitted) = self.admitted.clone().try_acquire_owned() else {
             tracing::warn!("password workers saturated; attempt refused");
@@ -154,12 +158,13 @@ impl PasswordHasherPool {
             .acquire_owned()
             .await
             .map_err(AppError::internal)?;
-        tokio::task::spawn_blocking(move || {
-            let _permits = (admitted, worker);
-            job()
-        })
-        .await
-        .map_err(AppError::internal)
+        self.workers
+            .run(move || {
+                let _permits = (admitted, worker);
+                job()
+            })
+            .await
+            .ok_or_else(|| AppError::internal("the password workers stopped"))
     }
 
     /// Checks a new password against the policy off the async runtime, so

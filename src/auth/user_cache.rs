@@ -44,7 +44,7 @@ impl UserCache {
     pub fn get(&self, id: &UserId, now: Millis) -> Option<User> {
         self.lock()
             .get(id)
-            .filter(|(at, _)| now - at < TTL_MS)
+            .filter(|(at, _)| (0..TTL_MS).contains(&(now - at)))
             .map(|(_, user)| user.clone())
     }
 

@@ -35,6 +35,11 @@ pub fn static_headers<S: Clone + Send + Sync + 'static>(
         .layer(SetResponseHeaderLayer::overriding(
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
+        ))
+        // Answers served outside the CSP layer (assets, the JWKS).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(NOT_A_PAGE),
         ));
     if state.config.secure_cookies {
         router.layer(SetResponseHeaderLayer::overriding(
@@ -48,7 +53,8 @@ pub fn static_headers<S: Clone + Send + Sync + 'static>(
 
 /// The policy of answers that are not pages (JSON, assets, redirects):
 /// nothing may load, nothing may frame them.
-const NOT_A_PAGE: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+const NOT_A_PAGE: &str =
+    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /// Gives a request that may render a page (a GET outside the API and the
 /// assets) a fresh nonce and its response a CSP naming it; every other
@@ -93,56 +99,86 @@ pub async fn content_security_policy(
 }
 
 /// The compiled assets (`/pkg`): precompressed brotli or gzip files when the
-/// build made them and the client accepts them, else the file itself. With
-/// hashed names (a new name for new content) they are cacheable for a year
-/// and never revalidated; without, caches must revalidate each time.
+/// build made them and the client accepts them, else the file itself, with
+/// `Vary: Accept-Encoding` so a shared cache keeps each variant apart. A name
+/// with a content hash (cargo-leptos `hash-files`: new content, new name)
+/// is cacheable for a year and never revalidated; anything else must be
+/// revalidated each time.
 pub fn assets(options: &leptos::config::LeptosOptions) -> axum::routing::MethodRouter {
-    use axum::{http::StatusCode, middleware::map_response, routing::get_service};
+    use axum::{http::StatusCode, middleware::from_fn, routing::get_service};
     use tower_http::services::ServeDir;
     let dir = std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
-    let policy = HeaderValue::from_static(if options.hash_files {
-        "public, max-age=31536000, immutable"
-    } else {
-        "no-cache"
-    });
-    get_service(ServeDir::new(dir).precompressed_br().precompressed_gzip()).layer(map_response(
-        move |mut res: Response| {
-            let policy = policy.clone();
-            async move {
-                if matches!(res.status(), StatusCode::OK | StatusCode::NOT_MODIFIED) {
-                    res.headers_mut().insert(header::CACHE_CONTROL, policy);
-                }
-                res
-            }
-        },
-    ))
+    let hashing = options.hash_files;
+    let serve = ServeDir::new(dir).precompressed_br().precompressed_gzip();
+    get_service(serve).layer(from_fn(move |req: Request, next: Next| async move {
+        let immutable = hashing && has_content_hash(req.uri().path());
+        let mut res = next.run(req).await;
+        let headers = res.headers_mut();
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        if matches!(res.status(), StatusCode::OK | StatusCode::NOT_MODIFIED) {
+            let policy = if immutable {
+                "public, max-age=31536000, immutable"
+            } else {
+                "no-cache"
+            };
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+        }
+        res
+    }))
 }
 
-/// Marks a response whose body carries a secret (the token API's tokens):
-/// it is never compressed.
-#[derive(Clone, Copy, Debug)]
-pub struct CarriesSecrets;
+/// Whether a file name carries a content hash: a middle part of at least
+/// 16 base64url characters (`gatehouse.8B7cV9yH5qrfjo-DS4Qgyg.css`).
+fn has_content_hash(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    let parts: Vec<&str> = name.split('.').collect();
+    parts.len() >= 3
+        && parts[1..parts.len() - 1].iter().any(|p| {
+            p.len() >= 16
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
 
-/// Compresses pages and JSON of some size (brotli or gzip, as the client
-/// accepts) at a level cheap enough to pay on every response; assets come
-/// precompressed from the build instead.
+/// Compresses public pages and JSON of some size (brotli or gzip, as the
+/// client accepts) at a level cheap enough to pay on every response; assets
+/// come precompressed from the build instead.
 ///
 /// BREACH (<https://www.breachattack.com/>) recovers a secret from the size
-/// of compressed responses that also reflect attacker-chosen text. Pages and
-/// other JSON carry no secret: tokens travel only in `Set-Cookie` headers,
-/// which HTTP compression does not touch, and the CSP nonce changes with
-/// every response. The token API's bodies do carry tokens, so they are
-/// marked [`CarriesSecrets`] and sent as they are.
-pub fn compression() -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
-    use tower_http::compression::{predicate::SizeAbove, CompressionLayer, CompressionLevel, Predicate as _};
-    let compressible = |_, _, headers: &axum::http::HeaderMap, extensions: &axum::http::Extensions| {
-        extensions.get::<CarriesSecrets>().is_none()
-            && headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|ct| ct.starts_with("text/html") || ct.starts_with("application/json"))
+/// of compressed responses that also reflect attacker-chosen text. So
+/// nothing marked `Cache-Control: no-store` is compressed: that is every
+/// answer with a token or account data (the token API, server-function
+/// answers that set cookies, every signed-in page). What is compressed
+/// carries no secret: tokens travel only in `Set-Cookie` headers, and the
+/// CSP nonce changes with every response.
+pub fn compression(
+) -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    use axum::http::{Extensions, HeaderMap};
+    use tower_http::compression::{
+        predicate::SizeAbove, CompressionLayer, CompressionLevel, Predicate as _,
+    };
+    let public_page_or_json = |_, _, headers: &HeaderMap, _: &Extensions| {
+        let value = |name| headers.get(name).and_then(|v| v.to_str().ok());
+        let stored = !value(header::CACHE_CONTROL).is_some_and(|cc| cc.contains("no-store"));
+        let text = value(header::CONTENT_TYPE)
+            .is_some_and(|ct| ct.starts_with("text/html") || ct.starts_with("application/json"));
+        stored && text
     };
     CompressionLayer::new()
         .quality(CompressionLevel::Precise(4))
-        .compress_when(SizeAbove::new(512).and(compressible))
+        .compress_when(SizeAbove::new(512).and(public_page_or_json))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_names_with_a_content_hash_count_as_hashed() {
+        for hashed in ["/pkg/gatehouse.8B7cV9yH5qrfjo-DS4Qgyg.css", "/pkg/gatehouse.-zNNKpfTidGBMK7GCNTO4Q.js"] {
+            assert!(super::has_content_hash(hashed), "{hashed}");
+        }
+        for plain in ["/pkg/gatehouse.css", "/pkg/gatehouse_bg.wasm", "/pkg/a.b.c", "/pkg/x.snippets..js"] {
+            assert!(!super::has_content_hash(plain), "{plain}");
+        }
+    }
 }

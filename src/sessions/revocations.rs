@@ -45,6 +45,13 @@ impl Revocations {
         }
     }
 
+    /// Records that every row up to `seq` was read (account-change rows of
+    /// the same log are handled elsewhere but are read all the same).
+    pub fn advance(&self, seq: i64) {
+        let mut set = self.inner.write().expect("revocation lock");
+        set.high_water = set.high_water.max(seq);
+    }
+
     /// The highest revocation number loaded so far.
     pub fn high_water(&self) -> i64 {
         self.inner.read().expect("revocation lock").high_water

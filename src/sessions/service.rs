@@ -318,6 +318,7 @@ impl SessionService {
             )
             .await?;
         // Account changes travel in the same log, as `user:<id>`.
+        let read_up_to = rows.iter().map(|r| r.seq).max();
         let (changes, revocations): (Vec<_>, Vec<_>) = rows
             .into_iter()
             .partition(|r| r.session_id.as_str().starts_with(CHANGE_PREFIX));
@@ -325,7 +326,11 @@ impl SessionService {
             let id = &change.session_id.as_str()[CHANGE_PREFIX.len()..];
             self.users.forget(&UserId::new(id.to_owned()));
         }
-        Ok(self.revocations.merge(revocations, floor) + changes.len())
+        let merged = self.revocations.merge(revocations, floor);
+        if let Some(seq) = read_up_to {
+            self.revocations.advance(seq);
+        }
+        Ok(merged + changes.len())
     }
 
     /// Revocations pushed by the database as they happen (PostgreSQL), if it

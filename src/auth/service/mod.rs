@@ -246,7 +246,7 @@ impl AuthService {
         if verified.needs_rehash {
             let hash = self.passwords.hash(&password).await?;
             self.db.set_password_hash(&user.id, &hash).await?;
-        self.sessions.account_changed(&user.id);
+            self.sessions.account_changed(&user.id);
             tracing::info!(user_id = %user.id, "password rehashed with current parameters");
             user.password_hash = hash;
         }
@@ -316,7 +316,9 @@ impl AuthService {
         password: Password,
         client: &ClientInfo,
     ) -> Result<User, AppError> {
-        let user = self.user(user_id).await?;
+        // The stored row, never the cache: a password changed a moment ago
+        // on another instance must be the one checked.
+        let user = self.db.user_by_id(user_id).await?;
         let user = user.ok_or(ErrorCode::Unauthenticated)?;
         let keys = ThrottleKeys::new(&user.email, client.ip.as_deref());
         self.reserve_attempt(&keys).await?;
@@ -361,6 +363,7 @@ impl AuthService {
             .await?;
         let hash = self.passwords.hash(&new).await?;
         self.db.set_password_hash(&user.id, &hash).await?;
+        self.sessions.account_changed(&user.id);
         let revoked = self
             .sessions
             .end_all(
