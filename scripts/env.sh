@@ -25,3 +25,15 @@ export GATEHOUSE_WASM_ROUTE
 leptos_build() {
   cargo leptos build "${LEPTOS_LIB_ARGS[@]}" "$@"
 }
+
+# Builds the release server and wasm with hashed, precompressed (brotli,
+# gzip) assets. On the build-std route the wasm also leaves out panic
+# locations (file and line strings; ~6 KB of the brotli download).
+leptos_release_build() {
+  if [ "$GATEHOUSE_WASM_ROUTE" = debian ]; then
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zlocation-detail=none" \
+      cargo leptos build --release --precompress "${LEPTOS_LIB_ARGS[@]}" "$@"
+  else
+    cargo leptos build --release --precompress "$@"
+  fi
+}

@@ -36,6 +36,9 @@ pub mod client;
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
+    // Panic messages in the console while developing; a release build
+    // leaves out the formatting they need (a smaller first download).
+    #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(app::App);
     // A marker for end-to-end tests and styling: the page is now interactive.
