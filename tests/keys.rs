@@ -7,7 +7,7 @@
 mod common;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-use common::{email, TestApp, CHROME, SECRET};
+use common::{email, eventually, TestApp, CHROME, SECRET};
 use ed25519_dalek::{Signer as _, SigningKey};
 use gatehouse::{
     auth::tokens::{Claims, AUDIENCE},
@@ -78,19 +78,6 @@ fn kids(set: &Value) -> Vec<String> {
 
 fn header_kid(token: &str) -> String {
     jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
-}
-
-/// Polls `check` every 50 ms until it holds, failing after `limit`.
-async fn eventually<F: std::future::Future<Output = bool>>(
-    what: &str,
-    limit: Duration,
-    mut check: impl FnMut() -> F,
-) {
-    let started = Instant::now();
-    while !check().await {
-        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@ use super::{
     KeyError, KeyState,
 };
 use crate::{
+    clock::{now_ms, secs},
     auth::tokens::{AccessError, Claims, AUDIENCE, LEEWAY_SECS},
     config::MasterSecret,
     seal::Sealer,
@@ -93,7 +94,7 @@ impl std::fmt::Debug for Keyring {
 /// The key id the HS256 scheme put in its tokens' headers.
 pub fn legacy_kid(secret: &MasterSecret) -> String {
     let id = crate::auth::tokens::derive_key(secret.bytes(), "gatehouse jwt kid v1");
-    id[..8].iter().map(|b| format!("{b:02x}")).collect()
+    crate::auth::tokens::hex(&id[..8])
 }
 
 /// A new Ed25519 key: its kid, public key and sealed private key.
@@ -115,10 +116,6 @@ fn validation(alg: Algorithm, issuer: &str) -> Validation {
     v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     v.validate_exp = true;
     v
-}
-
-fn now_secs() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 impl Keyring {
@@ -279,7 +276,7 @@ impl Keyring {
     pub fn verify(&self, token: &str) -> Result<Arc<Claims>, AccessError> {
         use jsonwebtoken::errors::ErrorKind;
         let set = self.current();
-        let now = now_secs();
+        let now = secs(now_ms());
         let digest = VerifiedTokens::digest(token);
         if let Some(hit) = self.verified.get(&digest) {
             if !set.verifiers.contains_key(&*hit.kid) {

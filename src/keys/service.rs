@@ -124,15 +124,20 @@ impl KeyService {
     /// publishes the next key ahead of an automatic rotation, then loads
     /// the set.
     pub async fn tick(&self) -> Result<bool, KeyError> {
-        // The set is loaded even when a move failed: a revocation made
-        // elsewhere must never wait on this instance's own chores.
-        let moved = self.move_keys().await;
-        let synced = self.sync().await;
-        moved?;
-        synced
+        match self.move_keys().await {
+            Ok(rows) => self.ring.install(&rows),
+            // The set is loaded even when a move failed: a revocation made
+            // elsewhere must never wait on this instance's own chores.
+            Err(err) => {
+                let _ = self.sync().await;
+                Err(err)
+            }
+        }
     }
 
-    async fn move_keys(&self) -> Result<(), KeyError> {
+    /// Makes the moves that are due; the stored rows afterwards (the ones
+    /// just read when nothing moved).
+    async fn move_keys(&self) -> Result<Vec<KeyRow>, KeyError> {
         let rows = self.db.signing_keys().await?;
         let now = self.db.now().await?;
         let mut changed = false;
@@ -170,8 +175,9 @@ impl KeyService {
         }
         if changed {
             self.db.announce_key_change().await?;
+            return Ok(self.db.signing_keys().await?);
         }
-        Ok(())
+        Ok(rows)
     }
 
     /// `gatehouse keys rotate`: the oldest standby key that has been
@@ -182,19 +188,16 @@ impl KeyService {
         let rows = self.db.signing_keys().await?;
         let now = self.db.now().await?;
         let published_for = self.publication_ms();
-        let ready = rows
-            .iter()
-            .filter(|r| r.state == KeyState::Standby.as_str() && r.created_at + published_for <= now)
-            .min_by_key(|r| r.created_at);
-        let standby = match (ready, oldest(&rows, KeyState::Standby)) {
-            (Some(ready), _) => ready.clone(),
-            (None, Some(waiting)) => {
+        // At most one standby key exists (`signing_keys_one_standby`).
+        let standby = match oldest(&rows, KeyState::Standby) {
+            Some(ready) if ready.created_at + published_for <= now => ready.clone(),
+            Some(waiting) => {
                 return Ok(Rotation::Pending {
                     kid: waiting.kid.clone(),
                     at: waiting.activate_at.unwrap_or(waiting.created_at + published_for),
                 })
             }
-            (None, None) => {
+            None => {
                 let key = self.new_key(KeyState::Standby, now, Some(now + published_for));
                 if !self.db.insert_signing_key(&key).await? {
                     // Another instance published one meanwhile.
@@ -228,7 +231,7 @@ impl KeyService {
     /// it was signing, another key takes over first, so signing never
     /// stops. Sessions carry on through a silent refresh.
     pub async fn revoke(&self, kid: &str) -> Result<KeyState, KeyError> {
-        let all = self.db.signing_keys_public().await?;
+        let all = self.db.signing_keys().await?;
         let row = all
             .iter()
             .find(|r| r.kid == kid)
@@ -243,8 +246,7 @@ impl KeyService {
             // An emergency: the oldest standby key takes over at once, or a
             // new one; verifiers that have not seen it refetch the set on
             // its unknown kid.
-            let live = self.db.signing_keys().await?;
-            let successor = match oldest(&live, KeyState::Standby) {
+            let successor = match oldest(&all, KeyState::Standby) {
                 Some(standby) => standby.kid.clone(),
                 None => {
                     let key = self.new_key(KeyState::Standby, now, Some(now));
@@ -276,6 +278,13 @@ impl KeyService {
 
     /// Every key, oldest first (no private keys).
     pub async fn list(&self) -> Result<Vec<KeyRow>, KeyError> {
-        Ok(self.db.signing_keys_public().await?)
+        let rows = self.db.signing_keys().await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| KeyRow {
+                private_key: None,
+                ..row
+            })
+            .collect())
     }
 }

@@ -46,16 +46,6 @@ impl Db {
         Ok(on_pool!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await)?)
     }
 
-    /// Every key, oldest first, without private keys.
-    pub async fn signing_keys_public(&self) -> StoreResult<Vec<KeyRow>> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
-            "SELECT kid, alg, state, public_key, NULL AS private_key, created_at, activate_at, \
-             activated_at, verify_until FROM signing_keys ORDER BY created_at, kid",
-        )
-        .fetch_all(pool)
-        .await)?)
-    }
-
     /// Adds a key; `false` if it would be a second current key (another
     /// instance made one first) or its kid exists.
     pub async fn insert_signing_key(&self, key: &KeyRow) -> StoreResult<bool> {

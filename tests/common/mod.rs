@@ -481,3 +481,16 @@ pub async fn revocation_reaches_the_other_instance(
 pub fn on_postgres() -> bool {
     std::env::var("GATEHOUSE_TEST_POSTGRES").is_ok()
 }
+
+/// Polls `check` every 50 ms until it holds, failing after `limit`.
+pub async fn eventually<F: std::future::Future<Output = bool>>(
+    what: &str,
+    limit: std::time::Duration,
+    mut check: impl FnMut() -> F,
+) {
+    let started = std::time::Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
