@@ -75,14 +75,6 @@ impl UserCache {
         self.inner.generation.fetch_add(1, Ordering::SeqCst);
         entries.remove(id);
     }
-
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 #[cfg(test)]

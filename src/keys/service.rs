@@ -47,10 +47,6 @@ impl KeyService {
         Self { db, config, ring }
     }
 
-    pub fn ring(&self) -> &Arc<Keyring> {
-        &self.ring
-    }
-
     /// How long a key that stops signing keeps verifying: the longest-lived
     /// token it may have signed (including by an instance that has not yet
     /// seen the change), plus the clock leeway.
