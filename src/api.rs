@@ -58,6 +58,7 @@ struct TokenResponse {
 struct Me {
     id: String,
     email: String,
+    email_verified: bool,
     session_id: String,
 }
 
@@ -134,6 +135,7 @@ async fn me(State(state): State<AppState>, authed: AuthedUser) -> Answer<axum::J
     Ok(NoStore(axum::Json(Me {
         id: user.id.into_string(),
         email: user.email,
+        email_verified: user.email_verified_at.is_some(),
         session_id: authed.session_id.into_string(),
     })))
 }

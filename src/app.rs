@@ -4,8 +4,16 @@ use crate::{
     auth::{whoami, CurrentUser},
     error::AppError,
     pages::{
-        admin::AdminPage, home::HomePage, login::LoginPage, register::RegisterPage,
-        security::SecurityPage, sessions::SessionsPage,
+        admin::AdminPage,
+        home::HomePage,
+        login::LoginPage,
+        outbox::OutboxPage,
+        recovery::{
+            ConfirmEmailPage, ForgotPasswordPage, NotMePage, ResetPasswordPage, VerifyEmailPage,
+        },
+        register::RegisterPage,
+        security::SecurityPage,
+        sessions::SessionsPage,
     },
 };
 use leptos::prelude::*;
@@ -24,6 +32,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <AutoReload options=options.clone() />
                 <HashedStylesheet options=options.clone() id="leptos" />
                 <HydrationScripts options />
@@ -78,14 +87,21 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async />
                     <Route path=path!("/security") view=SecurityPage ssr=SsrMode::Async />
                     <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
+                    <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async />
+                    <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async />
+                    <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async />
+                    <Route path=path!("/confirm-email") view=ConfirmEmailPage ssr=SsrMode::Async />
+                    <Route path=path!("/not-me") view=NotMePage ssr=SsrMode::Async />
+                    <Route path=path!("/dev/outbox") view=OutboxPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>
     }
 }
 
+/// The page for an address with nothing at it (status 404).
 #[component]
-fn NotFound() -> impl IntoView {
+pub fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
     {
         if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {

@@ -86,15 +86,11 @@ pub fn signed_out_here() {
     let _ = window().location().assign("/login");
 }
 
-/// Formats an RFC 3339 time in the reader's local time zone.
-pub fn local_time(rfc3339: &str) -> Option<String> {
-    let date = js_sys::Date::new(&JsValue::from_str(rfc3339));
-    if date.get_time().is_nan() {
-        return None;
-    }
-    Some(String::from(
-        date.to_locale_string("default", &JsValue::UNDEFINED),
-    ))
+/// The reader's offset from UTC, now.
+pub fn local_offset() -> time::UtcOffset {
+    // `getTimezoneOffset` is minutes *behind* UTC.
+    let behind = js_sys::Date::new_0().get_timezone_offset() as i32;
+    time::UtcOffset::from_whole_seconds(-behind * 60).unwrap_or(time::UtcOffset::UTC)
 }
 
 /// Runs `job` while holding the cross-tab refresh lock, or directly in a

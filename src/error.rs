@@ -48,6 +48,7 @@ macro_rules! error_codes {
 error_codes! {
     InvalidInput = "invalid_input", 400, "Please check the form: something is missing or malformed.";
     WeakPassword = "weak_password", 400, "That password is too easy to guess. Please choose a stronger one.";
+    InvalidToken = "invalid_token", 400, "This link is not valid any more: it was used, it expired, or a newer one was sent. Ask for a new one.";
     InvalidCredentials = "invalid_credentials", 401, "The email or password is not right.";
     TokenExpired = "token_expired", 401, "Your sign-in needs to be renewed.";
     SessionExpired = "session_expired", 401, "Your session has expired. Please sign in again.";
@@ -57,6 +58,7 @@ error_codes! {
     CrossSite = "cross_site", 403, "This request came from another site and was refused.";
     Forbidden = "forbidden", 403, "You are not allowed to do that.";
     AccountDisabled = "account_disabled", 403, "This account has been disabled. Contact an administrator.";
+    EmailUnverified = "email_unverified", 403, "Please confirm your email address first: we sent a link to it.";
     NotFound = "not_found", 404, "That was not found.";
     EmailTaken = "email_taken", 409, "An account with this email already exists. Try signing in.";
     TooLarge = "too_large", 413, "The request is too large.";

@@ -12,6 +12,7 @@ pub mod app;
 pub mod auth;
 pub mod error;
 pub mod pages;
+pub mod recovery;
 pub mod redirect;
 pub mod sessions;
 

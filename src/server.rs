@@ -83,7 +83,19 @@ pub struct Application {
 impl Application {
     /// Opens the database, applies migrations and binds the listener
     /// (`site_addr` port 0 picks a free port).
-    pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Self, StartError> {
+    pub async fn build(
+        mut config: Config,
+        leptos_options: LeptosOptions,
+    ) -> Result<Self, StartError> {
+        let listener = TcpListener::bind(config.site_addr)
+            .await
+            .map_err(|e| StartError::Listen(config.site_addr, e))?;
+        if config.public_url.is_none() {
+            // Links in mail name the address actually bound (port 0 picks one).
+            if let Ok(addr) = listener.local_addr() {
+                config.link_origin = format!("http://{addr}");
+            }
+        }
         let db = Db::connect(&config.database_url).await?;
         let state = AppState::new(config, db, leptos_options).await;
         state.signing.start().await.map_err(StartError::Keys)?;
@@ -92,9 +104,6 @@ impl Application {
             .sync_revocations()
             .await
             .map_err(StartError::Revocations)?;
-        let listener = TcpListener::bind(state.config.site_addr)
-            .await
-            .map_err(|e| StartError::Listen(state.config.site_addr, e))?;
         let router = router(state.clone());
         Ok(Self {
             listener,

@@ -7,6 +7,7 @@ use crate::{
     auth::{passwords::PasswordHasherPool, service::AuthService, tokens::TokenKeys},
     config::Config,
     keys::{KeyService, Keyring},
+    recovery::{links::Links, mail::Mailer, service::RecoveryService},
     sessions::{revocations::Revocations, service::SessionService},
     store::Db,
 };
@@ -27,6 +28,7 @@ pub struct AppState {
     pub auth: AuthService,
     pub sessions: SessionService,
     pub admin: AdminService,
+    pub recovery: RecoveryService,
 }
 
 impl AppState {
@@ -48,13 +50,16 @@ impl AppState {
             keys.clone(),
             revocations.clone(),
         );
+        let links = Links::new(db.clone(), Mailer::start(&config), config.clone());
         let auth = AuthService::new(
             db.clone(),
             config.clone(),
             keys.clone(),
             passwords,
             sessions.clone(),
+            links.clone(),
         );
+        let recovery = RecoveryService::new(db.clone(), auth.clone(), sessions.clone(), links);
         let admin = AdminService::new(db, sessions.clone());
         Self {
             leptos_options,
@@ -65,6 +70,7 @@ impl AppState {
             auth,
             sessions,
             admin,
+            recovery,
         }
     }
 }

@@ -31,6 +31,7 @@ pub struct UserInfo {
 pub struct CurrentUser {
     pub id: String,
     pub email: String,
+    pub email_verified: bool,
     pub role: String,
     /// When the access token expires, unix seconds; lets the page refresh in
     /// time without reading the HttpOnly cookie.
@@ -237,6 +238,7 @@ pub async fn whoami() -> Result<Option<CurrentUser>, AppError> {
         Ok(Some(CurrentUser {
             id: user.id.into_string(),
             email: user.email,
+            email_verified: user.email_verified_at.is_some(),
             role: user.role,
             access_expires_at: authed.access_expires_at,
         }))

@@ -89,6 +89,7 @@ mod tests {
             role: "user".into(),
             disabled: false,
             created_at: 0,
+            email_verified_at: None,
         }
     }
 

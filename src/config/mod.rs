@@ -46,6 +46,33 @@ pub struct Config {
     /// The live-reload socket's port when running under `cargo leptos
     /// watch` (which sets `LEPTOS_WATCH`); the CSP allows it only then.
     pub reload_port: Option<u16>,
+    pub mail: MailConfig,
+    /// The origin links in messages point at: `GATEHOUSE_PUBLIC_URL`, else
+    /// the address the server listens on (set once it is bound). Never the
+    /// request's `Host`, which a client chooses.
+    pub link_origin: String,
+}
+
+/// Where mail goes, and from whom.
+#[derive(Clone, Debug)]
+pub struct MailConfig {
+    /// `GATEHOUSE_SMTP_URL`; `None` writes messages to the development
+    /// outbox.
+    pub smtp_url: Option<SmtpUrl>,
+    /// `GATEHOUSE_MAIL_FROM`
+    pub from: String,
+    /// `GATEHOUSE_REQUIRE_VERIFIED_EMAIL`
+    pub require_verified: bool,
+}
+
+/// An SMTP URL; it may carry a password, so it never prints.
+#[derive(Clone)]
+pub struct SmtpUrl(pub String);
+
+impl std::fmt::Debug for SmtpUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SmtpUrl(…)")
+    }
 }
 
 /// How long tokens and sessions live, and how often revocations are polled.
@@ -214,7 +241,14 @@ impl Config {
                 .collect::<Result<_, _>>()?,
         };
 
+        let mail = mail_config(&get, environment)?;
+        let link_origin = public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{site_addr}"));
+
         Ok(Self {
+            mail,
+            link_origin,
             site_addr,
             database_url,
             environment,
@@ -237,6 +271,49 @@ impl Config {
     pub fn issuer(&self) -> &str {
         self.public_url.as_deref().unwrap_or("gatehouse")
     }
+}
+
+fn mail_config(
+    get: &impl Fn(&str) -> Option<String>,
+    environment: Environment,
+) -> Result<MailConfig, ConfigError> {
+    let smtp_url = match get("GATEHOUSE_SMTP_URL") {
+        Some(url) => {
+            // The value is never echoed: it may hold the server's password.
+            lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url.trim()).map_err(
+                |_| {
+                    invalid(
+                        "GATEHOUSE_SMTP_URL",
+                        "is not an SMTP URL like smtps://user:pass@host:465 or smtp://host:587?tls=required",
+                    )
+                },
+            )?;
+            Some(SmtpUrl(url.trim().to_owned()))
+        }
+        None if environment == Environment::Production => {
+            return Err(invalid(
+                "GATEHOUSE_SMTP_URL",
+                "production refuses to start without a mail server: password resets and verification links must reach people",
+            ))
+        }
+        None => None,
+    };
+    let from = get("GATEHOUSE_MAIL_FROM").unwrap_or_else(|| "gatehouse <no-reply@localhost>".into());
+    from.parse::<lettre::message::Mailbox>().map_err(|_| {
+        invalid(
+            "GATEHOUSE_MAIL_FROM",
+            format!("`{from}` is not a mailbox like `gatehouse <no-reply@example.com>`"),
+        )
+    })?;
+    Ok(MailConfig {
+        smtp_url,
+        from,
+        require_verified: parse_bool(
+            "GATEHOUSE_REQUIRE_VERIFIED_EMAIL",
+            get("GATEHOUSE_REQUIRE_VERIFIED_EMAIL"),
+            false,
+        )?,
+    })
 }
 
 fn parse_origin(value: &str) -> Result<String, ConfigError> {

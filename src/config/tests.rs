@@ -3,11 +3,15 @@
 use super::*;
 use std::collections::HashMap;
 
+/// A configuration from `pairs`, with a mail server unless they name one
+/// (an empty value unsets it).
 fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-    let map: HashMap<String, String> = pairs
+    let mut map: HashMap<String, String> = pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+    map.entry("GATEHOUSE_SMTP_URL".into())
+        .or_insert_with(|| "smtp://127.0.0.1:2525".into());
     Config::from_lookup(move |k| map.get(k).cloned())
 }
 
@@ -30,6 +34,31 @@ fn production_needs_a_secret_and_secure_cookies() {
     assert!(config(&[("GATEHOUSE_ENV", "production"), ("GATEHOUSE_SECRET", RANDOM)]).is_ok());
     // The old name still works.
     assert!(config(&[("GATEHOUSE_ENV", "production"), ("GATEHOUSE_JWT_SECRET", RANDOM)]).is_ok());
+}
+
+#[test]
+fn mail_settings_are_checked_and_production_needs_a_mail_server() {
+    let err = config(&[
+        ("GATEHOUSE_ENV", "production"),
+        ("GATEHOUSE_SECRET", RANDOM),
+        ("GATEHOUSE_SMTP_URL", ""),
+    ])
+    .unwrap_err();
+    assert!(err.to_string().contains("GATEHOUSE_SMTP_URL"), "{err}");
+    // Development without one writes to the outbox.
+    let dev = config(&[("GATEHOUSE_SECRET", SECRET), ("GATEHOUSE_SMTP_URL", "")]).unwrap();
+    assert!(dev.mail.smtp_url.is_none());
+    assert_eq!(dev.link_origin, "http://127.0.0.1:3000");
+    // A malformed URL is refused without echoing it (it may hold a password).
+    let err = config(&[("GATEHOUSE_SMTP_URL", "ftp://user:hunter2@mail")]).unwrap_err();
+    assert!(err.to_string().contains("GATEHOUSE_SMTP_URL"), "{err}");
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+    let ok = config(&[("GATEHOUSE_SMTP_URL", "smtps://user:hunter2@mail.example.com:465")]).unwrap();
+    assert!(!format!("{ok:?}").contains("hunter2"));
+    assert!(config(&[("GATEHOUSE_MAIL_FROM", "not a mailbox")]).is_err());
+    assert!(config(&[("GATEHOUSE_REQUIRE_VERIFIED_EMAIL", "maybe")]).is_err());
+    let public = config(&[("GATEHOUSE_PUBLIC_URL", "https://auth.example.com/")]).unwrap();
+    assert_eq!(public.link_origin, "https://auth.example.com");
 }
 
 #[test]

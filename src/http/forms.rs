@@ -163,7 +163,7 @@ async fn form_redirect(
                 .to_owned();
             rewrite_query(
                 &back,
-                &["error", "confirm", "done"],
+                &["error", "confirm", "done", "sent"],
                 Some(("error", code.as_str())),
             )
         }

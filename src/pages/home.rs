@@ -2,6 +2,40 @@ use crate::app::use_user;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+/// Asks an unverified person to confirm their address, with "send again".
+#[component]
+fn VerifyBanner() -> impl IntoView {
+    let sent = leptos_router::hooks::use_query_map()
+        .read_untracked()
+        .get("sent")
+        .is_some();
+    let message = RwSignal::new(
+        sent.then(|| "A new link is on its way. It works for 24 hours.".to_owned())
+            .or_else(super::query_error),
+    );
+    let on_send = super::in_place(move |_| async move {
+        match super::with_refresh(crate::recovery::send_verification).await {
+            Ok(_) => message.set(Some(
+                "A new link is on its way. It works for 24 hours.".into(),
+            )),
+            Err(err) => super::handle_error(&err, message),
+        }
+    });
+    view! {
+        <div class="notice" data-testid="verify-banner">
+            <p>
+                <strong>"Please confirm your email address. "</strong>
+                "We sent a link to it when you signed up."
+            </p>
+            <form method="post" action="/api/send_verification" on:submit=on_send>
+                <input type="hidden" name="next" value="/?sent=1" />
+                <button type="submit" class="small secondary">"Send the link again"</button>
+            </form>
+            <super::FormMessage message=message.into() />
+        </div>
+    }
+}
+
 /// The start page: who you are when signed in, an introduction otherwise.
 #[component]
 pub fn HomePage() -> impl IntoView {
@@ -18,6 +52,7 @@ pub fn HomePage() -> impl IntoView {
                                 <p data-testid="whoami">
                                     "You are signed in as " <strong>{me.email.clone()}</strong> "."
                                 </p>
+                                {(!me.email_verified).then(|| view! { <VerifyBanner /> })}
                                 <crate::pages::security::Notices />
                                 <ul class="links">
                                     <li><a href="/sessions">"Devices you are signed in on"</a></li>

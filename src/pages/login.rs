@@ -25,6 +25,7 @@ pub fn LoginPage() -> impl IntoView {
                 <input id="password" name="password" type="password" autocomplete="current-password" required />
                 <button type="submit" disabled=move || pending.get()>"Sign in"</button>
             </form>
+            <p class="aside"><a href="/forgot-password">"Forgot your password?"</a></p>
             <p class="aside">"New here? " <a href="/register">"Create an account"</a> "."</p>
         </Card>
     }

@@ -5,9 +5,12 @@
 pub mod admin;
 pub mod home;
 pub mod login;
+pub mod outbox;
+pub mod recovery;
 pub mod register;
 pub mod security;
 pub mod sessions;
+pub mod time;
 
 use crate::error::{AppError, ErrorCode};
 use leptos::{ev::SubmitEvent, prelude::*};
@@ -147,22 +150,42 @@ pub fn signed_out_here() {
     crate::client::signed_out_here();
 }
 
-/// A time, rendered in UTC on the server and switched to the reader's local
-/// time after hydration (so hydration never sees different text).
+/// A time as people say it ("3 minutes ago", "yesterday at 14:05"), the
+/// exact time on hover. Rendered in UTC on the server, and in the reader's
+/// own time zone once hydrated.
 #[component]
 pub fn LocalTime(at: String) -> impl IntoView {
-    let utc = at.replace('T', " ").replace('Z', " UTC");
-    let shown = RwSignal::new(utc);
+    let parsed = time::parse(&at);
+    let raw = at.clone();
+    let say = move |offset| match parsed {
+        Some(t) => (time::human(t, now(), offset), time::exact(t, offset)),
+        None => (raw.clone(), raw.clone()),
+    };
+    let (text, exact) = say(::time::UtcOffset::UTC);
+    let shown = RwSignal::new(text);
+    let title = RwSignal::new(exact);
     #[cfg(feature = "hydrate")]
     {
-        let at = at.clone();
+        let say = say.clone();
         Effect::new(move |_| {
-            if let Some(local) = crate::client::local_time(&at) {
-                shown.set(local);
-            }
+            let (text, exact) = say(crate::client::local_offset());
+            shown.set(text);
+            title.set(exact);
         });
     }
-    view! { <time datetime=at>{move || shown.get()}</time> }
+    view! { <time datetime=at title=move || title.get()>{move || shown.get()}</time> }
+}
+
+/// The current time (the browser's clock once hydrated).
+fn now() -> ::time::OffsetDateTime {
+    #[cfg(feature = "hydrate")]
+    {
+        let ms = js_sys::Date::now() as i128;
+        ::time::OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000)
+            .unwrap_or(::time::OffsetDateTime::UNIX_EPOCH)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    ::time::OffsetDateTime::now_utc()
 }
 
 /// The sign-out button: a form post that works without JavaScript.

@@ -2,10 +2,17 @@ use super::{in_place, list_view, with_refresh, Card, LocalTime};
 use crate::sessions::{notices, security_events, SecurityEventInfo};
 use leptos::prelude::*;
 
-/// The security log, password change and account deletion.
+const EMAIL_LINK_SENT: &str = "We sent a link to the new address: your address changes when you follow it. Your current address got a notice.";
+
+/// The security log, password and email changes, and account deletion.
 #[component]
 pub fn SecurityPage() -> impl IntoView {
-    let message = RwSignal::new(super::query_error());
+    let sent = leptos_router::hooks::use_query_map()
+        .read_untracked()
+        .get("sent")
+        .is_some();
+    let message =
+        RwSignal::new(super::query_error().or_else(|| sent.then(|| EMAIL_LINK_SENT.to_owned())));
     let events = Resource::new(|| (), |_| with_refresh(security_events));
     let confirm_delete = RwSignal::new(false);
 
@@ -20,6 +27,13 @@ pub fn SecurityPage() -> impl IntoView {
                 ));
                 events.refetch();
             }
+            Err(err) => super::handle_error(&err, message),
+        }
+    });
+    let on_change_email = in_place(move |form| async move {
+        let call = || crate::recovery::change_email(form.get("new_email"), form.get("password"));
+        match with_refresh(call).await {
+            Ok(_) => message.set(Some(EMAIL_LINK_SENT.into())),
             Err(err) => super::handle_error(&err, message),
         }
     });
@@ -40,6 +54,15 @@ pub fn SecurityPage() -> impl IntoView {
                 <label for="new_password">"New password"</label>
                 <input id="new_password" name="new_password" type="password" autocomplete="new-password" minlength="8" required />
                 <button type="submit">"Change password"</button>
+            </form>
+            <h2>"Change email address"</h2>
+            <form method="post" action="/api/change_email" on:submit=on_change_email novalidate>
+                <input type="hidden" name="next" value="/security?sent=1" />
+                <label for="new_email">"New email address"</label>
+                <input id="new_email" name="new_email" type="email" autocomplete="email" required />
+                <label for="email_password">"Current password"</label>
+                <input id="email_password" name="password" type="password" autocomplete="current-password" required />
+                <button type="submit">"Change email address"</button>
             </form>
             <h2>"Recent activity"</h2>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>

@@ -46,6 +46,12 @@ named_enum! {
     AccountDisabled = "account_disabled",
     AccountEnabled = "account_enabled",
     AdminRevokedSession = "admin_revoked_session",
+    PasswordResetRequested = "password_reset_requested",
+    PasswordReset = "password_reset",
+    EmailVerified = "email_verified",
+    EmailChangeRequested = "email_change_requested",
+    EmailChanged = "email_changed",
+    NotMe = "not_me",
 }
 
 impl EventKind {
@@ -66,6 +72,12 @@ impl EventKind {
             AccountDisabled => "Account disabled by an administrator",
             AccountEnabled => "Account enabled by an administrator",
             AdminRevokedSession => "Session ended by an administrator",
+            PasswordResetRequested => "Password reset requested",
+            PasswordReset => "Password reset by email",
+            EmailVerified => "Email address confirmed",
+            EmailChangeRequested => "Email change requested",
+            EmailChanged => "Email address changed",
+            NotMe => "Sign-in reported as not you",
         }
     }
 }
@@ -80,6 +92,8 @@ named_enum! {
     PasswordChanged = "password_changed",
     AccountDisabled = "account_disabled",
     AccountDeleted = "account_deleted",
+    EmailChanged = "email_changed",
+    NotMe = "not_me",
 }
 
 impl From<RevokeReason> for ErrorCode {

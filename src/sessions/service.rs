@@ -349,7 +349,8 @@ impl SessionService {
             .purge_events(now - EVENT_RETENTION_DAYS * DAY_MS)
             .await?;
         let throttle = self.db.purge_throttle(DAY_MS).await?;
-        Ok((sessions, events, throttle))
+        let links = self.db.purge_links(now - DAY_MS).await?;
+        Ok((sessions, events, throttle + links))
     }
 
     /// Whether the database answers.

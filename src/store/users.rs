@@ -11,6 +11,8 @@ pub struct User {
     pub role: String,
     pub disabled: bool,
     pub created_at: Millis,
+    /// When the current address was proved (a link sent to it followed).
+    pub email_verified_at: Option<Millis>,
 }
 
 impl User {
@@ -54,6 +56,7 @@ impl Db {
             role: "user".into(),
             disabled: false,
             created_at: now,
+            email_verified_at: None,
         }))
     }
 

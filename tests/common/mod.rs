@@ -158,10 +158,55 @@ impl TestApp {
                 .unwrap();
             let mut bytes = Vec::new();
             for entry in std::fs::read_dir(&self.data_dir).unwrap() {
-                bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+                let path = entry.unwrap().path();
+                if path.is_file() {
+                    bytes.extend(std::fs::read(path).unwrap());
+                }
             }
             bytes
         }
+    }
+
+    /// The raw messages in the development outbox, newest first.
+    pub fn outbox(&self) -> Vec<String> {
+        let dir = self.data_dir.join("outbox");
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names.reverse();
+        names
+            .into_iter()
+            .map(|p| std::fs::read_to_string(p).expect("a readable message"))
+            .collect()
+    }
+
+    /// The messages to `to` whose subject is `subject`, newest first.
+    pub fn mail_to(&self, to: &str, subject: &str) -> Vec<String> {
+        self.outbox()
+            .into_iter()
+            .filter(|m| {
+                m.contains(&format!("To: {to}\r\n"))
+                    && m.contains(&format!("Subject: {subject}\r\n"))
+            })
+            .collect()
+    }
+
+    /// Waits for the `n`th message to `to` with `subject`; returns the newest.
+    pub async fn wait_for_mail(&self, to: &str, subject: &str, n: usize) -> String {
+        eventually(
+            &format!("message {n} '{subject}' to {to}"),
+            std::time::Duration::from_secs(10),
+            || async { self.mail_to(to, subject).len() >= n },
+        )
+        .await;
+        self.mail_to(to, subject).remove(0)
     }
 
     /// Registers a new account in a new browser; returns the browser.
@@ -493,4 +538,17 @@ pub async fn eventually<F: std::future::Future<Output = bool>>(
         assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+/// The token of the first link to `page` in a raw message.
+pub fn link_token(message: &str, page: &str) -> String {
+    let marker = format!("{page}?token=");
+    let start = message
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {page} link in\n{message}"))
+        + marker.len();
+    message[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
 }

@@ -23,6 +23,7 @@ use crate::{
         events::{EventKind, RevokeReason},
         service::{SessionKind, SessionService},
     },
+    recovery::links::{Links, Purpose},
     store::{Db, User},
 };
 use std::sync::Arc;
@@ -35,6 +36,7 @@ pub struct AuthService {
     devices: DeviceKeys,
     passwords: PasswordHasherPool,
     sessions: SessionService,
+    links: Links,
 }
 
 /// Trims and lower-cases an email and checks its shape.
@@ -101,6 +103,7 @@ impl AuthService {
         keys: Arc<TokenKeys>,
         passwords: PasswordHasherPool,
         sessions: SessionService,
+        links: Links,
     ) -> Self {
         Self {
             db,
@@ -109,7 +112,47 @@ impl AuthService {
             keys,
             passwords,
             sessions,
+            links,
         }
+    }
+
+    /// Checks a new password for the account with `email` against the
+    /// strength rules.
+    pub async fn check_new_password(&self, password: &Password, email: &str) -> Result<(), AppError> {
+        self.passwords
+            .check_new(password, &guessable_inputs(email))
+            .await
+    }
+
+    pub async fn hash_password(&self, password: &Password) -> Result<String, AppError> {
+        self.passwords.hash(password).await
+    }
+
+    /// Opens a session for a person who proved who they are some other way
+    /// than a password (an emailed link), with a new device credential.
+    pub async fn open_session(
+        &self,
+        user: &User,
+        kind: SessionKind,
+        client: &ClientInfo,
+    ) -> Result<IssuedTokens, AppError> {
+        self.signed_in(user, kind, client).await
+    }
+
+    /// Mails a verification link after the answer has left.
+    fn send_verification_later(&self, user: &User) {
+        let (links, user) = (self.links.clone(), user.clone());
+        tokio::spawn(async move {
+            if let Err(err) = links.send_verification(&user).await {
+                tracing::warn!(user_id = %user.id, error = %err, "could not send a verification link");
+            }
+        });
+    }
+
+    /// Whether the configuration refuses this account a session until its
+    /// address is proved.
+    fn unverified_refused(&self, user: &User) -> bool {
+        self.config.mail.require_verified && user.email_verified_at.is_none()
     }
 
     /// An account by id.
@@ -162,6 +205,16 @@ impl AuthService {
             .await?
             .ok_or(ErrorCode::EmailTaken)?;
         tracing::info!(user_id = %user.id, "account registered");
+        self.send_verification_later(&user);
+        if self.unverified_refused(&user) {
+            self.sessions
+                .record_event(&user.id, EventKind::Registered, client, "Account created")
+                .await;
+            return Err(AppError::new(
+                ErrorCode::EmailUnverified,
+                "Account created. Confirm your email address with the link we sent, then sign in.",
+            ));
+        }
         let issued = self
             .signed_in(&user, SessionKind::Browser, client)
             .await?;
@@ -243,6 +296,12 @@ impl AuthService {
             tracing::info!(user_id = %user.id, "sign-in refused: account disabled");
             return Err(ErrorCode::AccountDisabled.into());
         }
+        if self.unverified_refused(&user) {
+            // A fresh link, so a person whose old one expired can get in.
+            self.send_verification_later(&user);
+            tracing::info!(user_id = %user.id, "sign-in refused: email not verified");
+            return Err(ErrorCode::EmailUnverified.into());
+        }
         if verified.needs_rehash {
             let hash = self.passwords.hash(&password).await?;
             self.db.set_password_hash(&user.id, &hash).await?;
@@ -252,6 +311,8 @@ impl AuthService {
         }
         let issued = self.signed_in(&user, kind, client).await?;
         tracing::info!(user_id = %user.id, session_id = %issued.session_id, kind = kind.as_str(), "signed in");
+        self.links
+            .alert_sign_in_later(&user, &issued.session_id, client, device_key.is_some());
         let detail = format!("Signed in ({})", kind.as_str());
         self.sessions
             .record_event(&user.id, EventKind::SignIn, client, &detail)
@@ -364,6 +425,8 @@ impl AuthService {
         let hash = self.passwords.hash(&new).await?;
         self.db.set_password_hash(&user.id, &hash).await?;
         self.sessions.account_changed(&user.id);
+        // A reset link mailed before the change must not undo it.
+        self.links.void(&user.id, Purpose::ResetPassword).await?;
         let revoked = self
             .sessions
             .end_all(

@@ -1,0 +1,128 @@
+//! What each message says. Every letter has the same shape: a few
+//! paragraphs, at most one link to act on, and what to do if the reader did
+//! not ask for it. Outside text (a browser's name, an address) is made
+//! ASCII and escaped before it goes in.
+
+use super::mail::{ascii, html_escape, Letter};
+
+/// One letter: `paragraphs`, then the `action` link (label, address).
+fn letter(
+    kind: &'static str,
+    to: &str,
+    subject: &str,
+    paragraphs: &[String],
+    action: Option<(&str, &str)>,
+    footer: &str,
+) -> Letter {
+    let mut text = String::new();
+    let mut html = String::from(
+        "<!DOCTYPE html>\n<html lang=\"en\"><body style=\"font-family:sans-serif;line-height:1.5;color:#1a1a1a\">\n",
+    );
+    for p in paragraphs {
+        text.push_str(p);
+        text.push_str("\n\n");
+        html.push_str(&format!("<p>{}</p>\n", html_escape(p)));
+    }
+    if let Some((label, url)) = action {
+        text.push_str(&format!("{label}:\n{url}\n\n"));
+        html.push_str(&format!(
+            "<p><a href=\"{url}\" style=\"background:#1d4ed8;color:#ffffff;padding:8px 14px;border-radius:4px;text-decoration:none\">{label}</a></p>\n<p style=\"font-size:90%\">Or open this address:<br>\n{url}</p>\n",
+            url = html_escape(url),
+            label = html_escape(label),
+        ));
+    }
+    text.push_str(footer);
+    text.push('\n');
+    html.push_str(&format!(
+        "<p style=\"font-size:90%;color:#4a4a4a\">{}</p>\n</body></html>\n",
+        html_escape(footer)
+    ));
+    Letter {
+        to: to.to_owned(),
+        subject: subject.to_owned(),
+        text,
+        html,
+        kind,
+    }
+}
+
+pub fn verification(to: &str, url: &str) -> Letter {
+    letter(
+        "verify_email",
+        to,
+        "Confirm your email address",
+        &[format!(
+            "Please confirm that {} is your address. The link works once, for 24 hours.",
+            ascii(to, 254)
+        )],
+        Some(("Confirm my address", url)),
+        "If you did not create a gatehouse account, ignore this message.",
+    )
+}
+
+pub fn password_reset(to: &str, url: &str) -> Letter {
+    letter(
+        "reset_password",
+        to,
+        "Reset your password",
+        &["Somebody (hopefully you) asked to reset the password of your gatehouse account. \
+           The link works once, for 30 minutes; asking again makes this one stop working."
+            .to_owned()],
+        Some(("Choose a new password", url)),
+        "If you did not ask for this, ignore this message: your password stays as it is.",
+    )
+}
+
+pub fn email_change(to_new: &str, url: &str) -> Letter {
+    letter(
+        "change_email",
+        to_new,
+        "Confirm your new email address",
+        &[format!(
+            "Please confirm that your gatehouse account should use {} from now on. \
+             The link works once, for an hour.",
+            ascii(to_new, 254)
+        )],
+        Some(("Use this address", url)),
+        "If you did not ask for this, ignore this message: nothing changes.",
+    )
+}
+
+pub fn email_change_notice(to_old: &str, new: &str, forgot_url: &str) -> Letter {
+    letter(
+        "change_email_notice",
+        to_old,
+        "Your email address is being changed",
+        &[format!(
+            "Somebody signed in to your gatehouse account asked to change its address to {}. \
+             It changes when the link sent there is followed.",
+            ascii(new, 254)
+        )],
+        Some(("If this wasn't you, reset your password", forgot_url)),
+        "If it was you, there is nothing to do.",
+    )
+}
+
+/// A sign-in from a device or address new to the account.
+pub fn sign_in_alert(to: &str, device: &str, ip: &str, at: &str, url: &str) -> Letter {
+    letter(
+        "not_me",
+        to,
+        "New sign-in to your account",
+        &[
+            "Your gatehouse account was just signed in to from a device or address it has not used before."
+                .to_owned(),
+            format!(
+                "Device: {}. Address: {}. Time: {}.",
+                ascii(device, 80),
+                ascii(ip, 64),
+                at
+            ),
+            "If this wasn't you, the link below signs that device out at once (it works for 7 days), \
+             and then helps you choose a new password."
+                .to_owned(),
+        ],
+        Some(("This wasn't me", url)),
+        "If it was you, there is nothing to do.",
+    )
+}

@@ -1,0 +1,140 @@
+//! The recovery capability, as the browser reaches it: asking for and using
+//! a password-reset link, proving an address, changing it, and ending a
+//! sign-in that was not the owner's. Links travel by mail (see [`mail`]);
+//! each server function parses its fields, makes one service call and
+//! shapes the answer.
+
+use crate::{
+    auth::{Done, UserInfo},
+    error::AppError,
+};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+server_only! {
+    pub mod letters;
+    pub mod links;
+    pub mod mail;
+    pub mod outbox;
+    pub mod service;
+}
+
+/// One message in the development outbox.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxMessage {
+    pub id: String,
+    pub to: String,
+    pub subject: String,
+    pub date: String,
+    pub text: String,
+    pub links: Vec<String>,
+}
+
+/// Mails a reset link if the account exists; answers the same either way.
+#[server(endpoint = "request_password_reset", prefix = "/api")]
+pub async fn request_password_reset(email: String) -> Result<Done, AppError> {
+    use crate::auth::ssr::*;
+    run(async move {
+        state()
+            .recovery
+            .request_password_reset(&email, &client())
+            .await?;
+        Ok(Done {})
+    })
+    .await
+}
+
+/// Sets a new password from a reset link and signs this browser in.
+#[server(endpoint = "reset_password", prefix = "/api")]
+pub async fn reset_password(token: String, new_password: String) -> Result<UserInfo, AppError> {
+    use crate::auth::{passwords::Password, ssr::*};
+    run(async move {
+        let (user, issued) = state()
+            .recovery
+            .reset_password(&token, Password::new(new_password), &client())
+            .await?;
+        Ok(signed_in(user, &issued))
+    })
+    .await
+}
+
+/// Mails a new verification link to the signed-in person's address.
+#[server(endpoint = "send_verification", prefix = "/api")]
+pub async fn send_verification() -> Result<Done, AppError> {
+    use crate::auth::ssr::*;
+    run(async move {
+        state().recovery.send_verification(&authed()?).await?;
+        Ok(Done {})
+    })
+    .await
+}
+
+/// Proves an address with the link sent to it.
+#[server(endpoint = "verify_email", prefix = "/api")]
+pub async fn verify_email(token: String) -> Result<Done, AppError> {
+    use crate::auth::ssr::*;
+    run(async move {
+        state().recovery.verify_email(&token, &client()).await?;
+        Ok(Done {})
+    })
+    .await
+}
+
+/// Starts an address change (the current password is required).
+#[server(endpoint = "change_email", prefix = "/api")]
+pub async fn change_email(new_email: String, password: String) -> Result<Done, AppError> {
+    use crate::auth::{passwords::Password, ssr::*};
+    run(async move {
+        let me = authed()?;
+        state()
+            .recovery
+            .change_email(&me, &new_email, Password::new(password), &client())
+            .await?;
+        Ok(Done {})
+    })
+    .await
+}
+
+/// Completes an address change with the link sent to the new address.
+#[server(endpoint = "confirm_email_change", prefix = "/api")]
+pub async fn confirm_email_change(token: String) -> Result<Done, AppError> {
+    use crate::auth::ssr::*;
+    run(async move {
+        let me = authed().ok();
+        state()
+            .recovery
+            .confirm_email_change(&token, me.as_ref(), &client())
+            .await?;
+        Ok(Done {})
+    })
+    .await
+}
+
+/// Ends the session a sign-in alert was about.
+#[server(endpoint = "not_me", prefix = "/api")]
+pub async fn not_me(token: String) -> Result<Done, AppError> {
+    use crate::auth::ssr::*;
+    run(async move {
+        state().recovery.not_me(&token, &client()).await?;
+        Ok(Done {})
+    })
+    .await
+}
+
+/// The development outbox, newest first; `not_found` in production.
+#[server(endpoint = "dev_outbox", prefix = "/api")]
+pub async fn dev_outbox() -> Result<Vec<OutboxMessage>, AppError> {
+    use crate::auth::ssr::*;
+    run(async move {
+        let config = state().config;
+        if config.environment == crate::config::Environment::Production
+            || config.mail.smtp_url.is_some()
+        {
+            return Err(crate::error::ErrorCode::NotFound.into());
+        }
+        outbox::read(&mail::outbox_dir(&config))
+            .await
+            .map_err(AppError::internal)
+    })
+    .await
+}

@@ -1,0 +1,304 @@
+//! The recovery capability: password reset by email, address verification,
+//! address change, and "this wasn't me". It owns these writes and their
+//! security events; sessions are opened and ended through the auth and
+//! sessions services.
+
+use super::{
+    letters,
+    links::{Links, Purpose},
+};
+use crate::{
+    auth::{
+        extract::AuthedUser,
+        passwords::Password,
+        service::{normalize_email, AuthService},
+        throttle::{address_scope, refuse_if_blocked},
+        tokens::IssuedTokens,
+    },
+    clock::{now_ms, Millis},
+    error::{AppError, ErrorCode},
+    http::client_addr::ClientInfo,
+    ids::UserId,
+    sessions::{
+        events::{EventKind, RevokeReason},
+        service::{SessionKind, SessionService},
+    },
+    store::{Db, User},
+};
+
+/// Reset requests allowed per client address per window.
+const RESET_REQUESTS: i64 = 30;
+const RESET_WINDOW_MS: Millis = 3_600_000;
+
+#[derive(Clone)]
+pub struct RecoveryService {
+    db: Db,
+    auth: AuthService,
+    sessions: SessionService,
+    links: Links,
+}
+
+fn link_gone() -> AppError {
+    AppError::new(
+        ErrorCode::InvalidToken,
+        "This link is not valid any more: the account or its address changed. Ask for a new one.",
+    )
+}
+
+impl RecoveryService {
+    pub fn new(db: Db, auth: AuthService, sessions: SessionService, links: Links) -> Self {
+        Self {
+            db,
+            auth,
+            sessions,
+            links,
+        }
+    }
+
+    /// Asks for a reset link. The answer is the same, in the same time,
+    /// whether or not the account exists: everything that depends on it
+    /// happens after the answer has left (OWASP Forgot Password Cheat Sheet,
+    /// "Forgot Password Request"). Only the client's own rate is refused.
+    pub async fn request_password_reset(
+        &self,
+        email: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AppError> {
+        let email = normalize_email(email)?;
+        let key = format!("reset:{}", address_scope(client.ip.as_deref()));
+        let reservation = self
+            .db
+            .reserve_in_window(&key, RESET_REQUESTS, RESET_WINDOW_MS)
+            .await?;
+        if let Err(throttled) = refuse_if_blocked(reservation) {
+            tracing::warn!(ip = client.ip.as_deref().unwrap_or("unknown"), "reset requests throttled");
+            return Err(throttled);
+        }
+        let (this, client) = (self.clone(), client.clone());
+        tokio::spawn(async move {
+            if let Err(err) = this.send_reset(&email, &client).await {
+                tracing::warn!(error = %err, "could not send a reset link");
+            }
+        });
+        Ok(())
+    }
+
+    async fn send_reset(&self, email: &str, client: &ClientInfo) -> Result<(), AppError> {
+        let Some(user) = self.db.user_by_email(email).await? else {
+            return Ok(());
+        };
+        if user.disabled || !self.links.may_mail(Purpose::ResetPassword, email).await? {
+            return Ok(());
+        }
+        let url = self
+            .links
+            .issue(Purpose::ResetPassword, &user.id, Some(email), None)
+            .await?;
+        self.links.mail(letters::password_reset(email, &url));
+        tracing::info!(user_id = %user.id, "reset link sent");
+        self.sessions
+            .record_event(
+                &user.id,
+                EventKind::PasswordResetRequested,
+                client,
+                "A password reset link was sent",
+            )
+            .await;
+        Ok(())
+    }
+
+    /// Sets a new password from a reset link: every session of the account
+    /// ends and this browser is signed in fresh. A weak password is refused
+    /// before the link is spent.
+    pub async fn reset_password(
+        &self,
+        token: &str,
+        new: Password,
+        client: &ClientInfo,
+    ) -> Result<(User, IssuedTokens), AppError> {
+        let link = self.links.peek(token, Purpose::ResetPassword).await?;
+        let mut user = self.account_at(&link.user_id, link.email.as_deref()).await?;
+        if user.disabled {
+            return Err(ErrorCode::AccountDisabled.into());
+        }
+        self.auth.check_new_password(&new, &user.email).await?;
+        let hash = self.auth.hash_password(&new).await?;
+        self.links.take(token, Purpose::ResetPassword).await?;
+        self.db.set_password_hash(&user.id, &hash).await?;
+        // Following the link proved the mailbox.
+        self.db
+            .mark_email_verified(&user.id, &user.email, now_ms())
+            .await?;
+        self.sessions.account_changed(&user.id);
+        self.links.void(&user.id, Purpose::ResetPassword).await?;
+        let ended = self
+            .sessions
+            .end_all(&user.id, None, RevokeReason::PasswordChanged)
+            .await?;
+        user.password_hash = hash;
+        let issued = self
+            .auth
+            .open_session(&user, SessionKind::Browser, client)
+            .await?;
+        tracing::info!(user_id = %user.id, ended, "password reset");
+        let detail = format!("Password reset from an emailed link; {ended} session(s) ended");
+        self.sessions
+            .record_event(&user.id, EventKind::PasswordReset, client, &detail)
+            .await;
+        Ok((user, issued))
+    }
+
+    /// The account a link was issued for, if its address is still the one
+    /// the link went to.
+    async fn account_at(&self, user_id: &UserId, email: Option<&str>) -> Result<User, AppError> {
+        let user = self.db.user_by_id(user_id).await?.ok_or_else(link_gone)?;
+        if email != Some(user.email.as_str()) {
+            return Err(link_gone());
+        }
+        Ok(user)
+    }
+
+    /// Mails a new verification link to the signed-in person's address.
+    pub async fn send_verification(&self, me: &AuthedUser) -> Result<(), AppError> {
+        let user = self
+            .db
+            .user_by_id(&me.user_id)
+            .await?
+            .ok_or(ErrorCode::Unauthenticated)?;
+        if user.email_verified_at.is_some() {
+            return Ok(());
+        }
+        if !self.links.send_verification(&user).await? {
+            return Err(AppError {
+                message: "A link was sent less than a minute ago. Please check your inbox, or try again in a minute.".into(),
+                ..AppError::throttled(60)
+            });
+        }
+        Ok(())
+    }
+
+    /// Marks an address as proved.
+    pub async fn verify_email(&self, token: &str, client: &ClientInfo) -> Result<(), AppError> {
+        let link = self.links.take(token, Purpose::VerifyEmail).await?;
+        let email = link.email.ok_or_else(link_gone)?;
+        if !self
+            .db
+            .mark_email_verified(&link.user_id, &email, now_ms())
+            .await?
+        {
+            return Err(link_gone());
+        }
+        self.sessions.account_changed(&link.user_id);
+        tracing::info!(user_id = %link.user_id, "email verified");
+        self.sessions
+            .record_event(&link.user_id, EventKind::EmailVerified, client, "Email address confirmed")
+            .await;
+        Ok(())
+    }
+
+    /// Starts an address change: a confirmation link to the new address and
+    /// a notice to the old one. The current password is required.
+    pub async fn change_email(
+        &self,
+        me: &AuthedUser,
+        new_email: &str,
+        password: Password,
+        client: &ClientInfo,
+    ) -> Result<(), AppError> {
+        let new = normalize_email(new_email)?;
+        let user = self
+            .auth
+            .verify_password_of(&me.user_id, password, client)
+            .await?;
+        if new == user.email {
+            return Err(AppError::invalid_input("That is already your address."));
+        }
+        if self.db.user_by_email(&new).await?.is_some() {
+            return Err(ErrorCode::EmailTaken.into());
+        }
+        if !self.links.may_mail(Purpose::ChangeEmail, &new).await? {
+            return Err(AppError::throttled(60));
+        }
+        let url = self
+            .links
+            .issue(Purpose::ChangeEmail, &user.id, Some(&new), None)
+            .await?;
+        self.links.mail(letters::email_change(&new, &url));
+        self.links.mail(letters::email_change_notice(
+            &user.email,
+            &new,
+            &self.links.forgot_url(),
+        ));
+        tracing::info!(user_id = %user.id, "email change requested");
+        self.sessions
+            .record_event(
+                &user.id,
+                EventKind::EmailChangeRequested,
+                client,
+                "A link to confirm a new address was sent",
+            )
+            .await;
+        Ok(())
+    }
+
+    /// Completes an address change; every session of the account but the
+    /// caller's own ends.
+    pub async fn confirm_email_change(
+        &self,
+        token: &str,
+        me: Option<&AuthedUser>,
+        client: &ClientInfo,
+    ) -> Result<(), AppError> {
+        let link = self.links.take(token, Purpose::ChangeEmail).await?;
+        let new = link.email.ok_or_else(link_gone)?;
+        let user = self
+            .db
+            .user_by_id(&link.user_id)
+            .await?
+            .ok_or_else(link_gone)?;
+        match self
+            .db
+            .change_email(&user.id, &user.email, &new, now_ms())
+            .await?
+        {
+            Some(true) => {}
+            Some(false) => return Err(link_gone()),
+            None => return Err(ErrorCode::EmailTaken.into()),
+        }
+        self.sessions.account_changed(&user.id);
+        // Links sent to the old address must not work for the new one.
+        for purpose in [Purpose::ResetPassword, Purpose::VerifyEmail] {
+            self.links.void(&user.id, purpose).await?;
+        }
+        let keep = me
+            .filter(|me| me.user_id == user.id)
+            .map(|me| &me.session_id);
+        let ended = self
+            .sessions
+            .end_all(&user.id, keep, RevokeReason::EmailChanged)
+            .await?;
+        tracing::info!(user_id = %user.id, ended, "email changed");
+        let detail = format!("Email address changed; {ended} other session(s) ended");
+        self.sessions
+            .record_event(&user.id, EventKind::EmailChanged, client, &detail)
+            .await;
+        Ok(())
+    }
+
+    /// Ends the session a sign-in alert was about.
+    pub async fn not_me(&self, token: &str, client: &ClientInfo) -> Result<(), AppError> {
+        let link = self.links.take(token, Purpose::NotMe).await?;
+        let session_id = link.session_id.ok_or_else(link_gone)?;
+        let ended = self.sessions.end(&session_id, RevokeReason::NotMe).await?;
+        tracing::warn!(user_id = %link.user_id, session_id = %session_id, ended, "sign-in reported as not the owner");
+        let detail = if ended {
+            "A sign-in was reported as not you; that device was signed out"
+        } else {
+            "A sign-in was reported as not you; that device had already signed out"
+        };
+        self.sessions
+            .record_event(&link.user_id, EventKind::NotMe, client, detail)
+            .await;
+        Ok(())
+    }
+}

@@ -1,0 +1,188 @@
+//! The `link_tokens` table: single-use links sent by mail. Only a token's
+//! SHA-256 is stored; using one is a single conditional statement, so two
+//! requests racing with the same token cannot both succeed.
+
+use super::{execute, on_pool, Db, StoreResult};
+use crate::{
+    clock::Millis,
+    ids::{SessionId, UserId},
+};
+
+/// A link token to store.
+pub struct NewLink<'a> {
+    pub token_hash: &'a str,
+    pub purpose: &'a str,
+    pub user_id: &'a UserId,
+    pub email: Option<&'a str>,
+    pub session_id: Option<&'a SessionId>,
+    pub now: Millis,
+    pub expires_at: Millis,
+}
+
+/// What a used (or looked-up) token was issued for.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct LinkRow {
+    pub user_id: UserId,
+    pub email: Option<String>,
+    pub session_id: Option<SessionId>,
+}
+
+impl Db {
+    /// Stores a token; when `replace`, the account's unused tokens of the
+    /// same purpose stop working in the same transaction (a newer request
+    /// invalidates the older link).
+    pub async fn insert_link(&self, link: NewLink<'_>, replace: bool) -> StoreResult<()> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            if replace {
+                sqlx::query(
+                    "UPDATE link_tokens SET used_at = $1 \
+                     WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL",
+                )
+                .bind(link.now)
+                .bind(link.user_id)
+                .bind(link.purpose)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query(
+                "INSERT INTO link_tokens \
+                   (token_hash, purpose, user_id, email, session_id, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(link.token_hash)
+            .bind(link.purpose)
+            .bind(link.user_id)
+            .bind(link.email)
+            .bind(link.session_id)
+            .bind(link.now)
+            .bind(link.expires_at)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The unused, unexpired token of `purpose` with this hash, without
+    /// using it (to check a form before spending the link).
+    pub async fn find_link(
+        &self,
+        token_hash: &str,
+        purpose: &str,
+        now: Millis,
+    ) -> StoreResult<Option<LinkRow>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT user_id, email, session_id FROM link_tokens \
+             WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
+        )
+        .bind(token_hash)
+        .bind(purpose)
+        .bind(now)
+        .fetch_optional(pool)
+        .await)?)
+    }
+
+    /// Uses a token: one statement that succeeds for exactly one caller,
+    /// and only for an unused, unexpired token of `purpose`.
+    pub async fn use_link(
+        &self,
+        token_hash: &str,
+        purpose: &str,
+        now: Millis,
+    ) -> StoreResult<Option<LinkRow>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "UPDATE link_tokens SET used_at = $1 \
+             WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $4 \
+             RETURNING user_id, email, session_id",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .bind(purpose)
+        .bind(now)
+        .fetch_optional(pool)
+        .await)?)
+    }
+
+    /// Makes an account's unused tokens of `purpose` stop working (its
+    /// password or address changed).
+    pub async fn void_links(&self, user_id: &UserId, purpose: &str, now: Millis) -> StoreResult<()> {
+        execute!(self, pool => sqlx::query(
+            "UPDATE link_tokens SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(user_id)
+        .bind(purpose)
+        )?;
+        Ok(())
+    }
+
+    /// Whether any earlier session of the account (open or ended, still
+    /// kept) came from `ip`.
+    pub async fn address_known(
+        &self,
+        user_id: &UserId,
+        ip: &str,
+        except: &SessionId,
+    ) -> StoreResult<bool> {
+        let found: Option<(i64,)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT 1 FROM sessions WHERE user_id = $1 AND ip = $2 AND id <> $3 LIMIT 1",
+        )
+        .bind(user_id)
+        .bind(ip)
+        .bind(except)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(found.is_some())
+    }
+
+    /// Marks the account's address as proved, if it is still `email`.
+    pub async fn mark_email_verified(
+        &self,
+        user_id: &UserId,
+        email: &str,
+        now: Millis,
+    ) -> StoreResult<bool> {
+        let done = execute!(self, pool => sqlx::query(
+            "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1) \
+             WHERE id = $2 AND email = $3",
+        )
+        .bind(now)
+        .bind(user_id)
+        .bind(email)
+        )?;
+        Ok(done == 1)
+    }
+
+    /// Moves the account to a new, proved address if it still has `old`;
+    /// `None` if the new address belongs to another account by now.
+    pub async fn change_email(
+        &self,
+        user_id: &UserId,
+        old: &str,
+        new: &str,
+        now: Millis,
+    ) -> StoreResult<Option<bool>> {
+        let result = execute!(self, pool => sqlx::query(
+            "UPDATE users SET email = $1, email_verified_at = $2 WHERE id = $3 AND email = $4",
+        )
+        .bind(new)
+        .bind(now)
+        .bind(user_id)
+        .bind(old)
+        );
+        match result {
+            Ok(done) => Ok(Some(done == 1)),
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    pub async fn purge_links(&self, before: Millis) -> StoreResult<u64> {
+        Ok(
+            execute!(self, pool => sqlx::query("DELETE FROM link_tokens WHERE expires_at < $1")
+            .bind(before)
+            )?,
+        )
+    }
+}
