@@ -302,6 +302,9 @@ pub async fn serve() -> Result<(), StartError> {
     if !config.secure_cookies {
         tracing::warn!("GATEHOUSE_SECURE_COOKIES=false: cookies lose Secure and the __Host- prefix; use only for plain-http development");
     }
+    if config.environment == Environment::Production && config.public_url.is_none() {
+        tracing::warn!("GATEHOUSE_PUBLIC_URL is unset: links in mail name the address this server listens on; set it to the public https origin");
+    }
     let options = leptos_options(&config);
     let app = Application::build(config, options).await?;
     let addr = app

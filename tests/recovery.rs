@@ -628,3 +628,77 @@ async fn forms_work_without_javascript() {
     assert_eq!(done.header("location").as_deref(), Some("/"));
     assert!(browser.get("/").await.body.contains(&ada));
 }
+
+#[tokio::test]
+async fn a_reset_cancels_an_address_change_started_with_the_old_password() {
+    let app = TestApp::spawn().await;
+    let (ada, intruder_address) = (email("ada"), email("intruder"));
+    let intruder = app.signed_up(&ada).await;
+    let asked = intruder
+        .post_form(
+            "/api/change_email",
+            &[("new_email", &intruder_address), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+    let change = link_token(
+        &app.wait_for_mail(&intruder_address, "Confirm your new email address", 1)
+            .await,
+        "/confirm-email",
+    );
+    // The owner, warned at the old address, resets the password.
+    let owner = app.browser();
+    owner
+        .post_form("/api/request_password_reset", &[("email", &ada)])
+        .await;
+    let reset = reset_link(&app, &ada, 1).await;
+    let done = owner
+        .post_form(
+            "/api/reset_password",
+            &[("token", &reset), ("new_password", NEW_PASSWORD)],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    let taken = app
+        .browser()
+        .post_form("/api/confirm_email_change", &[("token", &change)])
+        .await;
+    assert_eq!(taken.code(), "invalid_token");
+    assert_eq!(owner.get("/api/v1/me").await.json()["email"], ada.as_str());
+}
+
+#[tokio::test]
+async fn this_wasnt_me_also_ends_sign_ins_made_after_the_alerted_one() {
+    let app = TestApp::spawn().await;
+    let ada = email("ada");
+    let owner = app.signed_up(&ada).await;
+    let first = app.signed_in(&ada, FIREFOX).await;
+    // A second sign-in within the minute gets no alert of its own.
+    let second = app.signed_in(&ada, FIREFOX).await;
+    let alert = app
+        .wait_for_mail(&ada, "New sign-in to your account", 1)
+        .await;
+    app.browser()
+        .post_form("/api/not_me", &[("token", &link_token(&alert, "/not-me"))])
+        .await;
+    for intruder in [&first, &second] {
+        assert_eq!(
+            intruder.get("/api/v1/me").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(owner.get("/api/v1/me").await.status, StatusCode::OK);
+    assert_eq!(app.mail_to(&ada, "New sign-in to your account").len(), 1);
+}
+
+#[tokio::test]
+async fn the_outbox_answers_only_the_machine_itself() {
+    let app = TestApp::spawn_with(&[("GATEHOUSE_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let remote = app
+        .browser()
+        .post_form_from("203.0.113.5", "/api/dev_outbox", &[])
+        .await;
+    assert_eq!(remote.status, StatusCode::NOT_FOUND);
+    let local = app.browser().post_form("/api/dev_outbox", &[]).await;
+    assert_eq!(local.status, StatusCode::OK);
+}

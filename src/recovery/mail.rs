@@ -10,7 +10,7 @@ use lettre::{
         header::{ContentTransferEncoding, ContentType},
         Body, Mailbox, MultiPart, SinglePart,
     },
-    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
 };
 use std::{path::PathBuf, sync::Arc, time::Duration};
 use tokio::sync::{mpsc, Semaphore};
@@ -97,19 +97,14 @@ pub fn outbox_dir(config: &Config) -> PathBuf {
 async fn deliver_all(mut letters: mpsc::Receiver<Letter>, transport: Arc<Transport>, from: Mailbox) {
     let slots = Arc::new(Semaphore::new(CONCURRENT));
     while let Some(letter) = letters.recv().await {
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            return;
-        };
-        let (transport, from) = (transport.clone(), from.clone());
-        tokio::spawn(async move {
-            deliver(&transport, &from, letter).await;
-            drop(slot);
-        });
+        let (transport, from, slots) = (transport.clone(), from.clone(), slots.clone());
+        tokio::spawn(async move { deliver(&transport, &from, letter, &slots).await });
     }
 }
 
-/// Delivers one letter, retrying transient failures.
-async fn deliver(transport: &Transport, from: &Mailbox, letter: Letter) {
+/// Delivers one letter, retrying transient failures. A delivery slot is
+/// held only while talking to the server, never while waiting to retry.
+async fn deliver(transport: &Transport, from: &Mailbox, letter: Letter, slots: &Semaphore) {
     let kind = letter.kind;
     let message = match build(from, &letter) {
         Ok(message) => message,
@@ -120,24 +115,35 @@ async fn deliver(transport: &Transport, from: &Mailbox, letter: Letter) {
     };
     let mut waits = RETRIES.iter();
     loop {
-        let result = match transport {
-            Transport::Smtp(smtp) => smtp
-                .send(message.clone())
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
-            Transport::Outbox(dir) => write_outbox(dir, &message).await.map_err(|e| e.to_string()),
+        let Ok(slot) = slots.acquire().await else {
+            return;
         };
+        let result = match transport {
+            Transport::Smtp(smtp) => smtp.send(message.clone()).await.map(|_| ()).map_err(|e| {
+                // A permanent refusal (5xx: no such mailbox, policy) will
+                // not change by asking again.
+                let permanent = e.is_permanent();
+                (e.to_string(), permanent)
+            }),
+            Transport::Outbox(dir) => write_outbox(dir, &message)
+                .await
+                .map_err(|e| (e.to_string(), false)),
+        };
+        drop(slot);
         match (result, waits.next()) {
             (Ok(()), _) => {
                 tracing::info!(kind, "letter sent");
                 return;
             }
-            (Err(err), Some(wait)) => {
+            (Err((err, true)), _) => {
+                tracing::error!(kind, error = %err, "letter refused by the mail server");
+                return;
+            }
+            (Err((err, _)), Some(wait)) => {
                 tracing::warn!(kind, error = %err, retry_in = wait.as_secs(), "letter not sent; will retry");
                 tokio::time::sleep(*wait).await;
             }
-            (Err(err), None) => {
+            (Err((err, _)), None) => {
                 tracing::error!(kind, error = %err, "letter not sent; giving up");
                 return;
             }
@@ -148,7 +154,15 @@ async fn deliver(transport: &Transport, from: &Mailbox, letter: Letter) {
 /// An RFC 5322 message with a plain-text and an HTML part, a `Date` and a
 /// `Message-ID` in the sender's domain.
 fn build(from: &Mailbox, letter: &Letter) -> Result<Message, String> {
-    let to: Mailbox = letter.to.parse().map_err(|e| format!("recipient: {e}"))?;
+    // A bare address, never a header's worth of text: what is stored is
+    // exactly who receives it.
+    let to = Mailbox::new(
+        None,
+        letter
+            .to
+            .parse::<Address>()
+            .map_err(|e| format!("recipient: {e}"))?,
+    );
     let id = format!(
         "<{}@{}>",
         crate::auth::tokens::random_id(18),

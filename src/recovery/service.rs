@@ -29,6 +29,8 @@ use crate::{
 /// Reset requests allowed per client address per window.
 const RESET_REQUESTS: i64 = 30;
 const RESET_WINDOW_MS: Millis = 3_600_000;
+/// Address changes one account may start per window.
+const CHANGE_REQUESTS: i64 = 5;
 
 #[derive(Clone)]
 pub struct RecoveryService {
@@ -130,7 +132,11 @@ impl RecoveryService {
             .mark_email_verified(&user.id, &user.email, now_ms())
             .await?;
         self.sessions.account_changed(&user.id);
-        self.links.void(&user.id, Purpose::ResetPassword).await?;
+        // A pending address change (perhaps an intruder's) dies with the
+        // old password.
+        for purpose in [Purpose::ResetPassword, Purpose::ChangeEmail] {
+            self.links.void(&user.id, purpose).await?;
+        }
         let ended = self
             .sessions
             .end_all(&user.id, None, RevokeReason::PasswordChanged)
@@ -158,6 +164,14 @@ impl RecoveryService {
         Ok(user)
     }
 
+    async fn refuse_disabled(&self, user_id: &UserId) -> Result<(), AppError> {
+        match self.db.user_by_id(user_id).await? {
+            Some(user) if user.disabled => Err(ErrorCode::AccountDisabled.into()),
+            Some(_) => Ok(()),
+            None => Err(link_gone()),
+        }
+    }
+
     /// Mails a new verification link to the signed-in person's address.
     pub async fn send_verification(&self, me: &AuthedUser) -> Result<(), AppError> {
         let user = self
@@ -180,6 +194,7 @@ impl RecoveryService {
     /// Marks an address as proved.
     pub async fn verify_email(&self, token: &str, client: &ClientInfo) -> Result<(), AppError> {
         let link = self.links.take(token, Purpose::VerifyEmail).await?;
+        self.refuse_disabled(&link.user_id).await?;
         let email = link.email.ok_or_else(link_gone)?;
         if !self
             .db
@@ -213,6 +228,13 @@ impl RecoveryService {
         if new == user.email {
             return Err(AppError::invalid_input("That is already your address."));
         }
+        // Each request mails two addresses: a few an hour per account.
+        let key = format!("change-email:{}", user.id);
+        refuse_if_blocked(
+            self.db
+                .reserve_in_window(&key, CHANGE_REQUESTS, RESET_WINDOW_MS)
+                .await?,
+        )?;
         if self.db.user_by_email(&new).await?.is_some() {
             return Err(ErrorCode::EmailTaken.into());
         }
@@ -256,6 +278,9 @@ impl RecoveryService {
             .user_by_id(&link.user_id)
             .await?
             .ok_or_else(link_gone)?;
+        if user.disabled {
+            return Err(ErrorCode::AccountDisabled.into());
+        }
         match self
             .db
             .change_email(&user.id, &user.email, &new, now_ms())
@@ -267,7 +292,7 @@ impl RecoveryService {
         }
         self.sessions.account_changed(&user.id);
         // Links sent to the old address must not work for the new one.
-        for purpose in [Purpose::ResetPassword, Purpose::VerifyEmail] {
+        for purpose in [Purpose::ResetPassword, Purpose::VerifyEmail, Purpose::NotMe] {
             self.links.void(&user.id, purpose).await?;
         }
         let keep = me
@@ -289,15 +314,26 @@ impl RecoveryService {
     pub async fn not_me(&self, token: &str, client: &ClientInfo) -> Result<(), AppError> {
         let link = self.links.take(token, Purpose::NotMe).await?;
         let session_id = link.session_id.ok_or_else(link_gone)?;
-        let ended = self.sessions.end(&session_id, RevokeReason::NotMe).await?;
+        let session = self
+            .sessions
+            .find(&session_id)
+            .await?
+            .filter(|s| s.user_id == link.user_id)
+            .ok_or_else(link_gone)?;
+        // That session, and any opened after it: alerts are spaced a minute
+        // apart, so a second sign-in right after the first had none of its own.
+        let ended = self
+            .sessions
+            .end_opened_since(&link.user_id, session.created_at, RevokeReason::NotMe)
+            .await?;
+        // Whoever signed in may have started an address change.
+        self.links.void(&link.user_id, Purpose::ChangeEmail).await?;
         tracing::warn!(user_id = %link.user_id, session_id = %session_id, ended, "sign-in reported as not the owner");
-        let detail = if ended {
-            "A sign-in was reported as not you; that device was signed out"
-        } else {
-            "A sign-in was reported as not you; that device had already signed out"
-        };
+        let detail = format!(
+            "A sign-in was reported as not you; {ended} session(s) opened since then were ended"
+        );
         self.sessions
-            .record_event(&link.user_id, EventKind::NotMe, client, detail)
+            .record_event(&link.user_id, EventKind::NotMe, client, &detail)
             .await;
         Ok(())
     }

@@ -201,6 +201,23 @@ impl SessionService {
         Ok(ids.len())
     }
 
+    /// Ends every session of a user opened at or after `since`; returns how
+    /// many ended.
+    pub async fn end_opened_since(
+        &self,
+        user_id: &UserId,
+        since: Millis,
+        reason: RevokeReason,
+    ) -> Result<usize, AppError> {
+        let now = now_ms();
+        let ids = self
+            .db
+            .revoke_sessions_since(user_id, since, reason)
+            .await?;
+        self.revocations.insert_all(&ids, now, reason);
+        Ok(ids.len())
+    }
+
     /// A session by id, if it exists.
     pub async fn find(&self, session_id: &SessionId) -> Result<Option<Session>, AppError> {
         Ok(self.db.session(session_id).await?)

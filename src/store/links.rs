@@ -126,7 +126,7 @@ impl Db {
         except: &SessionId,
     ) -> StoreResult<bool> {
         let found: Option<(i64,)> = on_pool!(self, pool => sqlx::query_as(
-            "SELECT 1 FROM sessions WHERE user_id = $1 AND ip = $2 AND id <> $3 LIMIT 1",
+            "SELECT CAST(1 AS BIGINT) FROM sessions WHERE user_id = $1 AND ip = $2 AND id <> $3 LIMIT 1",
         )
         .bind(user_id)
         .bind(ip)

@@ -206,6 +206,27 @@ impl Db {
         Ok(ids.into_iter().map(|(id,)| id).collect())
     }
 
+    /// Ends a user's open sessions created at or after `since`.
+    pub async fn revoke_sessions_since(
+        &self,
+        user_id: &UserId,
+        since: Millis,
+        reason: RevokeReason,
+    ) -> StoreResult<Vec<SessionId>> {
+        let sql = format!(
+            "UPDATE sessions SET revoked_at = {}, revoked_reason = $1 \
+             WHERE user_id = $2 AND revoked_at IS NULL AND created_at >= $3 RETURNING id",
+            self.now_sql()
+        );
+        let ids: Vec<(SessionId,)> = on_pool!(self, pool => sqlx::query_as(&sql)
+        .bind(reason.as_str())
+        .bind(user_id)
+        .bind(since)
+        .fetch_all(pool)
+        .await)?;
+        Ok(ids.into_iter().map(|(id,)| id).collect())
+    }
+
     /// A user's sessions that are neither revoked nor expired, newest activity first.
     pub async fn active_sessions(
         &self,

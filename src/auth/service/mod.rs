@@ -59,7 +59,15 @@ pub fn normalize_email(raw: &str) -> Result<String, AppError> {
         && domain
             .split('.')
             .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'));
-    if local.is_empty() || local.len() > 64 || !domain_ok {
+    // Only what a plain `local@domain` address needs: no quoting, angle
+    // brackets, commas or comments that a mail header would read as a
+    // second address.
+    let plain = |part: &str| {
+        !part
+            .chars()
+            .any(|c| matches!(c, '<' | '>' | '"' | ',' | ';' | ':' | '(' | ')' | '[' | ']' | '\\'))
+    };
+    if local.is_empty() || local.len() > 64 || !domain_ok || !plain(local) || !plain(domain) {
         return Err(invalid());
     }
     Ok(email)
@@ -425,8 +433,11 @@ impl AuthService {
         let hash = self.passwords.hash(&new).await?;
         self.db.set_password_hash(&user.id, &hash).await?;
         self.sessions.account_changed(&user.id);
-        // A reset link mailed before the change must not undo it.
-        self.links.void(&user.id, Purpose::ResetPassword).await?;
+        // A reset link mailed before the change must not undo it, nor an
+        // address change started with the old password go through.
+        for purpose in [Purpose::ResetPassword, Purpose::ChangeEmail] {
+            self.links.void(&user.id, purpose).await?;
+        }
         let revoked = self
             .sessions
             .end_all(
@@ -491,6 +502,9 @@ mod tests {
             "ada@exa\u{AD}mple.com",
             "\u{FEFF}ada@example.com",
             "a\u{202E}da@example.com",
+            "a<victim@corp.com>@example.com",
+            "\"a,b\"@example.com",
+            "ada@exa(mple).com",
         ] {
             assert!(normalize_email(bad).is_err(), "{bad} should be refused");
         }
