@@ -79,7 +79,12 @@ impl ErrorCode {
         use ErrorCode::*;
         matches!(
             self,
-            SessionExpired | SessionRevoked | ReuseDetected | Unauthenticated | AccountDisabled
+            SessionExpired
+                | SessionRevoked
+                | ReuseDetected
+                | Unauthenticated
+                | AccountDisabled
+                | EmailUnverified
         )
     }
 

@@ -379,8 +379,10 @@ async fn a_required_verified_address_gates_sign_in() {
         registered.body
     );
     assert_eq!(registered.code(), "email_unverified");
+    // Cookies may only be cleared, never set.
+    let opened = |cookies: Vec<String>| cookies.iter().any(|c| !c.contains("Max-Age=0"));
     assert!(
-        registered.set_cookies().is_empty(),
+        !opened(registered.set_cookies()),
         "no session before the address is proved"
     );
 
@@ -400,7 +402,7 @@ async fn a_required_verified_address_gates_sign_in() {
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(refused.code(), "email_unverified");
-    assert!(refused.set_cookies().is_empty());
+    assert!(!opened(refused.set_cookies()));
     let api = browser
         .post_json(
             "/api/v1/token",
@@ -701,4 +703,24 @@ async fn the_outbox_answers_only_the_machine_itself() {
     assert_eq!(remote.status, StatusCode::NOT_FOUND);
     let local = app.browser().post_form("/api/dev_outbox", &[]).await;
     assert_eq!(local.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn requiring_verified_addresses_reaches_sessions_opened_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut before = TestApp::spawn_in(dir.path(), &[]).await;
+    let ada = email("ada");
+    let browser = before.signed_up(&ada).await;
+    let refresh = browser.refresh_token();
+    let access = browser.access();
+    before.stop().await;
+
+    let after =
+        TestApp::spawn_in(dir.path(), &[("GATEHOUSE_REQUIRE_VERIFIED_EMAIL", "true")]).await;
+    let browser = after.browser();
+    browser.set_cookie("__Host-gh_refresh", &refresh);
+    browser.set_cookie("__Host-gh_access", &access);
+    let renewed = browser.post_form("/api/refresh", &[]).await;
+    assert_eq!(renewed.status, StatusCode::FORBIDDEN, "{}", renewed.body);
+    assert_eq!(renewed.code(), "email_unverified");
 }

@@ -4,7 +4,11 @@
 //! the Bearer token API and the page layer; it owns these writes and their
 //! security events.
 
+mod attempts;
+mod email;
 mod refresh;
+
+pub use email::normalize_email;
 
 use super::{
     device::DeviceKeys,
@@ -37,65 +41,6 @@ pub struct AuthService {
     passwords: PasswordHasherPool,
     sessions: SessionService,
     links: Links,
-}
-
-/// Trims and lower-cases an email and checks its shape.
-pub fn normalize_email(raw: &str) -> Result<String, AppError> {
-    let email = raw.trim().to_lowercase();
-    let invalid = || AppError::invalid_input("Enter a valid email address, like name@example.com.");
-    if email.len() > 254
-        || email
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || is_invisible(c))
-    {
-        return Err(invalid());
-    }
-    let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
-    let domain_ok = domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains("..")
-        && !domain.contains('@')
-        && domain
-            .split('.')
-            .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'));
-    // Only what a plain `local@domain` address needs: no quoting, angle
-    // brackets, commas or comments that a mail header would read as a
-    // second address.
-    let plain = |part: &str| {
-        !part
-            .chars()
-            .any(|c| matches!(c, '<' | '>' | '"' | ',' | ';' | ':' | '(' | ')' | '[' | ']' | '\\'))
-    };
-    if local.is_empty() || local.len() > 64 || !domain_ok || !plain(local) || !plain(domain) {
-        return Err(invalid());
-    }
-    Ok(email)
-}
-
-/// Unicode format characters that render as nothing (zero-width spaces and
-/// joiners, direction overrides, soft hyphen, byte-order mark): an address
-/// containing one would look exactly like another account's.
-fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}'
-            | '\u{034F}'
-            | '\u{061C}'
-            | '\u{115F}'
-            | '\u{1160}'
-            | '\u{17B4}'
-            | '\u{17B5}'
-            | '\u{180B}'..='\u{180F}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{206F}'
-            | '\u{3164}'
-            | '\u{FE00}'..='\u{FE0F}'
-            | '\u{FEFF}'
-            | '\u{FFA0}'
-            | '\u{FFF0}'..='\u{FFF8}'
-    )
 }
 
 /// What a new password may not be built from: the account's email.
@@ -341,42 +286,6 @@ impl AuthService {
         Ok(issued)
     }
 
-    /// Counts a trusted device's attempt under its own key and under the
-    /// account's key for all its devices (so many credentials collected
-    /// with a once-known password do not multiply the allowance).
-    async fn reserve_device_attempt(&self, device_key: &str, email: &str) -> Result<(), AppError> {
-        let all_devices = throttle::account_devices_key(email);
-        for attempt in [
-            throttle::device_attempt(device_key),
-            throttle::account_devices_attempt(&all_devices),
-        ] {
-            throttle::refuse_if_blocked(self.db.reserve_attempt(attempt).await?)?;
-        }
-        Ok(())
-    }
-
-    /// Counts a password attempt under every key before the password is
-    /// checked; `Err(throttled)` with the seconds to wait if a key is in
-    /// backoff.
-    async fn reserve_attempt(&self, keys: &ThrottleKeys) -> Result<(), AppError> {
-        for attempt in keys.attempts() {
-            throttle::refuse_if_blocked(self.db.reserve_attempt(attempt).await?)?;
-        }
-        Ok(())
-    }
-
-    /// A correct password ends this client's streak on the account and takes
-    /// the attempt back from the account-wide and address-wide counts; it
-    /// does not erase strangers' failures there (else every sign-in of the
-    /// owner would hand a distributed guesser a fresh allowance).
-    async fn record_success(&self, keys: &ThrottleKeys) -> Result<(), AppError> {
-        self.db.clear_failures(&[keys.account_and_client()]).await?;
-        for key in keys.released_by_success() {
-            self.db.release_attempt(key).await?;
-        }
-        Ok(())
-    }
-
     /// Checks the password of a signed-in user (before a sensitive change),
     /// throttled like sign-in.
     pub async fn verify_password_of(
@@ -476,37 +385,5 @@ impl AuthService {
         self.sessions.account_changed(&user.id);
         tracing::info!(user_id = %user.id, "account deleted");
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn emails_are_normalized_and_validated() {
-        assert_eq!(
-            normalize_email("  Ada@Example.COM ").unwrap(),
-            "ada@example.com"
-        );
-        for bad in [
-            "",
-            "ada",
-            "ada@",
-            "@example.com",
-            "ada@example",
-            "a b@example.com",
-            "ada@.example.com",
-            "ada@example..com",
-            "a\u{200B}da@example.com",
-            "ada@exa\u{AD}mple.com",
-            "\u{FEFF}ada@example.com",
-            "a\u{202E}da@example.com",
-            "a<victim@corp.com>@example.com",
-            "\"a,b\"@example.com",
-            "ada@exa(mple).com",
-        ] {
-            assert!(normalize_email(bad).is_err(), "{bad} should be refused");
-        }
     }
 }

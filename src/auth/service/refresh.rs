@@ -95,6 +95,11 @@ impl AuthService {
         if user.disabled {
             return Err(ErrorCode::AccountDisabled.into());
         }
+        // Turning GATEHOUSE_REQUIRE_VERIFIED_EMAIL on reaches sessions opened
+        // before it: they cannot be renewed until the address is proved.
+        if self.unverified_refused(&user) {
+            return Err(ErrorCode::EmailUnverified.into());
+        }
 
         let current = if generation == session.generation {
             let idle =
