@@ -55,6 +55,8 @@ error_codes! {
     SessionRevoked = "session_revoked", 401, "This device was signed out from another device.";
     ReuseDetected = "reuse_detected", 401, "For your safety this session was ended: a sign-in token was used twice. Please sign in again.";
     Unauthenticated = "unauthenticated", 401, "Please sign in to continue.";
+    ReauthRequired = "reauth_required", 401, "For your safety, please confirm it's you: enter your password again.";
+    InvalidCode = "invalid_code", 401, "That code is not right.";
     CrossSite = "cross_site", 403, "This request came from another site and was refused.";
     Forbidden = "forbidden", 403, "You are not allowed to do that.";
     AccountDisabled = "account_disabled", 403, "This account has been disabled. Contact an administrator.";

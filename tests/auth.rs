@@ -376,6 +376,7 @@ async fn an_expired_access_token_on_a_page_load_is_silently_refreshed() {
             &claims.sid.as_str().into(),
             now() - 1200,
             std::time::Duration::from_secs(300),
+            &["pwd"],
         )
         .unwrap();
     b.set_cookie("__Host-gh_access", &expired.value);

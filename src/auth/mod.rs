@@ -224,6 +224,30 @@ pub async fn logout() -> Result<Done, AppError> {
     .await
 }
 
+/// Proves a factor again (the password, or a second-factor code) so this
+/// session may take sensitive actions for the next few minutes.
+#[server(endpoint = "reauthenticate", prefix = "/api")]
+pub async fn reauthenticate(
+    password: Option<String>,
+    code: Option<String>,
+) -> Result<Done, AppError> {
+    use self::ssr::*;
+    run(async move {
+        let me = authed()?;
+        state()
+            .auth
+            .reauthenticate(
+                &me,
+                password.map(passwords::Password::new),
+                code.as_deref(),
+                &client(),
+            )
+            .await?;
+        Ok(Done {})
+    })
+    .await
+}
+
 /// The signed-in person, if any.
 #[server(endpoint = "whoami", prefix = "/api")]
 pub async fn whoami() -> Result<Option<CurrentUser>, AppError> {

@@ -157,6 +157,7 @@ impl TokenKeys {
         session_id: &SessionId,
         now_secs: i64,
         ttl: Duration,
+        amr: &[&str],
     ) -> Result<AccessToken, KeyError> {
         let exp = now_secs + ttl.as_secs() as i64;
         let claims = Claims {
@@ -167,7 +168,7 @@ impl TokenKeys {
             jti: random_id(16),
             iss: self.ring.issuer().to_owned(),
             aud: AUDIENCE.to_owned(),
-            amr: vec!["pwd".to_owned()],
+            amr: amr.iter().map(|m| (*m).to_owned()).collect(),
         };
         Ok(AccessToken {
             value: self.ring.sign(&claims)?,
@@ -292,7 +293,13 @@ mod tests {
 
     /// A token for user `u` in session `s`, issued `age` seconds ago, valid 60 s.
     fn issued(keys: &TokenKeys, age: i64) -> AccessToken {
-        keys.issue_access(&"u".into(), &"s".into(), now() - age, Duration::from_secs(60))
+        keys.issue_access(
+            &"u".into(),
+            &"s".into(),
+            now() - age,
+            Duration::from_secs(60),
+            &["pwd"],
+        )
             .unwrap()
     }
 

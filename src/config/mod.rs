@@ -93,6 +93,9 @@ pub struct Lifetimes {
     /// `GATEHOUSE_JWKS_MAX_AGE`: how long verifiers may cache the key set,
     /// and so how long a new key is published before it signs.
     pub jwks_max_age: Duration,
+    /// `GATEHOUSE_REAUTH_WINDOW`: how recently a session must have proved a
+    /// factor for a sensitive action.
+    pub reauth_window: Duration,
 }
 
 /// Why the configuration was refused; printed at start-up.
@@ -207,6 +210,7 @@ impl Config {
             revocation_poll: seconds(&get, "GATEHOUSE_REVOCATION_POLL", 2)?,
             key_rotation: seconds_allow_zero(&get, "GATEHOUSE_KEY_ROTATION", 2_592_000)?,
             jwks_max_age: seconds_allow_zero(&get, "GATEHOUSE_JWKS_MAX_AGE", 300)?,
+            reauth_window: seconds(&get, "GATEHOUSE_REAUTH_WINDOW", 600)?,
         };
 
         let register_limit = match get("GATEHOUSE_REGISTER_LIMIT") {

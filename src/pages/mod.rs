@@ -218,6 +218,47 @@ pub fn leave_if_signed_out(err: &AppError) {
     }
 }
 
+/// Whether a form post without JavaScript came back with `?error=<code>`.
+pub fn query_error_is(code: ErrorCode) -> bool {
+    use_query_map().read_untracked().get("error").as_deref() == Some(code.as_str())
+}
+
+/// Asks for the password again before a sensitive action ("sudo mode"):
+/// shown once an action answered `reauth_required` (`needed`), or when a
+/// form post without JavaScript came back with that error. Without
+/// JavaScript it posts and returns to `next`; hydrated, a correct password
+/// runs `then` (the action, again).
+#[component]
+pub fn ReauthPrompt(
+    needed: RwSignal<bool>,
+    next: &'static str,
+    then: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let message = RwSignal::new(None);
+    let on_submit = in_place(move |form: Fields| async move {
+        let call = || crate::auth::reauthenticate(Some(form.get("password")), None);
+        match with_refresh(call).await {
+            Ok(_) => {
+                needed.set(false);
+                then();
+            }
+            Err(err) => handle_error(&err, message),
+        }
+    });
+    view! {
+        <Show when=move || needed.get()>
+            <form class="confirm" method="post" action="/api/reauthenticate" on:submit=on_submit data-testid="reauth">
+                <input type="hidden" name="next" value=next />
+                <p>"For your safety, confirm it's you before this change."</p>
+                <label for="reauth_password">"Password"</label>
+                <input id="reauth_password" name="password" type="password" autocomplete="current-password" required />
+                <button type="submit">"Confirm it's me"</button>
+                <FormMessage message=message.into() />
+            </form>
+        </Show>
+    }
+}
+
 /// A failed load, shown in place.
 #[component]
 pub fn LoadError(error: AppError) -> impl IntoView {

@@ -1,5 +1,8 @@
 use super::{in_place, with_refresh, Card, LocalTime};
-use crate::sessions::{list_sessions, SessionInfo};
+use crate::{
+    error::ErrorCode,
+    sessions::{events::SignInMethod, list_sessions, SessionInfo},
+};
 use leptos::{ev::SubmitEvent, prelude::*};
 use leptos_router::hooks::{use_navigate, use_query_map};
 
@@ -27,7 +30,8 @@ pub fn SessionsPage() -> impl IntoView {
             Err(err) => super::handle_error(&err, message),
         }
     });
-    let on_revoke_others = in_place(move |_| async move {
+    let needs_proof = RwSignal::new(super::query_error_is(ErrorCode::ReauthRequired));
+    let revoke_others = move || async move {
         match with_refresh(crate::sessions::revoke_other_sessions).await {
             Ok(done) => {
                 message.set(Some(format!(
@@ -36,12 +40,22 @@ pub fn SessionsPage() -> impl IntoView {
                 )));
                 after_revoke();
             }
+            Err(err) if err.error == ErrorCode::ReauthRequired => {
+                message.set(Some(err.message));
+                needs_proof.set(true);
+            }
             Err(err) => super::handle_error(&err, message),
         }
-    });
+    };
+    let on_revoke_others = in_place(move |_| revoke_others());
+    let retry_revoke_others = move || {
+        message.set(None);
+        leptos::task::spawn_local(revoke_others());
+    };
 
     view! {
         <Card title="Devices" heading="Devices you are signed in on" message>
+            <super::ReauthPrompt needed=needs_proof next="/sessions?confirm=others" then=retry_revoke_others />
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match sessions.await {
@@ -110,6 +124,10 @@ fn SessionRow(
             <dl class="session-meta">
                 <dt>"Address"</dt>
                 <dd>{session.ip.clone().unwrap_or_else(|| "unknown".into())}</dd>
+                <dt>"Signed in with"</dt>
+                <dd data-testid="method">
+                    {SignInMethod::parse(&session.method).map_or("Password", SignInMethod::title)}
+                </dd>
                 <dt>"Signed in"</dt>
                 <dd><LocalTime at=session.created_at.clone() /></dd>
                 <dt>"Last active"</dt>

@@ -225,6 +225,7 @@ impl RecoveryService {
             .auth
             .verify_password_of(&me.user_id, password, client)
             .await?;
+        self.sessions.mark_proved(&me.session_id).await?;
         if new == user.email {
             return Err(AppError::invalid_input("That is already your address."));
         }

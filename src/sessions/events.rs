@@ -96,6 +96,37 @@ named_enum! {
     NotMe = "not_me",
 }
 
+named_enum! {
+    /// How a session signed in.
+    SignInMethod;
+    Password = "password",
+    PasswordTotp = "password+totp",
+    RecoveryCode = "recovery_code",
+    Passkey = "passkey",
+}
+
+impl SignInMethod {
+    /// The access token's `amr` claim (RFC 8176 §2).
+    pub fn amr(self) -> &'static [&'static str] {
+        match self {
+            SignInMethod::Password => &["pwd"],
+            SignInMethod::PasswordTotp => &["pwd", "otp", "mfa"],
+            SignInMethod::RecoveryCode => &["pwd", "otp", "mfa"],
+            SignInMethod::Passkey => &["hwk", "user", "mfa"],
+        }
+    }
+
+    /// How the sessions page says it.
+    pub fn title(self) -> &'static str {
+        match self {
+            SignInMethod::Password => "Password",
+            SignInMethod::PasswordTotp => "Password and authenticator app",
+            SignInMethod::RecoveryCode => "Password and recovery code",
+            SignInMethod::Passkey => "Passkey",
+        }
+    }
+}
+
 impl From<RevokeReason> for ErrorCode {
     /// The error a revoked session's requests are refused with.
     fn from(reason: RevokeReason) -> Self {
@@ -126,6 +157,7 @@ mod tests {
     fn stored_names_round_trip() {
         names_round_trip(EventKind::ALL, EventKind::as_str, EventKind::parse);
         names_round_trip(RevokeReason::ALL, RevokeReason::as_str, RevokeReason::parse);
+        names_round_trip(SignInMethod::ALL, SignInMethod::as_str, SignInMethod::parse);
         names_round_trip(ErrorCode::ALL, ErrorCode::as_str, ErrorCode::parse);
         assert_eq!(EventKind::parse("nope"), None);
         assert_eq!(

@@ -23,6 +23,9 @@ pub struct SessionInfo {
     pub id: String,
     pub device: String,
     pub kind: String,
+    /// How it signed in: `password`, `password+totp`, `recovery_code` or
+    /// `passkey`.
+    pub method: String,
     pub ip: Option<String>,
     pub created_at: String,
     pub last_used_at: String,
@@ -86,6 +89,7 @@ pub async fn revoke_other_sessions() -> Result<Revoked, AppError> {
     use crate::auth::ssr::*;
     run(async move {
         let me = authed()?;
+        state().sessions.require_recent_proof(&me).await?;
         let revoked = state().sessions.revoke_others(&me, &client()).await?;
         Ok(Revoked { revoked })
     })

@@ -4,7 +4,7 @@
 
 use super::{
     device::device_name,
-    events::{EventKind, RevokeReason},
+    events::{EventKind, RevokeReason, SignInMethod},
     revocations::Revocations,
     SecurityEventInfo, SessionInfo, EVENT_RETENTION_DAYS,
 };
@@ -128,6 +128,7 @@ impl SessionService {
         &self,
         user: &User,
         kind: SessionKind,
+        method: SignInMethod,
         client: &ClientInfo,
     ) -> Result<IssuedTokens, AppError> {
         let now = now_ms();
@@ -148,6 +149,7 @@ impl SessionService {
                 user_agent: truncate(&client.user_agent, 512),
                 ip: client.ip.as_deref(),
                 credential: &user.password_hash,
+                method: method.as_str(),
             })
             .await?;
         if !opened {
@@ -162,6 +164,7 @@ impl SessionService {
                 &session_id,
                 secs(now),
                 self.config.lifetimes.access,
+                method.amr(),
             )?,
             refresh: self.keys.refresh_token(&session_id, 0, &secret),
             session_id,
@@ -216,6 +219,27 @@ impl SessionService {
             .await?;
         self.revocations.insert_all(&ids, now, reason);
         Ok(ids.len())
+    }
+
+    /// Whether this session proved a factor recently enough for a
+    /// sensitive action (at its sign-in or since); `reauth_required` if not
+    /// (OWASP ASVS 4.0 V3.7.1, "re-authentication before sensitive actions").
+    pub async fn require_recent_proof(&self, me: &AuthedUser) -> Result<(), AppError> {
+        let session = self
+            .db
+            .session(&me.session_id)
+            .await?
+            .ok_or(ErrorCode::Unauthenticated)?;
+        let proved = session.proved_at.unwrap_or(session.created_at);
+        if now_ms() - proved > millis(self.config.lifetimes.reauth_window) {
+            return Err(ErrorCode::ReauthRequired.into());
+        }
+        Ok(())
+    }
+
+    /// Records that this session proved a factor just now.
+    pub async fn mark_proved(&self, session_id: &SessionId) -> Result<(), AppError> {
+        Ok(self.db.mark_proved(session_id, now_ms()).await?)
     }
 
     /// A session by id, if it exists.
@@ -388,6 +412,7 @@ pub fn session_info(s: Session, current: Option<&SessionId>) -> SessionInfo {
         device: device_name(&s.user_agent),
         kind: s.kind,
         ip: s.ip,
+        method: s.method,
         created_at: rfc3339(s.created_at),
         last_used_at: rfc3339(s.last_used_at),
         id: s.id.into_string(),

@@ -24,6 +24,10 @@ pub struct Session {
     pub ip: Option<String>,
     pub revoked_at: Option<Millis>,
     pub revoked_reason: Option<String>,
+    /// How it signed in (a `SignInMethod` name).
+    pub method: String,
+    /// When it last proved a factor after signing in.
+    pub proved_at: Option<Millis>,
     /// The database's clock when the row was read: rules that compare times
     /// written by different instances (the grace window) use it, never a
     /// server's own clock.
@@ -87,6 +91,8 @@ pub struct NewSession<'a> {
     pub ip: Option<&'a str>,
     /// The password hash the sign-in was checked against.
     pub credential: &'a str,
+    /// How the person signed in.
+    pub method: &'a str,
 }
 
 /// A rotation: the session moves from `expected_generation` to the next.
@@ -100,7 +106,8 @@ pub struct Rotation<'a> {
 }
 
 const SESSION_COLUMNS: &str = "id, user_id, kind, secret, generation, rotated_at, created_at, \
-     last_used_at, idle_expires_at, absolute_expires_at, user_agent, ip, revoked_at, revoked_reason";
+     last_used_at, idle_expires_at, absolute_expires_at, user_agent, ip, revoked_at, revoked_reason, \
+     method, proved_at";
 
 impl Db {
     /// The session columns and the database's clock, for a SELECT.
@@ -118,8 +125,8 @@ impl Db {
     pub async fn insert_session(&self, s: NewSession<'_>) -> StoreResult<bool> {
         let inserted = execute!(self, pool => sqlx::query(
             "INSERT INTO sessions (id, user_id, kind, secret, generation, created_at, last_used_at, \
-               idle_expires_at, absolute_expires_at, user_agent, ip) \
-             SELECT $1, $2, $3, $4, 0, $5, $6, $7, $8, $9, $10 \
+               idle_expires_at, absolute_expires_at, user_agent, ip, method) \
+             SELECT $1, $2, $3, $4, 0, $5, $6, $7, $8, $9, $10, $13 \
              WHERE EXISTS (SELECT 1 FROM users WHERE id = $11 AND password_hash = $12 AND disabled = FALSE)",
         )
         .bind(s.id)
@@ -134,6 +141,7 @@ impl Db {
         .bind(s.ip)
         .bind(s.user_id)
         .bind(s.credential)
+        .bind(s.method)
         )?;
         Ok(inserted == 1)
     }
@@ -204,6 +212,15 @@ impl Db {
         .fetch_all(pool)
         .await)?;
         Ok(ids.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// Records that a session proved a factor again at `now`.
+    pub async fn mark_proved(&self, id: &SessionId, now: Millis) -> StoreResult<()> {
+        execute!(self, pool => sqlx::query("UPDATE sessions SET proved_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        )?;
+        Ok(())
     }
 
     /// Ends a user's open sessions created at or after `since`.

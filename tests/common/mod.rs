@@ -289,6 +289,8 @@ impl Browser {
         Self {
             client: reqwest::Client::builder()
                 .redirect(redirect::Policy::none())
+                // A request that hangs fails its test instead of the run.
+                .timeout(std::time::Duration::from_secs(30))
                 .build()
                 .expect("client"),
             base: base.to_owned(),

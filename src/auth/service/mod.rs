@@ -24,7 +24,7 @@ use crate::{
     http::client_addr::ClientInfo,
     ids::UserId,
     sessions::{
-        events::{EventKind, RevokeReason},
+        events::{EventKind, RevokeReason, SignInMethod},
         service::{SessionKind, SessionService},
     },
     recovery::links::{Links, Purpose},
@@ -281,9 +281,35 @@ impl AuthService {
         kind: SessionKind,
         client: &ClientInfo,
     ) -> Result<IssuedTokens, AppError> {
-        let mut issued = self.sessions.start(user, kind, client).await?;
+        let mut issued = self
+            .sessions
+            .start(user, kind, SignInMethod::Password, client)
+            .await?;
         issued.device = Some(self.devices.device_token(&user.id, &user.password_hash));
         Ok(issued)
+    }
+
+    /// Proves a factor again in this session (the password, for now), so
+    /// sensitive actions are allowed for the next `GATEHOUSE_REAUTH_WINDOW`.
+    pub async fn reauthenticate(
+        &self,
+        me: &AuthedUser,
+        password: Option<Password>,
+        code: Option<&str>,
+        client: &ClientInfo,
+    ) -> Result<(), AppError> {
+        match (password, code) {
+            (Some(password), _) if !password.expose().is_empty() => {
+                self.verify_password_of(&me.user_id, password, client)
+                    .await?;
+            }
+            // No second factor is set up on this account: no code can be right.
+            (_, Some(code)) if !code.trim().is_empty() => {
+                return Err(ErrorCode::InvalidCode.into());
+            }
+            _ => return Err(AppError::invalid_input("Enter your password.")),
+        }
+        self.sessions.mark_proved(&me.session_id).await
     }
 
     /// Checks the password of a signed-in user (before a sensitive change),
@@ -336,6 +362,8 @@ impl AuthService {
         let user = self
             .verify_password_of(&me.user_id, current, client)
             .await?;
+        // The current password, just checked, is this session's proof.
+        self.sessions.mark_proved(&me.session_id).await?;
         self.passwords
             .check_new(&new, &guessable_inputs(&user.email))
             .await?;

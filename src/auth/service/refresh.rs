@@ -13,7 +13,7 @@ use crate::{
     ids::SessionId,
     sessions::{
         device::device_name,
-        events::{EventKind, RevokeReason},
+        events::{EventKind, RevokeReason, SignInMethod},
         service::truncate,
     },
     store::{sessions::Rotation, Session},
@@ -145,6 +145,9 @@ impl AuthService {
                 &current.id,
                 secs(now),
                 self.config.lifetimes.access,
+                SignInMethod::parse(&current.method)
+                    .unwrap_or(SignInMethod::Password)
+                    .amr(),
             )?,
             refresh: self
                 .keys
