@@ -33,19 +33,3 @@ test("a sensitive action asks for the password again, then carries on", async ({
   await expect(here.getByTestId("session")).toHaveCount(1);
   await expect(here.getByTestId("method")).toHaveText("Password");
 });
-
-test("without JavaScript the password prompt posts and returns", async ({ browser }) => {
-  const email = newEmail("reauth-nojs");
-  const here = await (await browser.newContext({ javaScriptEnabled: false })).newPage();
-  await register(here, email);
-  await signIn(await (await browser.newContext()).newPage(), email);
-  anHourLater(email);
-
-  await here.goto("/sessions?confirm=others");
-  await here.getByRole("button", { name: "Yes, sign them out" }).click();
-  await expect(here).toHaveURL(/error=reauth_required/);
-  await here.getByTestId("reauth").getByLabel("Password").fill(PASSWORD);
-  await here.getByRole("button", { name: "Confirm it's me" }).click();
-  await here.getByRole("button", { name: "Yes, sign them out" }).click();
-  await expect(here.getByTestId("session")).toHaveCount(1);
-});

@@ -1,4 +1,3 @@
-use crate::app::use_user;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -39,7 +38,11 @@ fn VerifyBanner() -> impl IntoView {
 /// The start page: who you are when signed in, an introduction otherwise.
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let user = use_user();
+    // Its own copy of the signed-in person, not the header's: one resource
+    // awaited under two Suspense boundaries can leave a server render
+    // waiting forever (leptos-rs/leptos#4851).
+    let user = Resource::new(|| (), |_| crate::auth::whoami());
+    let notices = crate::pages::security::notices_resource();
     view! {
         <Title text="gatehouse" />
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -53,7 +56,7 @@ pub fn HomePage() -> impl IntoView {
                                     "You are signed in as " <strong>{me.email.clone()}</strong> "."
                                 </p>
                                 {(!me.email_verified).then(|| view! { <VerifyBanner /> })}
-                                <crate::pages::security::Notices />
+                                <crate::pages::security::Notices pending=notices />
                                 <ul class="links">
                                     <li><a href="/sessions">"Devices you are signed in on"</a></li>
                                     <li><a href="/security">"Security log and password"</a></li>

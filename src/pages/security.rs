@@ -125,10 +125,18 @@ fn EventRow(event: SecurityEventInfo) -> impl IntoView {
     }
 }
 
+/// The pending notices, loaded by the page that shows them (created at the
+/// page's top, never inside a `Suspend`: a resource created while a
+/// suspended view renders can leave the server render waiting).
+pub fn notices_resource() -> Resource<Result<Vec<SecurityEventInfo>, crate::error::AppError>> {
+    Resource::new(|| (), |_| notices())
+}
+
 /// "New device or address" notices, until dismissed.
 #[component]
-pub fn Notices() -> impl IntoView {
-    let pending = Resource::new(|| (), |_| notices());
+pub fn Notices(
+    pending: Resource<Result<Vec<SecurityEventInfo>, crate::error::AppError>>,
+) -> impl IntoView {
     let hidden = RwSignal::new(false);
     let on_dismiss = in_place(move |_| async move {
         hidden.set(true);

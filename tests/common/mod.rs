@@ -290,7 +290,7 @@ impl Browser {
             client: reqwest::Client::builder()
                 .redirect(redirect::Policy::none())
                 // A request that hangs fails its test instead of the run.
-                .timeout(std::time::Duration::from_secs(30))
+                .timeout(std::time::Duration::from_secs(60))
                 .build()
                 .expect("client"),
             base: base.to_owned(),
