@@ -1,6 +1,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+const LINK_SENT: &str = "A new link is on its way. It works for 24 hours.";
+
 /// Asks an unverified person to confirm their address, with "send again".
 #[component]
 fn VerifyBanner() -> impl IntoView {
@@ -9,14 +11,12 @@ fn VerifyBanner() -> impl IntoView {
         .get("sent")
         .is_some();
     let message = RwSignal::new(
-        sent.then(|| "A new link is on its way. It works for 24 hours.".to_owned())
+        sent.then(|| LINK_SENT.to_owned())
             .or_else(super::query_error),
     );
     let on_send = super::in_place(move |_| async move {
         match super::with_refresh(crate::recovery::send_verification).await {
-            Ok(_) => message.set(Some(
-                "A new link is on its way. It works for 24 hours.".into(),
-            )),
+            Ok(_) => message.set(Some(LINK_SENT.into())),
             Err(err) => super::handle_error(&err, message),
         }
     });

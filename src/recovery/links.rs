@@ -75,10 +75,7 @@ fn token_hash(token: &str) -> Option<String> {
 }
 
 fn invalid_token() -> AppError {
-    AppError::new(
-        ErrorCode::InvalidToken,
-        "This link is not valid any more: it was used, it expired, or a newer one was sent. Ask for a new one.",
-    )
+    ErrorCode::InvalidToken.into()
 }
 
 /// Issues links and mails them; shared by sign-up, sign-in and recovery.

@@ -200,8 +200,14 @@ impl SessionService {
             .db
             .revoke_user_sessions(user_id, keep, reason)
             .await?;
-        self.revocations.insert_all(&ids, now, reason);
-        Ok(ids.len())
+        Ok(self.refuse_ended(&ids, now, reason))
+    }
+
+    /// Makes sessions just ended in the database refuse their access
+    /// tokens here at once; how many there were.
+    fn refuse_ended(&self, ids: &[SessionId], now: Millis, reason: RevokeReason) -> usize {
+        self.revocations.insert_all(ids, now, reason);
+        ids.len()
     }
 
     /// Ends every session of a user opened at or after `since`; returns how
@@ -217,8 +223,7 @@ impl SessionService {
             .db
             .revoke_sessions_since(user_id, since, reason)
             .await?;
-        self.revocations.insert_all(&ids, now, reason);
-        Ok(ids.len())
+        Ok(self.refuse_ended(&ids, now, reason))
     }
 
     /// Whether this session proved a factor recently enough for a

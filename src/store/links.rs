@@ -117,67 +117,6 @@ impl Db {
         Ok(())
     }
 
-    /// Whether any earlier session of the account (open or ended, still
-    /// kept) came from `ip`.
-    pub async fn address_known(
-        &self,
-        user_id: &UserId,
-        ip: &str,
-        except: &SessionId,
-    ) -> StoreResult<bool> {
-        let found: Option<(i64,)> = on_pool!(self, pool => sqlx::query_as(
-            "SELECT CAST(1 AS BIGINT) FROM sessions WHERE user_id = $1 AND ip = $2 AND id <> $3 LIMIT 1",
-        )
-        .bind(user_id)
-        .bind(ip)
-        .bind(except)
-        .fetch_optional(pool)
-        .await)?;
-        Ok(found.is_some())
-    }
-
-    /// Marks the account's address as proved, if it is still `email`.
-    pub async fn mark_email_verified(
-        &self,
-        user_id: &UserId,
-        email: &str,
-        now: Millis,
-    ) -> StoreResult<bool> {
-        let done = execute!(self, pool => sqlx::query(
-            "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1) \
-             WHERE id = $2 AND email = $3",
-        )
-        .bind(now)
-        .bind(user_id)
-        .bind(email)
-        )?;
-        Ok(done == 1)
-    }
-
-    /// Moves the account to a new, proved address if it still has `old`;
-    /// `None` if the new address belongs to another account by now.
-    pub async fn change_email(
-        &self,
-        user_id: &UserId,
-        old: &str,
-        new: &str,
-        now: Millis,
-    ) -> StoreResult<Option<bool>> {
-        let result = execute!(self, pool => sqlx::query(
-            "UPDATE users SET email = $1, email_verified_at = $2 WHERE id = $3 AND email = $4",
-        )
-        .bind(new)
-        .bind(now)
-        .bind(user_id)
-        .bind(old)
-        );
-        match result {
-            Ok(done) => Ok(Some(done == 1)),
-            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(None),
-            Err(err) => Err(err.into()),
-        }
-    }
-
     pub async fn purge_links(&self, before: Millis) -> StoreResult<u64> {
         Ok(
             execute!(self, pool => sqlx::query("DELETE FROM link_tokens WHERE expires_at < $1")

@@ -214,6 +214,25 @@ impl Db {
         Ok(ids.into_iter().map(|(id,)| id).collect())
     }
 
+    /// Whether any earlier session of the account (open or ended, still
+    /// kept) came from `ip`.
+    pub async fn address_known(
+        &self,
+        user_id: &UserId,
+        ip: &str,
+        except: &SessionId,
+    ) -> StoreResult<bool> {
+        let found: Option<(i64,)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT CAST(1 AS BIGINT) FROM sessions WHERE user_id = $1 AND ip = $2 AND id <> $3 LIMIT 1",
+        )
+        .bind(user_id)
+        .bind(ip)
+        .bind(except)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(found.is_some())
+    }
+
     /// Records that a session proved a factor again at `now`.
     pub async fn mark_proved(&self, id: &SessionId, now: Millis) -> StoreResult<()> {
         execute!(self, pool => sqlx::query("UPDATE sessions SET proved_at = $1 WHERE id = $2")

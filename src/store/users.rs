@@ -109,6 +109,48 @@ impl Db {
         Ok(done == 1)
     }
 
+    /// Marks the account's address as proved, if it is still `email`.
+    pub async fn mark_email_verified(
+        &self,
+        user_id: &UserId,
+        email: &str,
+        now: Millis,
+    ) -> StoreResult<bool> {
+        let done = execute!(self, pool => sqlx::query(
+            "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1) \
+             WHERE id = $2 AND email = $3",
+        )
+        .bind(now)
+        .bind(user_id)
+        .bind(email)
+        )?;
+        Ok(done == 1)
+    }
+
+    /// Moves the account to a new, proved address if it still has `old`;
+    /// `None` if the new address belongs to another account by now.
+    pub async fn change_email(
+        &self,
+        user_id: &UserId,
+        old: &str,
+        new: &str,
+        now: Millis,
+    ) -> StoreResult<Option<bool>> {
+        let result = execute!(self, pool => sqlx::query(
+            "UPDATE users SET email = $1, email_verified_at = $2 WHERE id = $3 AND email = $4",
+        )
+        .bind(new)
+        .bind(now)
+        .bind(user_id)
+        .bind(old)
+        );
+        match result {
+            Ok(done) => Ok(Some(done == 1)),
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
+
     /// Users whose email contains `query` (all when empty), with their active session counts.
     pub async fn search_users(&self, query: &str, now: Millis) -> StoreResult<Vec<UserSummary>> {
         let pattern = format!(
