@@ -4,7 +4,9 @@
 //! Each handler parses its input, makes one service call and shapes the answer.
 
 use crate::{
-    auth::{extract::AuthedUser, passwords::Password, tokens::IssuedTokens},
+    auth::{
+        extract::AuthedUser, passwords::Password, service::SignIn, tokens::IssuedTokens,
+    },
     clock::now_ms,
     error::{AppError, ErrorCode},
     http::{body::Json, client_addr::ClientInfo},
@@ -23,6 +25,7 @@ use serde::{Deserialize, Serialize};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/token", post(issue_token))
+        .route("/api/v1/token/mfa", post(second_step))
         .route("/api/v1/token/refresh", post(refresh_token))
         .route("/api/v1/token/revoke", post(revoke_token))
         .route("/api/v1/me", get(me))
@@ -36,6 +39,24 @@ struct PasswordGrant {
     /// The device credential from an earlier sign-in, if the client kept it.
     #[serde(default)]
     device_token: Option<String>,
+}
+
+/// The second step of a sign-in (Auth0's `mfa_token` shape).
+#[derive(Deserialize)]
+struct SecondStepGrant {
+    mfa_token: String,
+    code: String,
+    #[serde(default)]
+    device_token: Option<String>,
+}
+
+/// `403 mfa_required` with the token that the second step completes.
+#[derive(Serialize)]
+struct SecondStepRequired {
+    error: ErrorCode,
+    message: &'static str,
+    mfa_token: String,
+    methods: Vec<&'static str>,
 }
 
 #[derive(Deserialize)]
@@ -92,12 +113,42 @@ async fn issue_token(
     State(state): State<AppState>,
     client: ClientInfo,
     Json(grant): Json<PasswordGrant>,
-) -> Answer<axum::Json<TokenResponse>> {
-    let (_, issued) = state
+) -> Result<Response, AppError> {
+    let answer = state
         .auth
         .login(
             &grant.email,
             Password::new(grant.password),
+            SessionKind::Api,
+            grant.device_token.as_deref(),
+            &client,
+        )
+        .await?;
+    Ok(match answer {
+        SignIn::Done(_, issued) => token_response(issued).into_response(),
+        SignIn::SecondStep { token, methods } => {
+            let code = ErrorCode::MfaRequired;
+            let body = SecondStepRequired {
+                error: code,
+                message: code.default_message(),
+                mfa_token: token,
+                methods,
+            };
+            NoStore((StatusCode::FORBIDDEN, axum::Json(body))).into_response()
+        }
+    })
+}
+
+async fn second_step(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    Json(grant): Json<SecondStepGrant>,
+) -> Answer<axum::Json<TokenResponse>> {
+    let (_, issued) = state
+        .auth
+        .finish_second_step(
+            &grant.mfa_token,
+            &grant.code,
             SessionKind::Api,
             grant.device_token.as_deref(),
             &client,

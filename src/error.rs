@@ -61,6 +61,7 @@ error_codes! {
     Forbidden = "forbidden", 403, "You are not allowed to do that.";
     AccountDisabled = "account_disabled", 403, "This account has been disabled. Contact an administrator.";
     EmailUnverified = "email_unverified", 403, "Please confirm your email address first: we sent a link to it.";
+    MfaRequired = "mfa_required", 403, "Enter the code from your authenticator app (or a recovery code) to finish signing in.";
     NotFound = "not_found", 404, "That was not found.";
     EmailTaken = "email_taken", 409, "An account with this email already exists. Try signing in.";
     TooLarge = "too_large", 413, "The request is too large.";

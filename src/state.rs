@@ -7,6 +7,7 @@ use crate::{
     auth::{passwords::PasswordHasherPool, service::AuthService, tokens::TokenKeys},
     config::Config,
     keys::{KeyService, Keyring},
+    mfa::service::MfaService,
     recovery::{links::Links, mail::Mailer, service::RecoveryService},
     sessions::{revocations::Revocations, service::SessionService},
     store::Db,
@@ -29,6 +30,7 @@ pub struct AppState {
     pub sessions: SessionService,
     pub admin: AdminService,
     pub recovery: RecoveryService,
+    pub mfa: MfaService,
 }
 
 impl AppState {
@@ -51,6 +53,7 @@ impl AppState {
             revocations.clone(),
         );
         let links = Links::new(db.clone(), Mailer::start(&config), config.clone());
+        let mfa = MfaService::new(db.clone(), &config, sessions.clone(), links.clone());
         let auth = AuthService::new(
             db.clone(),
             config.clone(),
@@ -58,9 +61,10 @@ impl AppState {
             passwords,
             sessions.clone(),
             links.clone(),
+            mfa.clone(),
         );
         let recovery = RecoveryService::new(db.clone(), auth.clone(), sessions.clone(), links);
-        let admin = AdminService::new(db, sessions.clone());
+        let admin = AdminService::new(db, sessions.clone(), mfa.clone());
         Self {
             leptos_options,
             config,
@@ -71,6 +75,7 @@ impl AppState {
             sessions,
             admin,
             recovery,
+            mfa,
         }
     }
 }

@@ -77,6 +77,22 @@ pub async fn enable_user(user_id: String) -> Result<Done, AppError> {
     self::ssr::run(set_disabled(user_id, false)).await
 }
 
+/// Removes a person's second factor (authenticator app and recovery
+/// codes); they are told by mail.
+#[server(endpoint = "admin/reset_mfa", prefix = "/api")]
+pub async fn admin_reset_mfa(user_id: String) -> Result<Done, AppError> {
+    use self::ssr::*;
+    run(async move {
+        let admin = require_admin().await?;
+        state()
+            .admin
+            .reset_second_factor(Actor::Admin(&admin), &user_id.into(), &client())
+            .await?;
+        Ok(Done {})
+    })
+    .await
+}
+
 /// Revokes any session.
 #[server(endpoint = "admin/revoke_session", prefix = "/api")]
 pub async fn admin_revoke_session(session_id: String) -> Result<Done, AppError> {

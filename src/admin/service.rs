@@ -10,6 +10,7 @@ use crate::{
     error::{AppError, ErrorCode},
     http::client_addr::ClientInfo,
     ids::{SessionId, UserId},
+    mfa::service::MfaService,
     sessions::{
         device::device_name,
         events::{EventKind, RevokeReason},
@@ -41,11 +42,12 @@ impl Actor<'_> {
 pub struct AdminService {
     db: Db,
     sessions: SessionService,
+    mfa: MfaService,
 }
 
 impl AdminService {
-    pub fn new(db: Db, sessions: SessionService) -> Self {
-        Self { db, sessions }
+    pub fn new(db: Db, sessions: SessionService, mfa: MfaService) -> Self {
+        Self { db, sessions, mfa }
     }
 
     /// The signed-in administrator; others get `403 forbidden` and nothing
@@ -155,6 +157,26 @@ impl AdminService {
             .record_event(&user.id, kind, client, &detail)
             .await;
         Ok(ended)
+    }
+
+    /// Removes a person's authenticator app and recovery codes (they lost
+    /// them and proved who they are some other way); recorded in their log
+    /// and mailed to them. `not_found` if they had none.
+    pub async fn reset_second_factor(
+        &self,
+        actor: Actor<'_>,
+        user_id: &UserId,
+        client: &ClientInfo,
+    ) -> Result<(), AppError> {
+        let user = self.target(user_id).await?;
+        if !self.mfa.admin_reset(&user, client).await? {
+            return Err(AppError::new(
+                ErrorCode::NotFound,
+                "This account has no second factor to reset.",
+            ));
+        }
+        tracing::info!(admin_id = actor.id(), user_id = %user.id, "second factor reset by admin");
+        Ok(())
     }
 
     /// Revokes any one session.

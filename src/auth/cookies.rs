@@ -1,4 +1,5 @@
-//! The two auth cookies, read once per request and written by one function.
+//! The auth cookies (access, refresh, device credential and the second step
+//! of a sign-in), read once per request and written here.
 //!
 //! Both are `HttpOnly` (no script can read them, OWASP Session Management
 //! Cheat Sheet "HttpOnly Attribute"), `Secure` with the `__Host-` prefix
@@ -20,6 +21,7 @@ struct CookieNames {
     access: &'static str,
     refresh: &'static str,
     device: &'static str,
+    second_step: &'static str,
 }
 
 fn names(config: &Config) -> CookieNames {
@@ -28,18 +30,22 @@ fn names(config: &Config) -> CookieNames {
             access: "__Host-gh_access",
             refresh: "__Host-gh_refresh",
             device: "__Host-gh_device",
+            second_step: "__Host-gh_mfa",
         }
     } else {
         CookieNames {
             access: "gh_access",
             refresh: "gh_refresh",
             device: "gh_device",
+            second_step: "gh_mfa",
         }
     }
 }
 
 /// How long a device credential lasts: a year.
 const DEVICE_MAX_AGE_SECS: i64 = 365 * 24 * 3600;
+/// How long the second step of a sign-in waits for its code.
+pub const SECOND_STEP_MAX_AGE_SECS: i64 = 300;
 
 /// The auth cookies a request carries (empty values count as absent).
 #[derive(Clone, Debug, Default)]
@@ -48,6 +54,8 @@ pub struct AuthCookies {
     pub refresh: Option<String>,
     /// The device credential earned at an earlier sign-in.
     pub device: Option<String>,
+    /// The second step of a sign-in waiting for its code.
+    pub second_step: Option<String>,
 }
 
 impl AuthCookies {
@@ -75,6 +83,7 @@ impl AuthCookies {
                 name if name == n.access => &mut found.access,
                 name if name == n.refresh => &mut found.refresh,
                 name if name == n.device => &mut found.device,
+                name if name == n.second_step => &mut found.second_step,
                 _ => continue,
             };
             slot.get_or_insert_with(|| value.to_owned());
@@ -141,6 +150,24 @@ pub fn store(config: &Config, issued: &IssuedTokens) -> CookieUpdate {
         ));
     }
     CookieUpdate(values)
+}
+
+/// Stores the second step of a sign-in (a correct password, a code to
+/// come): no session yet, gone after five minutes or at its first use.
+pub fn store_second_step(config: &Config, token: &str) -> CookieUpdate {
+    let n = names(config);
+    CookieUpdate(vec![cookie(
+        config,
+        n.second_step,
+        token.to_owned(),
+        SECOND_STEP_MAX_AGE_SECS,
+    )])
+}
+
+/// Clears the second step of a sign-in.
+pub fn clear_second_step(config: &Config) -> CookieUpdate {
+    let n = names(config);
+    CookieUpdate(vec![cookie(config, n.second_step, String::new(), 0)])
 }
 
 /// Clears the access and refresh cookies, repeating their attributes. The

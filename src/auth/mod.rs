@@ -44,6 +44,19 @@ pub struct Refreshed {
     pub expires_at: String,
 }
 
+/// The answer to a correct password: signed in, or (for an account with a
+/// second factor) `{"mfa_required": true, "methods": [...]}` and a second
+/// step to complete with a code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum LoginAnswer {
+    SecondStep {
+        mfa_required: bool,
+        methods: Vec<String>,
+    },
+    SignedIn(UserInfo),
+}
+
 /// An empty JSON object, `{}`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Done {}
@@ -101,6 +114,32 @@ pub mod ssr {
     /// The device credential this browser earned at an earlier sign-in.
     pub fn device_cookie() -> Option<String> {
         presented().device
+    }
+
+    /// The second step of a sign-in this browser is in, if any.
+    pub fn second_step_cookie() -> Option<String> {
+        presented().second_step
+    }
+
+    /// Starts a sign-in's second step in this browser. A form post
+    /// without JavaScript continues on the second-step page.
+    pub fn store_second_step(token: &str, next: Option<&str>) {
+        write(cookies::store_second_step(&state().config, token));
+        let mut page = String::from(super::SECOND_STEP_PAGE);
+        if let Some(next) = next.and_then(crate::redirect::safe_next) {
+            page.push_str("?next=");
+            page.push_str(
+                &url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>(),
+            );
+        }
+        if let Ok(value) = HeaderValue::from_str(&page) {
+            expect_context::<ResponseOptions>()
+                .insert_header(crate::http::forms::FORM_NEXT.clone(), value);
+        }
+    }
+
+    pub fn clear_second_step() {
+        write(cookies::clear_second_step(&state().config));
     }
 
     fn write(update: cookies::CookieUpdate) {
@@ -169,17 +208,20 @@ pub async fn register(email: String, password: String) -> Result<UserInfo, AppEr
     .await
 }
 
+/// Where the second step of a sign-in is asked for.
+pub const SECOND_STEP_PAGE: &str = "/login/code";
+
 /// Signs in; `next` is where a form post without JavaScript goes afterwards.
 #[server(endpoint = "login", prefix = "/api")]
 pub async fn login(
     email: String,
     password: String,
     next: Option<String>,
-) -> Result<UserInfo, AppError> {
+) -> Result<LoginAnswer, AppError> {
     use self::ssr::*;
-    let _ = next;
+    use service::SignIn;
     run(async move {
-        let (user, issued) = state()
+        let answer = state()
             .auth
             .login(
                 &email,
@@ -189,7 +231,16 @@ pub async fn login(
                 &client(),
             )
             .await?;
-        Ok(signed_in(user, &issued))
+        Ok(match answer {
+            SignIn::Done(user, issued) => LoginAnswer::SignedIn(signed_in(user, &issued)),
+            SignIn::SecondStep { token, methods } => {
+                store_second_step(&token, next.as_deref());
+                LoginAnswer::SecondStep {
+                    mfa_required: true,
+                    methods: methods.into_iter().map(str::to_owned).collect(),
+                }
+            }
+        })
     })
     .await
 }
@@ -240,6 +291,7 @@ pub async fn reauthenticate(
                 &me,
                 password.map(passwords::Password::new),
                 code.as_deref(),
+                device_cookie().as_deref(),
                 &client(),
             )
             .await?;

@@ -26,6 +26,11 @@ use axum::{
 };
 use http_body_util::BodyExt as _;
 
+/// A header a server function sets to send a form post without JavaScript
+/// somewhere other than its `next` field (a sign-in that needs its second
+/// step); the adapter takes it off every answer.
+pub static FORM_NEXT: header::HeaderName = header::HeaderName::from_static("gatehouse-form-next");
+
 pub async fn server_fn_adapter(
     State(state): State<AppState>,
     req: Request,
@@ -71,6 +76,10 @@ pub async fn server_fn_adapter(
             // it may be cached.
             res.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            let form_next = res.headers_mut().remove(&FORM_NEXT);
+            let next_field = form_next
+                .and_then(|v| v.to_str().ok().map(str::to_owned))
+                .or(next_field);
             (with_error_status(res).await, next_field)
         }
     };

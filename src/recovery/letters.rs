@@ -126,3 +126,35 @@ pub fn sign_in_alert(to: &str, device: &str, ip: &str, at: &str, url: &str) -> L
         "If it was you, there is nothing to do.",
     )
 }
+
+/// A recovery code was used to sign in or confirm a sensitive action.
+pub fn recovery_code_used(to: &str, left: i64, forgot_url: &str) -> Letter {
+    letter(
+        "recovery_code_used",
+        to,
+        "A recovery code was used on your account",
+        &[
+            "One of your gatehouse recovery codes was just used. Each code works once.".to_owned(),
+            format!("Codes left: {left}. You can make a new set on the security page."),
+        ],
+        Some(("If this wasn't you, reset your password", forgot_url)),
+        "If it was you, there is nothing to do.",
+    )
+}
+
+/// An administrator removed the account's second factor.
+pub fn second_factor_reset(to: &str, forgot_url: &str) -> Letter {
+    letter(
+        "second_factor_reset",
+        to,
+        "Your second factor was reset",
+        &[
+            "An administrator removed the authenticator app and recovery codes from your gatehouse \
+             account. Signing in now takes only your password; set up a new authenticator app on \
+             the security page."
+                .to_owned(),
+        ],
+        Some(("If you did not ask for this, reset your password", forgot_url)),
+        "If you asked for it, there is nothing else to do.",
+    )
+}

@@ -52,6 +52,13 @@ named_enum! {
     EmailChangeRequested = "email_change_requested",
     EmailChanged = "email_changed",
     NotMe = "not_me",
+    SecondFactorEnabled = "totp_enabled",
+    SecondFactorDisabled = "totp_disabled",
+    SecondFactorFailed = "second_factor_failed",
+    RecoveryCodeUsed = "recovery_code_used",
+    RecoveryCodesRegenerated = "recovery_codes_regenerated",
+    SecondFactorReset = "second_factor_reset",
+    SecondStepStarted = "second_step",
 }
 
 impl EventKind {
@@ -78,6 +85,13 @@ impl EventKind {
             EmailChangeRequested => "Email change requested",
             EmailChanged => "Email address changed",
             NotMe => "Sign-in reported as not you",
+            SecondFactorEnabled => "Authenticator app turned on",
+            SecondFactorDisabled => "Authenticator app turned off",
+            SecondFactorFailed => "Wrong authenticator or recovery code",
+            RecoveryCodeUsed => "Recovery code used",
+            RecoveryCodesRegenerated => "New recovery codes made",
+            SecondFactorReset => "Second factor reset by an administrator",
+            SecondStepStarted => "Password accepted; waiting for the second factor",
         }
     }
 }
@@ -94,6 +108,7 @@ named_enum! {
     AccountDeleted = "account_deleted",
     EmailChanged = "email_changed",
     NotMe = "not_me",
+    SecondFactorRemoved = "second_factor_removed",
 }
 
 named_enum! {

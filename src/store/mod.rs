@@ -4,6 +4,7 @@
 //! them to the answers a client sees.
 
 pub mod events;
+pub mod factors;
 pub mod keys;
 pub mod links;
 pub mod sessions;

@@ -139,11 +139,17 @@ impl TestApp {
     /// Everything the database holds for sessions, as text and bytes, to
     /// look for secrets in.
     pub async fn stored_session_bytes(&self) -> Vec<u8> {
+        self.stored_bytes("sessions").await
+    }
+
+    /// Everything the database holds in `table` (on SQLite, the whole
+    /// database files), as text and bytes, to look for secrets in.
+    pub async fn stored_bytes(&self, table: &str) -> Vec<u8> {
         let url = database_url(&self.data_dir).await;
         if url.starts_with("postgres") {
             let pool = sqlx::PgPool::connect(&url).await.expect("database opens");
             let rows: Vec<(String,)> =
-                sqlx::query_as("SELECT row_to_json(s)::text FROM sessions s")
+                sqlx::query_as(&format!("SELECT row_to_json(t)::text FROM {table} t"))
                     .fetch_all(&pool)
                     .await
                     .unwrap();

@@ -32,6 +32,41 @@ impl AuthService {
         Ok(())
     }
 
+    /// Counts an attempt (a password or a code) before it is checked: under
+    /// the trusted device's keys if `device_key` is one, else under the
+    /// account's and the client's.
+    pub(super) async fn reserve_for(
+        &self,
+        device_key: Option<&str>,
+        keys: &ThrottleKeys,
+        email: &str,
+    ) -> Result<(), AppError> {
+        match device_key {
+            Some(key) => self.reserve_device_attempt(key, email).await,
+            None => self.reserve_attempt(keys).await,
+        }
+    }
+
+    /// Takes a correct attempt back from the counts [`Self::reserve_for`]
+    /// added to.
+    pub(super) async fn release_for(
+        &self,
+        device_key: Option<&str>,
+        keys: &ThrottleKeys,
+        email: &str,
+    ) -> Result<(), AppError> {
+        match device_key {
+            Some(key) => {
+                self.db.clear_failures(&[key]).await?;
+                self.db
+                    .release_attempt(&throttle::account_devices_key(email))
+                    .await?;
+                Ok(())
+            }
+            None => self.record_success(keys).await,
+        }
+    }
+
     /// A correct password ends this client's streak on the account and takes
     /// the attempt back from the account-wide and address-wide counts; it
     /// does not erase strangers' failures there (else every sign-in of the

@@ -7,6 +7,9 @@
 mod attempts;
 mod email;
 mod refresh;
+mod second_step;
+
+pub use second_step::SignIn;
 
 pub use email::normalize_email;
 
@@ -23,6 +26,7 @@ use crate::{
     error::{AppError, ErrorCode},
     http::client_addr::ClientInfo,
     ids::UserId,
+    mfa::service::MfaService,
     sessions::{
         events::{EventKind, RevokeReason, SignInMethod},
         service::{SessionKind, SessionService},
@@ -41,6 +45,7 @@ pub struct AuthService {
     passwords: PasswordHasherPool,
     sessions: SessionService,
     links: Links,
+    mfa: MfaService,
 }
 
 /// What a new password may not be built from: the account's email.
@@ -57,6 +62,7 @@ impl AuthService {
         passwords: PasswordHasherPool,
         sessions: SessionService,
         links: Links,
+        mfa: MfaService,
     ) -> Self {
         Self {
             db,
@@ -66,6 +72,7 @@ impl AuthService {
             passwords,
             sessions,
             links,
+            mfa,
         }
     }
 
@@ -89,7 +96,8 @@ impl AuthService {
         kind: SessionKind,
         client: &ClientInfo,
     ) -> Result<IssuedTokens, AppError> {
-        self.signed_in(user, kind, client).await
+        self.signed_in(user, kind, SignInMethod::Password, client)
+            .await
     }
 
     /// Mails a verification link after the answer has left.
@@ -169,7 +177,7 @@ impl AuthService {
             ));
         }
         let issued = self
-            .signed_in(&user, SessionKind::Browser, client)
+            .signed_in(&user, SessionKind::Browser, SignInMethod::Password, client)
             .await?;
         self.sessions
             .record_event(&user.id, EventKind::Registered, client, "Account created")
@@ -177,7 +185,8 @@ impl AuthService {
         Ok((user, issued))
     }
 
-    /// Checks an email and password and opens a session.
+    /// Checks an email and password and opens a session, or, for an
+    /// account with a second factor, the second step of the sign-in.
     ///
     /// Unknown email and wrong password answer identically, in status, body
     /// and time (OWASP Authentication Cheat Sheet, "Authentication and Error
@@ -192,7 +201,7 @@ impl AuthService {
         kind: SessionKind,
         device: Option<&str>,
         client: &ClientInfo,
-    ) -> Result<(User, IssuedTokens), AppError> {
+    ) -> Result<SignIn, AppError> {
         let email =
             normalize_email(email).map_err(|_| AppError::from(ErrorCode::InvalidCredentials))?;
         if password.expose().is_empty() || password.expose().len() > super::passwords::MAX_BYTES {
@@ -215,10 +224,9 @@ impl AuthService {
                 .map(|d| throttle::device_key(&d)),
             _ => None,
         };
-        let reserved = match &device_key {
-            Some(key) => self.reserve_device_attempt(key, &email).await,
-            None => self.reserve_attempt(&keys).await,
-        };
+        let reserved = self
+            .reserve_for(device_key.as_deref(), &keys, &email)
+            .await;
         if let Err(throttled) = reserved {
             tracing::warn!(account = %self.keys.log_ref(&email), ip = client.ip.as_deref().unwrap_or("unknown"), "sign-in throttled");
             later(EventKind::SignInThrottled, "Too many failed attempts");
@@ -236,15 +244,8 @@ impl AuthService {
                 return Err(ErrorCode::InvalidCredentials.into());
             }
         };
-        match &device_key {
-            Some(key) => {
-                self.db.clear_failures(&[key]).await?;
-                self.db
-                    .release_attempt(&throttle::account_devices_key(&email))
-                    .await?;
-            }
-            None => self.record_success(&keys).await?,
-        }
+        self.release_for(device_key.as_deref(), &keys, &email)
+            .await?;
         if user.disabled {
             tracing::info!(user_id = %user.id, "sign-in refused: account disabled");
             return Err(ErrorCode::AccountDisabled.into());
@@ -262,15 +263,43 @@ impl AuthService {
             tracing::info!(user_id = %user.id, "password rehashed with current parameters");
             user.password_hash = hash;
         }
-        let issued = self.signed_in(&user, kind, client).await?;
-        tracing::info!(user_id = %user.id, session_id = %issued.session_id, kind = kind.as_str(), "signed in");
+        let methods = self.mfa.methods(&user.id).await?;
+        if !methods.is_empty() {
+            return self
+                .second_step(&user, kind, methods, device_key.is_some(), client)
+                .await;
+        }
+        let issued = self
+            .complete_sign_in(
+                &user,
+                kind,
+                SignInMethod::Password,
+                device_key.is_some(),
+                client,
+            )
+            .await?;
+        Ok(SignIn::Done(user, issued))
+    }
+
+    /// Opens the session of a sign-in whose every step is done, alerts the
+    /// owner if it came from somewhere new, and logs it.
+    async fn complete_sign_in(
+        &self,
+        user: &User,
+        kind: SessionKind,
+        method: SignInMethod,
+        known_device: bool,
+        client: &ClientInfo,
+    ) -> Result<IssuedTokens, AppError> {
+        let issued = self.signed_in(user, kind, method, client).await?;
+        tracing::info!(user_id = %user.id, session_id = %issued.session_id, kind = kind.as_str(), method = method.as_str(), "signed in");
         self.links
-            .alert_sign_in_later(&user, &issued.session_id, client, device_key.is_some());
-        let detail = format!("Signed in ({})", kind.as_str());
+            .alert_sign_in_later(user, &issued.session_id, client, known_device);
+        let detail = format!("Signed in ({}, {})", kind.as_str(), method.title());
         self.sessions
             .record_event(&user.id, EventKind::SignIn, client, &detail)
             .await;
-        Ok((user, issued))
+        Ok(issued)
     }
 
     /// Opens a session for a person who just proved who they are, with a
@@ -279,23 +308,23 @@ impl AuthService {
         &self,
         user: &User,
         kind: SessionKind,
+        method: SignInMethod,
         client: &ClientInfo,
     ) -> Result<IssuedTokens, AppError> {
-        let mut issued = self
-            .sessions
-            .start(user, kind, SignInMethod::Password, client)
-            .await?;
+        let mut issued = self.sessions.start(user, kind, method, client).await?;
         issued.device = Some(self.devices.device_token(&user.id, &user.password_hash));
         Ok(issued)
     }
 
-    /// Proves a factor again in this session (the password, for now), so
-    /// sensitive actions are allowed for the next `GATEHOUSE_REAUTH_WINDOW`.
+    /// Proves a factor again (the password, or a code of the second
+    /// factor), so sensitive actions are allowed for the next
+    /// `GATEHOUSE_REAUTH_WINDOW`.
     pub async fn reauthenticate(
         &self,
         me: &AuthedUser,
         password: Option<Password>,
         code: Option<&str>,
+        device: Option<&str>,
         client: &ClientInfo,
     ) -> Result<(), AppError> {
         match (password, code) {
@@ -303,9 +332,10 @@ impl AuthService {
                 self.verify_password_of(&me.user_id, password, client)
                     .await?;
             }
-            // No second factor is set up on this account: no code can be right.
             (_, Some(code)) if !code.trim().is_empty() => {
-                return Err(ErrorCode::InvalidCode.into());
+                let user = self.db.user_by_id(&me.user_id).await?;
+                let user = user.ok_or(ErrorCode::Unauthenticated)?;
+                self.check_code(&user, code, device, client).await?;
             }
             _ => return Err(AppError::invalid_input("Enter your password.")),
         }

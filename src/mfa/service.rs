@@ -1,0 +1,290 @@
+//! What the second factor does: enrolment and removal of an authenticator
+//! app, recovery codes, checking a code, and the second step of a sign-in.
+//! It owns these writes and their security events; throttling of codes and
+//! opening sessions stay with the auth service, which calls in here.
+
+use super::{
+    recovery_codes::RecoveryCodes,
+    totp::{self, Enrollment},
+    FactorStatus,
+};
+
+use crate::{
+    auth::{extract::AuthedUser, tokens::derive_key},
+    clock::now_ms,
+    config::Config,
+    error::{AppError, ErrorCode},
+    http::client_addr::ClientInfo,
+    ids::UserId,
+    recovery::{letters, links::Links},
+    seal::Sealer,
+    sessions::{
+        events::{EventKind, RevokeReason, SignInMethod},
+        service::{SessionKind, SessionService},
+    },
+    store::{
+        factors::{ChallengeRow, NewChallenge, TotpRow},
+        Db, User,
+    },
+};
+use sha2::{Digest, Sha256};
+
+/// A second-step token: 256 random bits, base64url.
+const CHALLENGE_BYTES: usize = 32;
+const CHALLENGE_CHARS: usize = 43;
+
+/// The stored form of a presented second-step token; `None` for anything
+/// that cannot be one (no database work for garbage).
+fn challenge_hash(token: &str) -> Option<String> {
+    let well_formed = token.len() == CHALLENGE_CHARS
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    well_formed.then(|| crate::auth::tokens::hex(&Sha256::digest(token.as_bytes())))
+}
+
+/// The second step was not found: expired, used, or never issued.
+fn step_gone() -> AppError {
+    AppError::new(
+        ErrorCode::InvalidToken,
+        "This sign-in has expired. Please enter your email and password again.",
+    )
+}
+
+#[derive(Clone)]
+pub struct MfaService {
+    db: Db,
+    sealer: Sealer,
+    codes: RecoveryCodes,
+    sessions: SessionService,
+    links: Links,
+}
+
+impl MfaService {
+    pub fn new(db: Db, config: &Config, sessions: SessionService, links: Links) -> Self {
+        Self {
+            sealer: Sealer::new(&config.secret, "gatehouse totp secret v1"),
+            codes: RecoveryCodes::new(derive_key(
+                config.secret.bytes(),
+                "gatehouse recovery codes v1",
+            )),
+            db,
+            sessions,
+            links,
+        }
+    }
+
+    /// The account's confirmed authenticator, if any.
+    async fn confirmed(&self, user_id: &UserId) -> Result<Option<TotpRow>, AppError> {
+        let row = self.db.totp_factor(user_id).await?;
+        Ok(row.filter(|r| r.confirmed_at.is_some()))
+    }
+
+    /// The second factors a sign-in of this account must offer (empty if
+    /// the password alone signs in).
+    pub async fn methods(&self, user_id: &UserId) -> Result<Vec<&'static str>, AppError> {
+        Ok(match self.confirmed(user_id).await? {
+            Some(_) => vec!["totp", "recovery_code"],
+            None => Vec::new(),
+        })
+    }
+
+    /// What the security page shows.
+    pub async fn status(&self, user_id: &UserId) -> Result<FactorStatus, AppError> {
+        let totp = self.confirmed(user_id).await?.is_some();
+        let recovery_codes_left = if totp {
+            self.db.recovery_codes_left(user_id).await?
+        } else {
+            0
+        };
+        Ok(FactorStatus {
+            totp,
+            recovery_codes_left,
+        })
+    }
+
+    fn open_secret(&self, user_id: &UserId, row: &TotpRow) -> Result<zeroize::Zeroizing<Vec<u8>>, AppError> {
+        self.sealer
+            .open(&row.secret_sealed, user_id.as_str().as_bytes())
+            .ok_or_else(|| AppError::internal("an authenticator secret does not open"))
+    }
+
+    /// Starts enrolment: a new secret, not active until confirmed. Needs a
+    /// recent sign-in; refused while an authenticator is on.
+    pub async fn enroll(&self, me: &AuthedUser, user: &User) -> Result<Enrollment, AppError> {
+        self.sessions.require_recent_proof(me).await?;
+        let secret = totp::new_secret();
+        let sealed = self.sealer.seal(&secret, user.id.as_str().as_bytes());
+        if !self.db.begin_totp(&user.id, &sealed, now_ms()).await? {
+            return Err(AppError::invalid_input(
+                "An authenticator app is already set up. Turn it off first to set up another.",
+            ));
+        }
+        Ok(totp::enrollment(&secret, &user.email))
+    }
+
+    /// Confirms enrolment with a first code; the new recovery codes, shown
+    /// this once.
+    pub async fn confirm(
+        &self,
+        me: &AuthedUser,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<Vec<String>, AppError> {
+        self.sessions.require_recent_proof(me).await?;
+        let row = self.db.totp_factor(&me.user_id).await?;
+        let row = match row {
+            Some(row) if row.confirmed_at.is_none() => row,
+            Some(_) => return Err(AppError::invalid_input("The authenticator app is already on.")),
+            None => {
+                return Err(AppError::invalid_input(
+                    "Start again: choose “Set up an authenticator app”.",
+                ))
+            }
+        };
+        let secret = self.open_secret(&me.user_id, &row)?;
+        let step = totp::matched_step(&secret, code, now_secs()).ok_or(ErrorCode::InvalidCode)?;
+        let (shown, hashes) = self.codes.generate(&me.user_id);
+        let confirmed = self
+            .db
+            .confirm_totp(&me.user_id, &row.secret_sealed, step, &hashes, now_ms())
+            .await?;
+        if !confirmed {
+            return Err(AppError::invalid_input(
+                "The setup changed meanwhile (another tab?). Start again.",
+            ));
+        }
+        self.sessions.mark_proved(&me.session_id).await?;
+        tracing::info!(user_id = %me.user_id, "authenticator app turned on");
+        self.sessions
+            .record_event(&me.user_id, EventKind::SecondFactorEnabled, client, "Authenticator app turned on; 10 recovery codes made")
+            .await;
+        Ok(shown)
+    }
+
+    /// Replaces the recovery codes; the old ones stop working.
+    pub async fn regenerate(&self, me: &AuthedUser, client: &ClientInfo) -> Result<Vec<String>, AppError> {
+        self.sessions.require_recent_proof(me).await?;
+        let (shown, hashes) = self.codes.generate(&me.user_id);
+        if !self
+            .db
+            .replace_recovery_codes(&me.user_id, &hashes, now_ms())
+            .await?
+        {
+            return Err(AppError::invalid_input(
+                "Recovery codes come with an authenticator app: set one up first.",
+            ));
+        }
+        self.sessions
+            .record_event(&me.user_id, EventKind::RecoveryCodesRegenerated, client, "New recovery codes; the old ones stopped working")
+            .await;
+        Ok(shown)
+    }
+
+    /// Turns the authenticator off (the caller checked the password) and
+    /// ends every other session, which may have been opened by whoever
+    /// made this necessary.
+    pub async fn disable(&self, me: &AuthedUser, client: &ClientInfo) -> Result<(), AppError> {
+        if !self.db.delete_totp(&me.user_id).await? {
+            return Err(AppError::invalid_input("No authenticator app is set up."));
+        }
+        let ended = self
+            .sessions
+            .end_all(&me.user_id, Some(&me.session_id), RevokeReason::SecondFactorRemoved)
+            .await?;
+        tracing::info!(user_id = %me.user_id, ended, "authenticator app turned off");
+        let detail = format!("Authenticator app turned off; {ended} other session(s) ended");
+        self.sessions
+            .record_event(&me.user_id, EventKind::SecondFactorDisabled, client, &detail)
+            .await;
+        Ok(())
+    }
+
+    /// An administrator removes a person's second factor (they lost it);
+    /// recorded in their log and mailed to them.
+    pub async fn admin_reset(&self, user: &User, client: &ClientInfo) -> Result<bool, AppError> {
+        if !self.db.delete_totp(&user.id).await? {
+            return Ok(false);
+        }
+        tracing::info!(user_id = %user.id, "second factor reset by an administrator");
+        self.sessions
+            .record_event(&user.id, EventKind::SecondFactorReset, client, "Authenticator app and recovery codes removed by an administrator")
+            .await;
+        self.links
+            .mail(letters::second_factor_reset(&user.email, &self.links.forgot_url()));
+        Ok(true)
+    }
+
+    /// Checks a code against the account's second factor and spends it:
+    /// an authenticator code once per time step, a recovery code once
+    /// ever. `None` if it is not right (or was used); throttling is the
+    /// caller's.
+    pub async fn spend_code(&self, user: &User, code: &str, client: &ClientInfo) -> Result<Option<SignInMethod>, AppError> {
+        let Some(row) = self.confirmed(&user.id).await? else {
+            return Ok(None);
+        };
+        if totp::looks_like_code(code) {
+            let secret = self.open_secret(&user.id, &row)?;
+            let Some(step) = totp::matched_step(&secret, code, now_secs()) else {
+                return Ok(None);
+            };
+            // RFC 6238 §5.2: a code is accepted once; a later step must come.
+            let fresh = self.db.use_totp_step(&user.id, step).await?;
+            return Ok(fresh.then_some(SignInMethod::PasswordTotp));
+        }
+        let Some(hash) = self.codes.hash_of(&user.id, code) else {
+            return Ok(None);
+        };
+        if !self.db.use_recovery_code(&user.id, &hash, now_ms()).await? {
+            return Ok(None);
+        }
+        let left = self.db.recovery_codes_left(&user.id).await?;
+        tracing::info!(user_id = %user.id, left, "recovery code used");
+        let detail = format!("Recovery code used; {left} left");
+        self.sessions
+            .record_event(&user.id, EventKind::RecoveryCodeUsed, client, &detail)
+            .await;
+        self.links.mail(letters::recovery_code_used(
+            &user.email,
+            left,
+            &self.links.forgot_url(),
+        ));
+        Ok(Some(SignInMethod::RecoveryCode))
+    }
+
+    /// Opens the second step of a sign-in; its token, for the cookie or
+    /// the token API's `mfa_token`.
+    pub async fn open_step(&self, user_id: &UserId, kind: SessionKind, known_device: bool) -> Result<String, AppError> {
+        let token = crate::auth::tokens::random_id(CHALLENGE_BYTES);
+        let hash = challenge_hash(&token).expect("a new token is well formed");
+        let now = now_ms();
+        self.db
+            .insert_challenge(NewChallenge {
+                token_hash: &hash,
+                user_id,
+                kind: kind.as_str(),
+                known_device,
+                now,
+                expires_at: now + crate::auth::cookies::SECOND_STEP_MAX_AGE_SECS * 1000,
+            })
+            .await?;
+        Ok(token)
+    }
+
+    /// The open second step behind `token` (of `kind`), without using it.
+    pub async fn find_step(&self, token: &str, kind: SessionKind) -> Result<ChallengeRow, AppError> {
+        let hash = challenge_hash(token.trim()).ok_or_else(step_gone)?;
+        let row = self.db.find_challenge(&hash, now_ms()).await?;
+        row.filter(|r| r.kind == kind.as_str()).ok_or_else(step_gone)
+    }
+
+    /// Completes the second step: succeeds once, for one caller.
+    pub async fn finish_step(&self, token: &str) -> Result<ChallengeRow, AppError> {
+        let hash = challenge_hash(token.trim()).ok_or_else(step_gone)?;
+        self.db.use_challenge(&hash, now_ms()).await?.ok_or_else(step_gone)
+    }
+}
+
+fn now_secs() -> u64 {
+    u64::try_from(now_ms() / 1000).unwrap_or_default()
+}

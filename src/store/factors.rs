@@ -1,0 +1,263 @@
+//! Second factors: the `totp_factors`, `recovery_codes` and `mfa_challenges`
+//! tables. Every "use once" rule is one conditional statement, so requests
+//! racing with the same code, step or challenge cannot both succeed.
+
+use super::{execute, on_pool, Db, StoreResult};
+use crate::{clock::Millis, ids::UserId};
+
+/// An account's authenticator app.
+#[derive(Clone, sqlx::FromRow)]
+pub struct TotpRow {
+    pub secret_sealed: Vec<u8>,
+    pub confirmed_at: Option<Millis>,
+    pub last_step: Option<i64>,
+}
+
+impl std::fmt::Debug for TotpRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpRow")
+            .field("confirmed_at", &self.confirmed_at)
+            .field("last_step", &self.last_step)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A second step of a sign-in waiting for its code.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ChallengeRow {
+    pub user_id: UserId,
+    pub kind: String,
+    pub known_device: bool,
+}
+
+/// A second step to store.
+pub struct NewChallenge<'a> {
+    pub token_hash: &'a str,
+    pub user_id: &'a UserId,
+    pub kind: &'a str,
+    pub known_device: bool,
+    pub now: Millis,
+    pub expires_at: Millis,
+}
+
+impl Db {
+    pub async fn totp_factor(&self, user_id: &UserId) -> StoreResult<Option<TotpRow>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT secret_sealed, confirmed_at, last_step FROM totp_factors WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await)?)
+    }
+
+    /// Stores a new, unconfirmed secret (replacing an unconfirmed one);
+    /// `false` if the account already has a confirmed authenticator.
+    pub async fn begin_totp(&self, user_id: &UserId, sealed: &[u8], now: Millis) -> StoreResult<bool> {
+        let done = execute!(self, pool => sqlx::query(
+            "INSERT INTO totp_factors (user_id, secret_sealed, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id) DO UPDATE \
+               SET secret_sealed = excluded.secret_sealed, created_at = excluded.created_at \
+               WHERE totp_factors.confirmed_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(sealed)
+        .bind(now)
+        )?;
+        Ok(done == 1)
+    }
+
+    /// Turns on the unconfirmed secret `sealed` (still the one the code was
+    /// checked against), with `step` as its first used step and a new set
+    /// of recovery codes, in one transaction; `false` if it changed or was
+    /// confirmed meanwhile.
+    pub async fn confirm_totp(
+        &self,
+        user_id: &UserId,
+        sealed: &[u8],
+        step: i64,
+        code_hashes: &[String],
+        now: Millis,
+    ) -> StoreResult<bool> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
+                "UPDATE totp_factors SET confirmed_at = $1, last_step = $2 \
+                 WHERE user_id = $3 AND secret_sealed = $4 AND confirmed_at IS NULL",
+            )
+            .bind(now)
+            .bind(step)
+            .bind(user_id)
+            .bind(sealed)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if done != 1 {
+                return Ok(false);
+            }
+            sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            for hash in code_hashes {
+                sqlx::query("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)")
+                    .bind(user_id)
+                    .bind(hash)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(true)
+    }
+
+    /// Accepts a code's time step: only a confirmed factor, and only a
+    /// step later than the last one accepted (RFC 6238 §5.2).
+    pub async fn use_totp_step(&self, user_id: &UserId, step: i64) -> StoreResult<bool> {
+        let done = execute!(self, pool => sqlx::query(
+            "UPDATE totp_factors SET last_step = $1 \
+             WHERE user_id = $2 AND confirmed_at IS NOT NULL \
+               AND (last_step IS NULL OR last_step < $1)",
+        )
+        .bind(step)
+        .bind(user_id)
+        )?;
+        Ok(done == 1)
+    }
+
+    /// Removes the authenticator and the recovery codes; whether a
+    /// confirmed authenticator was removed.
+    pub async fn delete_totp(&self, user_id: &UserId) -> StoreResult<bool> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let removed = sqlx::query(
+                "DELETE FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL",
+            )
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            sqlx::query("DELETE FROM totp_factors WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(removed == 1)
+        })
+    }
+
+    /// Replaces the account's recovery codes, if its authenticator is on.
+    pub async fn replace_recovery_codes(
+        &self,
+        user_id: &UserId,
+        code_hashes: &[String],
+        now: Millis,
+    ) -> StoreResult<bool> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            // Taking the factor's row first makes a concurrent disable wait
+            // (or this wait for it), so codes never outlive their factor.
+            let on = sqlx::query(
+                "UPDATE totp_factors SET created_at = created_at \
+                 WHERE user_id = $1 AND confirmed_at IS NOT NULL",
+            )
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if on != 1 {
+                return Ok(false);
+            }
+            sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            for hash in code_hashes {
+                sqlx::query("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)")
+                    .bind(user_id)
+                    .bind(hash)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Spends a recovery code: succeeds once, for one caller.
+    pub async fn use_recovery_code(&self, user_id: &UserId, code_hash: &str, now: Millis) -> StoreResult<bool> {
+        let done = execute!(self, pool => sqlx::query(
+            "UPDATE recovery_codes SET used_at = $1 \
+             WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(user_id)
+        .bind(code_hash)
+        )?;
+        Ok(done == 1)
+    }
+
+    /// How many unused recovery codes the account has.
+    pub async fn recovery_codes_left(&self, user_id: &UserId) -> StoreResult<i64> {
+        Ok(on_pool!(self, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+        )
+        .bind(user_id)
+        .fetch_one(pool)
+        .await)?)
+    }
+
+    pub async fn insert_challenge(&self, challenge: NewChallenge<'_>) -> StoreResult<()> {
+        execute!(self, pool => sqlx::query(
+            "INSERT INTO mfa_challenges \
+               (token_hash, user_id, kind, known_device, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(challenge.token_hash)
+        .bind(challenge.user_id)
+        .bind(challenge.kind)
+        .bind(challenge.known_device)
+        .bind(challenge.now)
+        .bind(challenge.expires_at)
+        )?;
+        Ok(())
+    }
+
+    /// The open, unexpired second step with this hash, without using it.
+    pub async fn find_challenge(&self, token_hash: &str, now: Millis) -> StoreResult<Option<ChallengeRow>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT user_id, kind, known_device FROM mfa_challenges \
+             WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(pool)
+        .await)?)
+    }
+
+    /// Completes a second step: succeeds once, for one caller.
+    pub async fn use_challenge(&self, token_hash: &str, now: Millis) -> StoreResult<Option<ChallengeRow>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "UPDATE mfa_challenges SET used_at = $1 \
+             WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
+             RETURNING user_id, kind, known_device",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .fetch_optional(pool)
+        .await)?)
+    }
+
+    pub async fn purge_challenges(&self, before: Millis) -> StoreResult<u64> {
+        Ok(
+            execute!(self, pool => sqlx::query("DELETE FROM mfa_challenges WHERE expires_at < $1")
+            .bind(before)
+            )?,
+        )
+    }
+}
