@@ -6,7 +6,7 @@ use crate::{
     pages::{
         admin::AdminPage,
         home::HomePage,
-        login::LoginPage,
+        login::{LoginPage, SecondStepPage},
         outbox::OutboxPage,
         recovery::{
             ConfirmEmailPage, ForgotPasswordPage, NotMePage, ResetPasswordPage, VerifyEmailPage,
@@ -83,6 +83,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <NotFound /> }>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("/login/code") view=SecondStepPage ssr=SsrMode::Async />
                     <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async />
                     <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async />
                     <Route path=path!("/security") view=SecurityPage ssr=SsrMode::Async />

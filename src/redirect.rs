@@ -46,6 +46,14 @@ pub fn login_url(next: Option<&str>, reason: Option<ErrorCode>) -> String {
     url
 }
 
+/// The second step of a sign-in (a code), coming back to `next` afterwards.
+pub fn second_step_url(next: Option<&str>) -> String {
+    match next.and_then(safe_next).filter(|n| !n.is_empty()) {
+        Some(next) => format!("/login/code?next={}", encode_component(next)),
+        None => "/login/code".to_owned(),
+    }
+}
+
 /// Percent-encodes everything but RFC 3986's unreserved characters.
 pub fn encode_component(value: &str) -> String {
     let mut out = String::with_capacity(value.len());

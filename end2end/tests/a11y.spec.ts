@@ -5,6 +5,7 @@ import { hydrated, newEmail, register } from "./helpers";
 const PUBLIC_PAGES = [
   "/",
   "/login",
+  "/login/code",
   "/register",
   "/forgot-password",
   "/forgot-password?sent=1",

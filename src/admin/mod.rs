@@ -18,6 +18,8 @@ pub struct AdminUser {
     pub role: String,
     pub disabled: bool,
     pub sessions: i64,
+    /// Whether an authenticator app is on.
+    pub second_factor: bool,
 }
 
 #[cfg(feature = "ssr")]

@@ -98,6 +98,7 @@ impl AdminService {
                 role: u.role,
                 disabled: u.disabled,
                 sessions: u.sessions,
+                second_factor: u.second_factor,
             })
             .collect())
     }

@@ -22,6 +22,7 @@ struct CookieNames {
     refresh: &'static str,
     device: &'static str,
     second_step: &'static str,
+    ceremony: &'static str,
 }
 
 fn names(config: &Config) -> CookieNames {
@@ -31,6 +32,7 @@ fn names(config: &Config) -> CookieNames {
             refresh: "__Host-gh_refresh",
             device: "__Host-gh_device",
             second_step: "__Host-gh_mfa",
+            ceremony: "__Host-gh_webauthn",
         }
     } else {
         CookieNames {
@@ -38,6 +40,7 @@ fn names(config: &Config) -> CookieNames {
             refresh: "gh_refresh",
             device: "gh_device",
             second_step: "gh_mfa",
+            ceremony: "gh_webauthn",
         }
     }
 }
@@ -46,6 +49,8 @@ fn names(config: &Config) -> CookieNames {
 const DEVICE_MAX_AGE_SECS: i64 = 365 * 24 * 3600;
 /// How long the second step of a sign-in waits for its code.
 pub const SECOND_STEP_MAX_AGE_SECS: i64 = 300;
+/// How long a passkey ceremony waits for the browser's answer.
+pub const CEREMONY_MAX_AGE_SECS: i64 = 300;
 
 /// The auth cookies a request carries (empty values count as absent).
 #[derive(Clone, Debug, Default)]
@@ -56,6 +61,8 @@ pub struct AuthCookies {
     pub device: Option<String>,
     /// The second step of a sign-in waiting for its code.
     pub second_step: Option<String>,
+    /// A passkey ceremony (registration or sign-in) in progress.
+    pub ceremony: Option<String>,
 }
 
 impl AuthCookies {
@@ -84,6 +91,7 @@ impl AuthCookies {
                 name if name == n.refresh => &mut found.refresh,
                 name if name == n.device => &mut found.device,
                 name if name == n.second_step => &mut found.second_step,
+                name if name == n.ceremony => &mut found.ceremony,
                 _ => continue,
             };
             slot.get_or_insert_with(|| value.to_owned());
@@ -168,6 +176,23 @@ pub fn store_second_step(config: &Config, token: &str) -> CookieUpdate {
 pub fn clear_second_step(config: &Config) -> CookieUpdate {
     let n = names(config);
     CookieUpdate(vec![cookie(config, n.second_step, String::new(), 0)])
+}
+
+/// Stores the id of a passkey ceremony (its state stays on the server)
+/// for as long as the browser gives the person to answer.
+pub fn store_ceremony(config: &Config, id: &str) -> CookieUpdate {
+    let n = names(config);
+    CookieUpdate(vec![cookie(
+        config,
+        n.ceremony,
+        id.to_owned(),
+        CEREMONY_MAX_AGE_SECS,
+    )])
+}
+
+pub fn clear_ceremony(config: &Config) -> CookieUpdate {
+    let n = names(config);
+    CookieUpdate(vec![cookie(config, n.ceremony, String::new(), 0)])
 }
 
 /// Clears the access and refresh cookies, repeating their attributes. The

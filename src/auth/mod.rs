@@ -125,13 +125,7 @@ pub mod ssr {
     /// without JavaScript continues on the second-step page.
     pub fn store_second_step(token: &str, next: Option<&str>) {
         write(cookies::store_second_step(&state().config, token));
-        let mut page = String::from(super::SECOND_STEP_PAGE);
-        if let Some(next) = next.and_then(crate::redirect::safe_next) {
-            page.push_str("?next=");
-            page.push_str(
-                &url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>(),
-            );
-        }
+        let page = crate::redirect::second_step_url(next);
         if let Ok(value) = HeaderValue::from_str(&page) {
             expect_context::<ResponseOptions>()
                 .insert_header(crate::http::forms::FORM_NEXT.clone(), value);
@@ -140,6 +134,19 @@ pub mod ssr {
 
     pub fn clear_second_step() {
         write(cookies::clear_second_step(&state().config));
+    }
+
+    /// The passkey ceremony this browser is in, if any.
+    pub fn ceremony_cookie() -> Option<String> {
+        presented().ceremony
+    }
+
+    pub fn store_ceremony(id: &str) {
+        write(cookies::store_ceremony(&state().config, id));
+    }
+
+    pub fn clear_ceremony() {
+        write(cookies::clear_ceremony(&state().config));
     }
 
     fn write(update: cookies::CookieUpdate) {
@@ -207,9 +214,6 @@ pub async fn register(email: String, password: String) -> Result<UserInfo, AppEr
     })
     .await
 }
-
-/// Where the second step of a sign-in is asked for.
-pub const SECOND_STEP_PAGE: &str = "/login/code";
 
 /// Signs in; `next` is where a form post without JavaScript goes afterwards.
 #[server(endpoint = "login", prefix = "/api")]

@@ -34,7 +34,7 @@ impl fmt::Debug for MasterSecret {
 pub(super) fn looks_random(secret: &str) -> Result<(), &'static str> {
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
     let s = secret.trim();
-    let hex = (s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit())).then(|| {
+    let hex = (s.len().is_multiple_of(2) && s.bytes().all(|b| b.is_ascii_hexdigit())).then(|| {
         (0..s.len())
             .step_by(2)
             .filter_map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())

@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 server_only! {
+    pub mod passkeys;
     pub mod recovery_codes;
     pub mod service;
     pub mod totp;
@@ -49,6 +50,16 @@ impl std::fmt::Debug for RecoveryCodesAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("RecoveryCodesAnswer(<redacted>)")
     }
+}
+
+/// A passkey, as its owner sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyInfo {
+    pub id: String,
+    pub name: String,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+    pub last_used_at: Option<String>,
 }
 
 /// Completes a sign-in's second step with a code from the authenticator
@@ -155,6 +166,120 @@ pub async fn mfa_status() -> Result<FactorStatus, AppError> {
     run(async move {
         let me = authed()?;
         state().mfa.status(&me.user_id).await
+    })
+    .await
+}
+
+/// Starts adding a passkey (needs a recent sign-in): WebAuthn creation
+/// options for `navigator.credentials.create`.
+#[server(endpoint = "passkey/register_start", prefix = "/api")]
+pub async fn passkey_register_start() -> Result<serde_json::Value, AppError> {
+    use crate::auth::ssr::*;
+    run(async move {
+        let me = authed()?;
+        let state = state();
+        let user = state
+            .auth
+            .user(&me.user_id)
+            .await?
+            .ok_or(crate::error::ErrorCode::Unauthenticated)?;
+        let (options, ceremony) = state.mfa.passkeys().register_start(&me, &user).await?;
+        store_ceremony(&ceremony);
+        Ok(options)
+    })
+    .await
+}
+
+/// Finishes adding a passkey: `credential` is the browser's answer (JSON).
+#[server(endpoint = "passkey/register_finish", prefix = "/api")]
+pub async fn passkey_register_finish(
+    name: String,
+    credential: String,
+) -> Result<PasskeyInfo, AppError> {
+    use crate::auth::ssr::*;
+    run(async move {
+        let me = authed()?;
+        let added = state()
+            .mfa
+            .passkeys()
+            .register_finish(
+                &me,
+                ceremony_cookie().as_deref(),
+                &name,
+                &credential,
+                &client(),
+            )
+            .await;
+        clear_ceremony();
+        added
+    })
+    .await
+}
+
+/// Starts a passkey sign-in: WebAuthn request options.
+#[server(endpoint = "passkey/login_start", prefix = "/api")]
+pub async fn passkey_login_start() -> Result<serde_json::Value, AppError> {
+    use crate::auth::ssr::*;
+    run(async move {
+        let (options, ceremony) = state().mfa.passkeys().sign_in_start(&client()).await?;
+        store_ceremony(&ceremony);
+        Ok(options)
+    })
+    .await
+}
+
+/// Signs in with a passkey (both factors at once).
+#[server(endpoint = "passkey/login_finish", prefix = "/api")]
+pub async fn passkey_login_finish(credential: String) -> Result<UserInfo, AppError> {
+    use crate::auth::ssr::*;
+    run(async move {
+        let answer = state()
+            .auth
+            .passkey_sign_in(
+                ceremony_cookie().as_deref(),
+                &credential,
+                device_cookie().as_deref(),
+                &client(),
+            )
+            .await;
+        clear_ceremony();
+        let (user, issued) = answer?;
+        Ok(signed_in(user, &issued))
+    })
+    .await
+}
+
+/// The signed-in account's passkeys.
+#[server(endpoint = "passkey/list", prefix = "/api")]
+pub async fn passkey_list() -> Result<Vec<PasskeyInfo>, AppError> {
+    use crate::auth::ssr::*;
+    run(async move {
+        let me = authed()?;
+        state().mfa.passkeys().list(&me.user_id).await
+    })
+    .await
+}
+
+/// Renames one of the account's passkeys.
+#[server(endpoint = "passkey/rename", prefix = "/api")]
+pub async fn passkey_rename(id: String, name: String) -> Result<Done, AppError> {
+    use crate::auth::ssr::*;
+    run(async move {
+        let me = authed()?;
+        state().mfa.passkeys().rename(&me, &id, &name).await?;
+        Ok(Done {})
+    })
+    .await
+}
+
+/// Removes one of the account's passkeys (needs a recent sign-in).
+#[server(endpoint = "passkey/remove", prefix = "/api")]
+pub async fn passkey_remove(id: String) -> Result<Done, AppError> {
+    use crate::auth::ssr::*;
+    run(async move {
+        let me = authed()?;
+        state().mfa.passkeys().remove(&me, &id, &client()).await?;
+        Ok(Done {})
     })
     .await
 }

@@ -4,6 +4,7 @@
 //! opening sessions stay with the auth service, which calls in here.
 
 use super::{
+    passkeys::PasskeyService,
     recovery_codes::RecoveryCodes,
     totp::{self, Enrollment},
     FactorStatus,
@@ -58,6 +59,7 @@ pub struct MfaService {
     codes: RecoveryCodes,
     sessions: SessionService,
     links: Links,
+    passkeys: PasskeyService,
 }
 
 impl MfaService {
@@ -68,10 +70,17 @@ impl MfaService {
                 config.secret.bytes(),
                 "gatehouse recovery codes v1",
             )),
+            passkeys: PasskeyService::new(db.clone(), config, sessions.clone()),
             db,
             sessions,
             links,
         }
+    }
+
+    /// Passkeys: adding, listing and removing them, and checking a
+    /// passkey sign-in.
+    pub fn passkeys(&self) -> &PasskeyService {
+        &self.passkeys
     }
 
     /// The account's confirmed authenticator, if any.

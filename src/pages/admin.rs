@@ -110,6 +110,7 @@ fn UserRow(user: AdminUser, here: Memo<String>) -> impl IntoView {
                 <strong>{user.email.clone()}</strong>
                 {(user.role == "admin").then(|| view! { <span class="badge">"admin"</span> })}
                 {user.disabled.then(|| view! { <span class="badge muted">"disabled"</span> })}
+                {user.second_factor.then(|| view! { <span class="badge muted">"two-step"</span> })}
             </div>
             <p class="aside">
                 <a href=sessions_href>{format!("{} active session(s)", user.sessions)}</a>
@@ -119,6 +120,13 @@ fn UserRow(user: AdminUser, here: Memo<String>) -> impl IntoView {
                 <input type="hidden" name="next" value=move || here.get() />
                 <button type="submit" class=if user.disabled { "small" } else { "danger small" }>{label}</button>
             </form>
+            {user.second_factor.then(|| view! {
+                <form method="post" action="/api/admin/reset_mfa" class="confirm">
+                    <input type="hidden" name="user_id" value=user.id.clone() />
+                    <input type="hidden" name="next" value=move || here.get() />
+                    <button type="submit" class="small secondary">"Reset second factor"</button>
+                </form>
+            })}
         </li>
     }
 }

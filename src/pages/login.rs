@@ -1,4 +1,5 @@
-use super::{in_place, query_error, sign_in_with, Card, EmailField};
+use super::{in_place, query_error, signed_in_here, Card, EmailField};
+use crate::{auth::LoginAnswer, error::ErrorCode, redirect::second_step_url};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -10,23 +11,75 @@ pub fn LoginPage() -> impl IntoView {
     let next = query.read_untracked().get("next").unwrap_or_default();
     let message = RwSignal::new(query_error());
     let pending = RwSignal::new(false);
+    let next_for_passkey = next.clone();
 
     let on_submit = in_place(move |form| async move {
-        let call = crate::auth::login(form.get("email"), form.get("password"), None);
-        sign_in_with(call, &form.get("next"), pending, message).await
+        pending.set(true);
+        let next = form.get("next");
+        match crate::auth::login(form.get("email"), form.get("password"), None).await {
+            Ok(LoginAnswer::SignedIn(_)) => signed_in_here(&next),
+            Ok(LoginAnswer::SecondStep { .. }) => signed_in_here(&second_step_url(Some(&next))),
+            Err(err) => {
+                message.set(Some(err.message));
+                pending.set(false);
+            }
+        }
     });
 
     view! {
         <Card title="Sign in" heading="Sign in" message narrow=true>
             <form method="post" action="/api/login" on:submit=on_submit novalidate>
                 <input type="hidden" name="next" value=next />
-                <EmailField />
+                <EmailField passkeys=true />
                 <label for="password">"Password"</label>
                 <input id="password" name="password" type="password" autocomplete="current-password" required />
                 <button type="submit" disabled=move || pending.get()>"Sign in"</button>
             </form>
+            <super::passkeys::PasskeySignIn next=next_for_passkey message pending />
             <p class="aside"><a href="/forgot-password">"Forgot your password?"</a></p>
             <p class="aside">"New here? " <a href="/register">"Create an account"</a> "."</p>
         </Card>
     }
 }
+
+/// The second step of a sign-in: a code from the authenticator app, or a
+/// recovery code. Reached after a correct password on an account with a
+/// second factor, with or without JavaScript.
+#[component]
+pub fn SecondStepPage() -> impl IntoView {
+    let query = use_query_map();
+    let next = query.read_untracked().get("next").unwrap_or_default();
+    let expired = super::query_error_is(ErrorCode::InvalidToken);
+    let message = RwSignal::new(if expired {
+        Some(STEP_EXPIRED.to_owned())
+    } else {
+        query_error()
+    });
+    let pending = RwSignal::new(false);
+
+    let on_submit = in_place(move |form| async move {
+        pending.set(true);
+        match crate::mfa::login_mfa(form.get("code"), None).await {
+            Ok(_) => signed_in_here(&form.get("next")),
+            Err(err) => {
+                message.set(Some(err.message));
+                pending.set(false);
+            }
+        }
+    });
+
+    view! {
+        <Card title="Two-step sign-in" heading="Enter your code" message narrow=true>
+            <form method="post" action="/api/login_mfa" on:submit=on_submit novalidate>
+                <input type="hidden" name="next" value=next />
+                <p>"Open your authenticator app and enter the six-digit code it shows for gatehouse. No phone at hand? Enter one of your recovery codes instead."</p>
+                <label for="code">"Code"</label>
+                <input id="code" name="code" type="text" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" maxlength="20" required />
+                <button type="submit" disabled=move || pending.get()>"Continue"</button>
+            </form>
+            <p class="aside"><a href="/login">"Start again with your password"</a></p>
+        </Card>
+    }
+}
+
+const STEP_EXPIRED: &str = "This sign-in has expired. Please enter your email and password again.";

@@ -6,8 +6,10 @@ pub mod admin;
 pub mod home;
 pub mod login;
 pub mod outbox;
+pub mod passkeys;
 pub mod recovery;
 pub mod register;
+pub mod second_factor;
 pub mod security;
 pub mod sessions;
 pub mod time;
@@ -54,12 +56,18 @@ pub fn Card(
     }
 }
 
-/// The email field of the sign-in and sign-up forms.
+/// The email field of the sign-in and sign-up forms; on the sign-in form
+/// (`passkeys`) the browser may offer passkeys in its suggestions.
 #[component]
-pub fn EmailField() -> impl IntoView {
+pub fn EmailField(#[prop(optional)] passkeys: bool) -> impl IntoView {
+    let autocomplete = if passkeys {
+        "username webauthn"
+    } else {
+        "username"
+    };
     view! {
         <label for="email">"Email"</label>
-        <input id="email" name="email" type="email" autocomplete="username" required />
+        <input id="email" name="email" type="email" autocomplete=autocomplete required />
     }
 }
 
@@ -233,10 +241,16 @@ pub fn ReauthPrompt(
     needed: RwSignal<bool>,
     next: &'static str,
     then: impl Fn() + Copy + Send + Sync + 'static,
+    /// Told apart from other prompts on the same page (element ids).
+    #[prop(optional)]
+    key: &'static str,
 ) -> impl IntoView {
+    let password_id = format!("reauth_password{key}");
+    let code_id = format!("reauth_code{key}");
     let message = RwSignal::new(None);
     let on_submit = in_place(move |form: Fields| async move {
-        let call = || crate::auth::reauthenticate(Some(form.get("password")), None);
+        let call =
+            || crate::auth::reauthenticate(Some(form.get("password")), Some(form.get("code")));
         match with_refresh(call).await {
             Ok(_) => {
                 needed.set(false);
@@ -250,8 +264,10 @@ pub fn ReauthPrompt(
             <form class="confirm" method="post" action="/api/reauthenticate" on:submit=on_submit data-testid="reauth">
                 <input type="hidden" name="next" value=next />
                 <p>"For your safety, confirm it's you before this change."</p>
-                <label for="reauth_password">"Password"</label>
-                <input id="reauth_password" name="password" type="password" autocomplete="current-password" required />
+                <label for=password_id.clone()>"Password"</label>
+                <input id=password_id.clone() name="password" type="password" autocomplete="current-password" />
+                <label for=code_id.clone()>"Or a code from your authenticator app"</label>
+                <input id=code_id.clone() name="code" type="text" autocomplete="one-time-code" maxlength="20" />
                 <button type="submit">"Confirm it's me"</button>
                 <FormMessage message=message.into() />
             </form>

@@ -15,6 +15,8 @@ pub fn SecurityPage() -> impl IntoView {
         RwSignal::new(super::query_error().or_else(|| sent.then(|| EMAIL_LINK_SENT.to_owned())));
     let events = Resource::new(|| (), |_| with_refresh(security_events));
     let confirm_delete = RwSignal::new(false);
+    let two_step = super::second_factor::status_resource();
+    let passkeys = super::passkeys::passkeys_resource();
 
     let on_change_password = in_place(move |form| async move {
         let call = || {
@@ -64,6 +66,8 @@ pub fn SecurityPage() -> impl IntoView {
                 <input id="email_password" name="password" type="password" autocomplete="current-password" required />
                 <button type="submit">"Change email address"</button>
             </form>
+            <super::second_factor::TwoStepSection status=two_step />
+            <super::passkeys::PasskeysSection passkeys />
             <h2>"Recent activity"</h2>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {

@@ -59,6 +59,8 @@ named_enum! {
     RecoveryCodesRegenerated = "recovery_codes_regenerated",
     SecondFactorReset = "second_factor_reset",
     SecondStepStarted = "second_step",
+    PasskeyAdded = "passkey_added",
+    PasskeyRemoved = "passkey_removed",
 }
 
 impl EventKind {
@@ -92,6 +94,8 @@ impl EventKind {
             RecoveryCodesRegenerated => "New recovery codes made",
             SecondFactorReset => "Second factor reset by an administrator",
             SecondStepStarted => "Password accepted; waiting for the second factor",
+            PasskeyAdded => "Passkey added",
+            PasskeyRemoved => "Passkey removed",
         }
     }
 }

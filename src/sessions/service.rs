@@ -386,7 +386,8 @@ impl SessionService {
     }
 
     /// Deletes rows nobody needs any more: sessions ended a week ago, events
-    /// past their retention, idle throttle counters.
+    /// past their retention, idle throttle counters, links, second steps
+    /// and passkey ceremonies a day past their expiry.
     pub async fn purge(&self) -> Result<(u64, u64, u64), AppError> {
         let now = now_ms();
         let sessions = self.db.purge_sessions(now - 7 * DAY_MS).await?;
@@ -396,7 +397,9 @@ impl SessionService {
             .await?;
         let throttle = self.db.purge_throttle(DAY_MS).await?;
         let links = self.db.purge_links(now - DAY_MS).await?;
-        Ok((sessions, events, throttle + links))
+        let steps = self.db.purge_challenges(now - DAY_MS).await?;
+        let ceremonies = self.db.purge_ceremonies(now - DAY_MS).await?;
+        Ok((sessions, events, throttle + links + steps + ceremonies))
     }
 
     /// Whether the database answers.

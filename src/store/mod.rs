@@ -7,6 +7,7 @@ pub mod events;
 pub mod factors;
 pub mod keys;
 pub mod links;
+pub mod passkeys;
 pub mod sessions;
 pub mod throttle;
 pub mod users;

@@ -29,6 +29,8 @@ pub struct UserSummary {
     pub role: String,
     pub disabled: bool,
     pub sessions: i64,
+    /// Whether an authenticator app is on.
+    pub second_factor: bool,
 }
 
 impl Db {
@@ -163,7 +165,9 @@ impl Db {
         Ok(on_pool!(self, pool => sqlx::query_as(
             "SELECT u.id, u.email, u.role, u.disabled, \
                (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.revoked_at IS NULL \
-                  AND s.idle_expires_at > $1 AND s.absolute_expires_at > $2) AS sessions \
+                  AND s.idle_expires_at > $1 AND s.absolute_expires_at > $2) AS sessions, \
+               EXISTS (SELECT 1 FROM totp_factors f WHERE f.user_id = u.id \
+                  AND f.confirmed_at IS NOT NULL) AS second_factor \
              FROM users u WHERE u.email LIKE $3 ESCAPE '\\' ORDER BY u.email LIMIT 200",
         )
         .bind(now)

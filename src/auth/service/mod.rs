@@ -101,7 +101,7 @@ impl AuthService {
     }
 
     /// Mails a verification link after the answer has left.
-    fn send_verification_later(&self, user: &User) {
+    pub(super) fn send_verification_later(&self, user: &User) {
         let (links, user) = (self.links.clone(), user.clone());
         tokio::spawn(async move {
             if let Err(err) = links.send_verification(&user).await {
@@ -112,7 +112,7 @@ impl AuthService {
 
     /// Whether the configuration refuses this account a session until its
     /// address is proved.
-    fn unverified_refused(&self, user: &User) -> bool {
+    pub(super) fn unverified_refused(&self, user: &User) -> bool {
         self.config.mail.require_verified && user.email_verified_at.is_none()
     }
 

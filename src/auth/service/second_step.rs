@@ -139,6 +139,46 @@ impl AuthService {
         }
     }
 
+    /// Signs in with a passkey: user verification on the authenticator
+    /// makes it both factors at once, so no second step follows.
+    pub async fn passkey_sign_in(
+        &self,
+        ceremony: Option<&str>,
+        credential: &str,
+        device: Option<&str>,
+        client: &ClientInfo,
+    ) -> Result<(User, IssuedTokens), AppError> {
+        let user_id = self
+            .mfa
+            .passkeys()
+            .sign_in_finish(ceremony, credential)
+            .await?;
+        let user = self.db.user_by_id(&user_id).await?;
+        let user = user.ok_or(ErrorCode::InvalidCredentials)?;
+        if user.disabled {
+            return Err(ErrorCode::AccountDisabled.into());
+        }
+        if self.unverified_refused(&user) {
+            self.send_verification_later(&user);
+            return Err(ErrorCode::EmailUnverified.into());
+        }
+        let known_device = device.is_some_and(|token| {
+            self.devices
+                .device_of(token, &user.id, &user.password_hash)
+                .is_some()
+        });
+        let issued = self
+            .complete_sign_in(
+                &user,
+                SessionKind::Browser,
+                SignInMethod::Passkey,
+                known_device,
+                client,
+            )
+            .await?;
+        Ok((user, issued))
+    }
+
     /// Turns the authenticator app off after checking the password (which
     /// counts as this session's recent proof).
     pub async fn disable_second_factor(

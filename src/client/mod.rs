@@ -9,6 +9,8 @@
 //! - Signing out in one tab sends the others to the sign-in page
 //!   (BroadcastChannel).
 
+pub mod webauthn;
+
 use crate::error::{AppError, ErrorCode};
 use js_sys::{Function, Promise, Reflect};
 use std::{cell::RefCell, future::Future, rc::Rc};

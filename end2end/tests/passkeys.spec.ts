@@ -1,0 +1,66 @@
+import { expect, test, type BrowserContext, type Page } from "@playwright/test";
+import { hydrated, newEmail, register } from "./helpers";
+
+// WebAuthn refuses an IP address as relying party: these tests open the
+// app on localhost, whatever the other tests use.
+const origin = `http://localhost:${process.env.E2E_PORT ?? 3210}`;
+
+/** A page with Chromium's virtual platform authenticator (user
+ *  verification on, passkeys stored on it), reached through the DevTools
+ *  protocol. */
+async function withAuthenticator(context: BrowserContext): Promise<Page> {
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("WebAuthn.enable");
+  await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2",
+      transport: "internal",
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return page;
+}
+
+test("a passkey is added on the security page, then signs in alone", async ({ browser }) => {
+  const email = newEmail("passkey");
+  const context = await browser.newContext({ baseURL: origin });
+  const page = await withAuthenticator(context);
+  await register(page, email);
+
+  await page.goto("/security");
+  await hydrated(page);
+  const section = page.getByTestId("passkeys");
+  await expect(section).toContainText("No passkeys yet.");
+  await section.getByLabel("Passkey name").fill("Test laptop");
+  await section.getByRole("button", { name: "Add a passkey" }).click();
+  await expect(section.getByTestId("passkey")).toHaveCount(1);
+  await expect(section.getByTestId("passkey")).toContainText("Test laptop");
+  await expect(section.getByTestId("passkey")).toContainText("never used");
+
+  await page.getByTestId("sign-out").click();
+  await expect(page).toHaveURL(/\/login$/);
+  await hydrated(page);
+  await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+  await expect(page.getByTestId("whoami")).toContainText(email);
+
+  await page.goto("/sessions");
+  await expect(page.getByTestId("method").first()).toHaveText("Passkey");
+  await page.goto("/security");
+  await hydrated(page);
+  await expect(section.getByTestId("passkey")).not.toContainText("never used");
+  await section.getByRole("button", { name: "Remove" }).click();
+  await expect(section).toContainText("No passkeys yet.");
+});
+
+test("without JavaScript the login page offers no passkey button", async ({ browser }) => {
+  const context = await browser.newContext({ baseURL: origin, javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto("/login");
+  await expect(page.getByLabel("Password")).toBeVisible();
+  await expect(page.getByRole("button", { name: "Sign in with a passkey" })).toHaveCount(0);
+  await expect(page.getByLabel("Email")).toHaveAttribute("autocomplete", "username webauthn");
+});

@@ -1,0 +1,145 @@
+//! The `passkeys` and `webauthn_ceremonies` tables. Using a ceremony is one
+//! conditional statement, so a replayed answer to a challenge never finds
+//! it a second time.
+
+use super::{execute, on_pool, Db, StoreResult};
+use crate::{clock::Millis, ids::UserId};
+
+/// A stored passkey.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct PasskeyRow {
+    pub id: String,
+    pub user_id: UserId,
+    pub credential_id: String,
+    /// The credential as webauthn-rs serializes it (public key, counter).
+    pub credential: String,
+    pub name: String,
+    pub created_at: Millis,
+    pub last_used_at: Option<Millis>,
+}
+
+/// A ceremony to store.
+pub struct NewCeremony<'a> {
+    pub id_hash: &'a str,
+    pub kind: &'a str,
+    pub user_id: Option<&'a UserId>,
+    pub state: &'a str,
+    pub now: Millis,
+    pub expires_at: Millis,
+}
+
+/// What a used ceremony was started for.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct CeremonyRow {
+    pub user_id: Option<UserId>,
+    pub state: String,
+}
+
+const COLUMNS: &str = "id, user_id, credential_id, credential, name, created_at, last_used_at";
+
+impl Db {
+    /// Stores a new passkey; `false` if its credential is already
+    /// registered (to this account or another).
+    pub async fn insert_passkey(&self, row: &PasskeyRow) -> StoreResult<bool> {
+        let done = execute!(self, pool => sqlx::query(
+            "INSERT INTO passkeys (id, user_id, credential_id, credential, name, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (credential_id) DO NOTHING",
+        )
+        .bind(&row.id)
+        .bind(&row.user_id)
+        .bind(&row.credential_id)
+        .bind(&row.credential)
+        .bind(&row.name)
+        .bind(row.created_at)
+        )?;
+        Ok(done == 1)
+    }
+
+    /// An account's passkeys, oldest first.
+    pub async fn passkeys_of(&self, user_id: &UserId) -> StoreResult<Vec<PasskeyRow>> {
+        let sql = format!("SELECT {COLUMNS} FROM passkeys WHERE user_id = $1 ORDER BY created_at, id");
+        Ok(on_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(user_id)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    pub async fn passkey_by_credential(&self, credential_id: &str) -> StoreResult<Option<PasskeyRow>> {
+        let sql = format!("SELECT {COLUMNS} FROM passkeys WHERE credential_id = $1");
+        Ok(on_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(credential_id)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    /// Records a sign-in with the passkey and its new counter.
+    pub async fn passkey_used(&self, id: &str, credential: &str, now: Millis) -> StoreResult<()> {
+        execute!(self, pool => sqlx::query(
+            "UPDATE passkeys SET credential = $1, last_used_at = $2 WHERE id = $3",
+        )
+        .bind(credential)
+        .bind(now)
+        .bind(id)
+        )?;
+        Ok(())
+    }
+
+    pub async fn rename_passkey(&self, id: &str, user_id: &UserId, name: &str) -> StoreResult<bool> {
+        let done = execute!(self, pool => sqlx::query(
+            "UPDATE passkeys SET name = $1 WHERE id = $2 AND user_id = $3",
+        )
+        .bind(name)
+        .bind(id)
+        .bind(user_id)
+        )?;
+        Ok(done == 1)
+    }
+
+    /// Removes one of the account's passkeys; its name, if it existed.
+    pub async fn delete_passkey(&self, id: &str, user_id: &UserId) -> StoreResult<Option<String>> {
+        Ok(on_pool!(self, pool => sqlx::query_scalar(
+            "DELETE FROM passkeys WHERE id = $1 AND user_id = $2 RETURNING name",
+        )
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await)?)
+    }
+
+    pub async fn insert_ceremony(&self, c: NewCeremony<'_>) -> StoreResult<()> {
+        execute!(self, pool => sqlx::query(
+            "INSERT INTO webauthn_ceremonies (id_hash, kind, user_id, state, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(c.id_hash)
+        .bind(c.kind)
+        .bind(c.user_id)
+        .bind(c.state)
+        .bind(c.now)
+        .bind(c.expires_at)
+        )?;
+        Ok(())
+    }
+
+    /// Uses a ceremony of `kind`: succeeds once, for one caller.
+    pub async fn take_ceremony(&self, id_hash: &str, kind: &str, now: Millis) -> StoreResult<Option<CeremonyRow>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "UPDATE webauthn_ceremonies SET used_at = $1 \
+             WHERE id_hash = $2 AND kind = $3 AND used_at IS NULL AND expires_at > $1 \
+             RETURNING user_id, state",
+        )
+        .bind(now)
+        .bind(id_hash)
+        .bind(kind)
+        .fetch_optional(pool)
+        .await)?)
+    }
+
+    pub async fn purge_ceremonies(&self, before: Millis) -> StoreResult<u64> {
+        Ok(execute!(self, pool => sqlx::query(
+            "DELETE FROM webauthn_ceremonies WHERE expires_at < $1"
+        )
+        .bind(before)
+        )?)
+    }
+}
