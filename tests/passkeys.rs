@@ -79,7 +79,10 @@ impl Authenticator {
 
     /// `navigator.credentials.create`, answered.
     fn create(&mut self, options: &Value) -> String {
-        let user_id = options["publicKey"]["user"]["id"].as_str().unwrap().to_owned();
+        let user_id = options["publicKey"]["user"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         self.user_handle = Some(user_id);
         let point = self.key.verifying_key().to_encoded_point(false);
         let mut cose = Vec::new();
@@ -144,7 +147,11 @@ impl Authenticator {
 }
 
 /// Adds a passkey named `name` from `browser`; the answer.
-async fn add_passkey(browser: &Browser, authenticator: &mut Authenticator, name: &str) -> common::Answer {
+async fn add_passkey(
+    browser: &Browser,
+    authenticator: &mut Authenticator,
+    name: &str,
+) -> common::Answer {
     let start = browser.post_form("/api/passkey/register_start", &[]).await;
     assert_eq!(start.status, StatusCode::OK, "{}", start.body);
     let options = start.json();
@@ -196,7 +203,10 @@ async fn a_passkey_is_added_then_signs_in_alone() {
     let (browser, done) = sign_in(&app, &mut authenticator).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     assert_eq!(done.json()["email"], ada.as_str());
-    assert!(browser.cookie("__Host-gh_webauthn").is_none(), "the ceremony cookie is cleared");
+    assert!(
+        browser.cookie("__Host-gh_webauthn").is_none(),
+        "the ceremony cookie is cleared"
+    );
     let me = browser.get("/api/v1/me").await;
     assert_eq!(me.status, StatusCode::OK);
     let sessions = browser.post_form("/api/list_sessions", &[]).await.json();
@@ -204,10 +214,17 @@ async fn a_passkey_is_added_then_signs_in_alone() {
     let list = owner.post_form("/api/passkey/list", &[]).await.json();
     assert!(list[0]["last_used_at"].is_string());
     let events = owner.post_form("/api/security_events", &[]).await.json();
-    assert!(events.as_array().unwrap().iter().any(|e| e["kind"] == "passkey_added"));
+    assert!(events
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["kind"] == "passkey_added"));
 
     let renamed = owner
-        .post_form("/api/passkey/rename", &[("id", &id), ("name", "Work laptop")])
+        .post_form(
+            "/api/passkey/rename",
+            &[("id", &id), ("name", "Work laptop")],
+        )
         .await;
     assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
     let blank = owner
@@ -219,13 +236,19 @@ async fn a_passkey_is_added_then_signs_in_alone() {
     // Another account cannot rename or remove it.
     let mallory = app.signed_up(&email("mallory")).await;
     for path in ["/api/passkey/rename", "/api/passkey/remove"] {
-        let res = mallory.post_form(path, &[("id", &id), ("name", "mine")]).await;
+        let res = mallory
+            .post_form(path, &[("id", &id), ("name", "mine")])
+            .await;
         assert_eq!(res.code(), "not_found", "{path}");
     }
     let removed = owner.post_form("/api/passkey/remove", &[("id", &id)]).await;
     assert_eq!(removed.status, StatusCode::OK, "{}", removed.body);
     let (_, refused) = sign_in(&app, &mut authenticator).await;
-    assert_eq!(refused.code(), "invalid_credentials", "a removed passkey signs nobody in");
+    assert_eq!(
+        refused.code(),
+        "invalid_credentials",
+        "a removed passkey signs nobody in"
+    );
 }
 
 #[tokio::test]
@@ -233,11 +256,19 @@ async fn answers_are_used_once_and_must_match_their_challenge() {
     let app = TestApp::spawn().await;
     let owner = app.signed_up(&email("ada")).await;
     let mut authenticator = Authenticator::new(&app);
-    assert_eq!(add_passkey(&owner, &mut authenticator, "Key").await.status, StatusCode::OK);
+    assert_eq!(
+        add_passkey(&owner, &mut authenticator, "Key").await.status,
+        StatusCode::OK
+    );
 
     let browser = app.browser();
-    let options = browser.post_form("/api/passkey/login_start", &[]).await.json();
-    let ceremony = browser.cookie("__Host-gh_webauthn").expect("ceremony cookie");
+    let options = browser
+        .post_form("/api/passkey/login_start", &[])
+        .await
+        .json();
+    let ceremony = browser
+        .cookie("__Host-gh_webauthn")
+        .expect("ceremony cookie");
     let answer = authenticator.get(&options);
     let first = browser
         .post_form("/api/passkey/login_finish", &[("credential", &answer)])
@@ -291,7 +322,10 @@ async fn answers_are_used_once_and_must_match_their_challenge() {
     ];
     for (what, make) in tries.iter_mut() {
         let browser = app.browser();
-        let options = browser.post_form("/api/passkey/login_start", &[]).await.json();
+        let options = browser
+            .post_form("/api/passkey/login_start", &[])
+            .await
+            .json();
         let answer = make(&mut authenticator, &options);
         let res = browser
             .post_form("/api/passkey/login_finish", &[("credential", &answer)])
@@ -307,7 +341,10 @@ async fn answers_are_used_once_and_must_match_their_challenge() {
     // A registration ceremony does not finish a sign-in.
     owner.post_form("/api/passkey/register_start", &[]).await;
     let browser = app.browser();
-    browser.set_cookie("__Host-gh_webauthn", &owner.cookie("__Host-gh_webauthn").unwrap());
+    browser.set_cookie(
+        "__Host-gh_webauthn",
+        &owner.cookie("__Host-gh_webauthn").unwrap(),
+    );
     let crossed = browser
         .post_form("/api/passkey/login_finish", &[("credential", &answer)])
         .await;
@@ -354,8 +391,10 @@ async fn adding_and_removing_need_a_recent_sign_in_and_a_credential_has_one_owne
 
     // The same credential offered by another account is refused.
     let mallory = app.signed_up(&email("mallory")).await;
+    let handle = authenticator.user_handle.clone();
     let copy = add_passkey(&mallory, &mut authenticator, "Stolen").await;
     assert_eq!(copy.code(), "invalid_input", "{}", copy.body);
+    authenticator.user_handle = handle;
 
     an_hour_later(&app).await;
     let remove = owner.post_form("/api/passkey/remove", &[("id", &id)]).await;

@@ -28,10 +28,10 @@ pub fn supported() -> bool {
     let by_address = host.parse::<std::net::Ipv4Addr>().is_ok() || host.starts_with('[');
     !by_address
         && get(&window(), "PublicKeyCredential")
-        .ok()
-        .filter(|class| !class.is_undefined())
-        .and_then(|class| get(&class, "parseRequestOptionsFromJSON").ok())
-        .is_some_and(|f| f.is_function())
+            .ok()
+            .filter(|class| !class.is_undefined())
+            .and_then(|class| get(&class, "parseRequestOptionsFromJSON").ok())
+            .is_some_and(|f| f.is_function())
 }
 
 /// Whether the browser offers passkeys in the email field's autofill.
