@@ -146,6 +146,9 @@ impl Authenticator {
     }
 }
 
+/// Makes a forged or altered answer to a sign-in challenge.
+type Forge = Box<dyn Fn(&mut Authenticator, &Value) -> String>;
+
 /// Adds a passkey named `name` from `browser`; the answer.
 async fn add_passkey(
     browser: &Browser,
@@ -219,6 +222,10 @@ async fn a_passkey_is_added_then_signs_in_alone() {
         .unwrap()
         .iter()
         .any(|e| e["kind"] == "passkey_added"));
+    let mail = app
+        .wait_for_mail(&ada, "A passkey was added to your account", 1)
+        .await;
+    assert!(mail.contains("\"Laptop\""), "{mail}");
 
     let renamed = owner
         .post_form(
@@ -291,7 +298,7 @@ async fn answers_are_used_once_and_must_match_their_challenge() {
 
     // Without user verification; from another origin; with a counter that
     // went back; naming another account; garbage.
-    let mut tries: Vec<(&str, Box<dyn Fn(&mut Authenticator, &Value) -> String>)> = vec![
+    let mut tries: Vec<(&str, Forge)> = vec![
         ("no user verification", Box::new(|a, o| a.get_with(o, 0x01))),
         (
             "another origin",

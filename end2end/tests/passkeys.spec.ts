@@ -41,8 +41,18 @@ test("a passkey is added on the security page, then signs in alone", async ({ br
   await expect(section.getByTestId("passkey")).toContainText("Test laptop");
   await expect(section.getByTestId("passkey")).toContainText("never used");
 
+  // Signed out, the login page offers the passkey in the email field's
+  // autofill; the virtual authenticator answers such a request at once.
   await page.getByTestId("sign-out").click();
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/security$/);
+  await expect(page.getByTestId("whoami")).toContainText(email);
+
+  // A browser without autofill for passkeys: the button.
+  await page.addInitScript(() => {
+    PublicKeyCredential.isConditionalMediationAvailable = async () => false;
+  });
+  await page.getByTestId("sign-out").click();
+  await expect(page).toHaveURL(/\/login/);
   await hydrated(page);
   await page.getByRole("button", { name: "Sign in with a passkey" }).click();
   await expect(page.getByTestId("whoami")).toContainText(email);

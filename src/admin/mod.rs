@@ -86,6 +86,9 @@ pub async fn admin_reset_mfa(user_id: String) -> Result<Done, AppError> {
     use self::ssr::*;
     run(async move {
         let admin = require_admin().await?;
+        // Stripping someone's factor is sensitive enough to need the
+        // administrator's own recent sign-in.
+        state().sessions.require_recent_proof(&authed()?).await?;
         state()
             .admin
             .reset_second_factor(Actor::Admin(&admin), &user_id.into(), &client())

@@ -121,6 +121,23 @@ pub mod ssr {
         presented().second_step
     }
 
+    /// Answers a correct password (or link): the session's cookies, or the
+    /// second step's cookie and `mfa_required`.
+    pub fn answer_sign_in(answer: service::SignIn, next: Option<&str>) -> super::LoginAnswer {
+        match answer {
+            service::SignIn::Done(user, issued) => {
+                super::LoginAnswer::SignedIn(signed_in(user, &issued))
+            }
+            service::SignIn::SecondStep { token, methods } => {
+                store_second_step(&token, next);
+                super::LoginAnswer::SecondStep {
+                    mfa_required: true,
+                    methods: methods.into_iter().map(str::to_owned).collect(),
+                }
+            }
+        }
+    }
+
     /// Starts a sign-in's second step in this browser. A form post
     /// without JavaScript continues on the second-step page.
     pub fn store_second_step(token: &str, next: Option<&str>) {
@@ -223,7 +240,6 @@ pub async fn login(
     next: Option<String>,
 ) -> Result<LoginAnswer, AppError> {
     use self::ssr::*;
-    use service::SignIn;
     run(async move {
         let answer = state()
             .auth
@@ -235,16 +251,7 @@ pub async fn login(
                 &client(),
             )
             .await?;
-        Ok(match answer {
-            SignIn::Done(user, issued) => LoginAnswer::SignedIn(signed_in(user, &issued)),
-            SignIn::SecondStep { token, methods } => {
-                store_second_step(&token, next.as_deref());
-                LoginAnswer::SecondStep {
-                    mfa_required: true,
-                    methods: methods.into_iter().map(str::to_owned).collect(),
-                }
-            }
-        })
+        Ok(answer_sign_in(answer, next.as_deref()))
     })
     .await
 }

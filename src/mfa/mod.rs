@@ -52,6 +52,17 @@ impl std::fmt::Debug for RecoveryCodesAnswer {
     }
 }
 
+/// The signed-in session and its account.
+#[cfg(feature = "ssr")]
+async fn signed_in_account() -> Result<(crate::auth::ssr::AuthedUser, crate::store::User), AppError>
+{
+    use crate::auth::ssr::*;
+    let me = authed()?;
+    let user = state().auth.user(&me.user_id).await?;
+    let user = user.ok_or(crate::error::ErrorCode::Unauthenticated)?;
+    Ok((me, user))
+}
+
 /// A passkey, as its owner sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasskeyInfo {
@@ -102,13 +113,8 @@ pub async fn login_mfa(code: String, next: Option<String>) -> Result<UserInfo, A
 pub async fn totp_enroll() -> Result<TotpEnrollment, AppError> {
     use crate::auth::ssr::*;
     run(async move {
-        let me = authed()?;
+        let (me, user) = signed_in_account().await?;
         let state = state();
-        let user = state
-            .auth
-            .user(&me.user_id)
-            .await?
-            .ok_or(crate::error::ErrorCode::Unauthenticated)?;
         let e = state.mfa.enroll(&me, &user).await?;
         Ok(TotpEnrollment {
             secret: e.secret,
@@ -176,13 +182,8 @@ pub async fn mfa_status() -> Result<FactorStatus, AppError> {
 pub async fn passkey_register_start() -> Result<serde_json::Value, AppError> {
     use crate::auth::ssr::*;
     run(async move {
-        let me = authed()?;
+        let (me, user) = signed_in_account().await?;
         let state = state();
-        let user = state
-            .auth
-            .user(&me.user_id)
-            .await?
-            .ok_or(crate::error::ErrorCode::Unauthenticated)?;
         let (options, ceremony) = state.mfa.passkeys().register_start(&me, &user).await?;
         store_ceremony(&ceremony);
         Ok(options)

@@ -14,6 +14,7 @@ use crate::{
     error::{AppError, ErrorCode},
     http::client_addr::ClientInfo,
     ids::UserId,
+    recovery::{letters, links::Links},
     sessions::{events::EventKind, service::SessionService},
     store::{
         passkeys::{NewCeremony, PasskeyRow},
@@ -113,10 +114,11 @@ pub struct PasskeyService {
     db: Db,
     webauthn: Option<Arc<Webauthn>>,
     sessions: SessionService,
+    links: Links,
 }
 
 impl PasskeyService {
-    pub fn new(db: Db, config: &Config, sessions: SessionService) -> Self {
+    pub fn new(db: Db, config: &Config, sessions: SessionService, links: Links) -> Self {
         let webauthn = relying_party(config).and_then(|(rp_id, origin)| {
             let built = WebauthnBuilder::new(&rp_id, &origin)
                 .and_then(|b| b.rp_name("gatehouse").build());
@@ -132,6 +134,7 @@ impl PasskeyService {
             db,
             webauthn,
             sessions,
+            links,
         }
     }
 
@@ -235,6 +238,15 @@ impl PasskeyService {
         self.sessions
             .record_event(&me.user_id, EventKind::PasskeyAdded, client, &detail)
             .await;
+        // A passkey signs in alone and outlives a password reset: its owner
+        // hears of every new one, in case a stolen session added it.
+        if let Some(user) = self.db.user_by_id(&me.user_id).await? {
+            self.links.mail(letters::passkey_added(
+                &user.email,
+                &row.name,
+                &self.links.forgot_url(),
+            ));
+        }
         Ok(info(row))
     }
 
@@ -242,7 +254,10 @@ impl PasskeyService {
     /// and the ceremony id for the cookie.
     pub async fn sign_in_start(&self, client: &ClientInfo) -> Result<(serde_json::Value, String), AppError> {
         let webauthn = self.webauthn()?;
-        let key = format!("passkey-start:{}", client.ip.as_deref().unwrap_or("unknown"));
+        let key = format!(
+            "passkey-start:{}",
+            crate::auth::throttle::address_scope(client.ip.as_deref())
+        );
         let reservation = self.db.reserve_in_window(&key, STARTS_PER_MINUTE, 60_000).await?;
         crate::auth::throttle::refuse_if_blocked(reservation)?;
         let (challenge, state) = webauthn

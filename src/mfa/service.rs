@@ -70,7 +70,7 @@ impl MfaService {
                 config.secret.bytes(),
                 "gatehouse recovery codes v1",
             )),
-            passkeys: PasskeyService::new(db.clone(), config, sessions.clone()),
+            passkeys: PasskeyService::new(db.clone(), config, sessions.clone(), links.clone()),
             db,
             sessions,
             links,
@@ -215,6 +215,7 @@ impl MfaService {
         if !self.db.delete_totp(&user.id).await? {
             return Ok(false);
         }
+        self.db.void_second_steps(&user.id).await?;
         tracing::info!(user_id = %user.id, "second factor reset by an administrator");
         self.sessions
             .record_event(&user.id, EventKind::SecondFactorReset, client, "Authenticator app and recovery codes removed by an administrator")

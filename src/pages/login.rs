@@ -1,5 +1,5 @@
 use super::{in_place, query_error, signed_in_here, Card, EmailField};
-use crate::{auth::LoginAnswer, error::ErrorCode, redirect::second_step_url};
+use crate::error::ErrorCode;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -14,16 +14,8 @@ pub fn LoginPage() -> impl IntoView {
     let next_for_passkey = next.clone();
 
     let on_submit = in_place(move |form| async move {
-        pending.set(true);
-        let next = form.get("next");
-        match crate::auth::login(form.get("email"), form.get("password"), None).await {
-            Ok(LoginAnswer::SignedIn(_)) => signed_in_here(&next),
-            Ok(LoginAnswer::SecondStep { .. }) => signed_in_here(&second_step_url(Some(&next))),
-            Err(err) => {
-                message.set(Some(err.message));
-                pending.set(false);
-            }
-        }
+        let call = crate::auth::login(form.get("email"), form.get("password"), None);
+        super::sign_in_two_step(call, &form.get("next"), pending, message).await
     });
 
     view! {

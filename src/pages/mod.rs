@@ -134,6 +134,28 @@ pub fn signed_in_here(next: &str) {
     let _ = next;
 }
 
+/// Signs in from a hydrated form whose answer may ask for the second step:
+/// the button waits while `call` runs; success loads `next` (or the second
+/// step, coming back to `next`), failure says why.
+pub async fn sign_in_two_step(
+    call: impl Future<Output = Result<crate::auth::LoginAnswer, AppError>>,
+    next: &str,
+    pending: RwSignal<bool>,
+    message: RwSignal<Option<String>>,
+) {
+    pending.set(true);
+    match call.await {
+        Ok(crate::auth::LoginAnswer::SignedIn(_)) => signed_in_here(next),
+        Ok(crate::auth::LoginAnswer::SecondStep { .. }) => {
+            signed_in_here(&crate::redirect::second_step_url(Some(next)))
+        }
+        Err(err) => {
+            message.set(Some(err.message));
+            pending.set(false);
+        }
+    }
+}
+
 /// Signs in (or up) from a hydrated form: the button waits while `call`
 /// runs; success loads `next`, failure says why.
 pub async fn sign_in_with<T>(

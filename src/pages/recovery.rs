@@ -3,7 +3,7 @@
 //! Opening a link changes nothing (a mail scanner may open it); its button
 //! does, by a post that works without JavaScript.
 
-use super::{in_place, query_error, sign_in_with, Card, EmailField, Fields};
+use super::{in_place, query_error, Card, EmailField, Fields};
 use crate::{auth::Done, error::AppError};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -74,7 +74,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
     let pending = RwSignal::new(false);
     let on_submit = in_place(move |form: Fields| async move {
         let call = crate::recovery::reset_password(form.get("token"), form.get("new_password"));
-        sign_in_with(call, "/", pending, message).await
+        super::sign_in_two_step(call, "/", pending, message).await
     });
     view! {
         <Card title="Choose a new password" heading="Choose a new password" message narrow=true>

@@ -158,3 +158,22 @@ pub fn second_factor_reset(to: &str, forgot_url: &str) -> Letter {
         "If you asked for it, there is nothing else to do.",
     )
 }
+
+/// A passkey was added to the account.
+pub fn passkey_added(to: &str, name: &str, forgot_url: &str) -> Letter {
+    letter(
+        "passkey_added",
+        to,
+        "A passkey was added to your account",
+        &[
+            format!(
+                "A passkey named \"{}\" was just added to your gatehouse account. It can sign in without your password.",
+                ascii(name, 64)
+            ),
+            "If this wasn't you, sign in, remove it on the security page, and reset your password."
+                .to_owned(),
+        ],
+        Some(("Reset your password", forgot_url)),
+        "If it was you, there is nothing to do.",
+    )
+}

@@ -4,10 +4,7 @@
 //! each server function parses its fields, makes one service call and
 //! shapes the answer.
 
-use crate::{
-    auth::{Done, UserInfo},
-    error::AppError,
-};
+use crate::{auth::Done, error::AppError};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -46,14 +43,17 @@ pub async fn request_password_reset(email: String) -> Result<Done, AppError> {
 
 /// Sets a new password from a reset link and signs this browser in.
 #[server(endpoint = "reset_password", prefix = "/api")]
-pub async fn reset_password(token: String, new_password: String) -> Result<UserInfo, AppError> {
+pub async fn reset_password(
+    token: String,
+    new_password: String,
+) -> Result<crate::auth::LoginAnswer, AppError> {
     use crate::auth::{passwords::Password, ssr::*};
     run(async move {
-        let (user, issued) = state()
+        let answer = state()
             .recovery
             .reset_password(&token, Password::new(new_password), &client())
             .await?;
-        Ok(signed_in(user, &issued))
+        Ok(answer_sign_in(answer, Some("/")))
     })
     .await
 }

@@ -11,9 +11,8 @@ use crate::{
     auth::{
         extract::AuthedUser,
         passwords::Password,
-        service::{normalize_email, AuthService},
+        service::{normalize_email, AuthService, SignIn},
         throttle::{address_scope, refuse_if_blocked},
-        tokens::IssuedTokens,
     },
     clock::{now_ms, Millis},
     error::{AppError, ErrorCode},
@@ -21,7 +20,7 @@ use crate::{
     ids::UserId,
     sessions::{
         events::{EventKind, RevokeReason},
-        service::{SessionKind, SessionService},
+        service::SessionService,
     },
     store::{Db, User},
 };
@@ -110,14 +109,15 @@ impl RecoveryService {
     }
 
     /// Sets a new password from a reset link: every session of the account
-    /// ends and this browser is signed in fresh. A weak password is refused
-    /// before the link is spent.
+    /// ends and this browser is signed in fresh (after its second factor,
+    /// if the account has one). A weak password is refused before the link
+    /// is spent.
     pub async fn reset_password(
         &self,
         token: &str,
         new: Password,
         client: &ClientInfo,
-    ) -> Result<(User, IssuedTokens), AppError> {
+    ) -> Result<SignIn, AppError> {
         let link = self.links.peek(token, Purpose::ResetPassword).await?;
         let mut user = self.account_at(&link.user_id, link.email.as_deref()).await?;
         if user.disabled {
@@ -142,16 +142,13 @@ impl RecoveryService {
             .end_all(&user.id, None, RevokeReason::PasswordChanged)
             .await?;
         user.password_hash = hash;
-        let issued = self
-            .auth
-            .open_session(&user, SessionKind::Browser, client)
-            .await?;
+        let answer = self.auth.sign_in_after_link(&user, client).await?;
         tracing::info!(user_id = %user.id, ended, "password reset");
         let detail = format!("Password reset from an emailed link; {ended} session(s) ended");
         self.sessions
             .record_event(&user.id, EventKind::PasswordReset, client, &detail)
             .await;
-        Ok((user, issued))
+        Ok(answer)
     }
 
     /// The account a link was issued for, if its address is still the one

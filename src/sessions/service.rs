@@ -196,6 +196,9 @@ impl SessionService {
         reason: RevokeReason,
     ) -> Result<usize, AppError> {
         let now = now_ms();
+        // A sign-in waiting for its second factor ends with the rest (it
+        // may have been opened with the password that just changed).
+        self.db.void_second_steps(user_id).await?;
         let ids = self
             .db
             .revoke_user_sessions(user_id, keep, reason)

@@ -30,6 +30,14 @@ pub struct ChallengeRow {
     pub known_device: bool,
 }
 
+/// Which state of the factor new recovery codes require.
+enum CodesGuard<'a> {
+    /// Turning on the unconfirmed secret `sealed` at `step`.
+    Confirm { sealed: &'a [u8], step: i64 },
+    /// An authenticator that is on.
+    Confirmed,
+}
+
 /// A second step to store.
 pub struct NewChallenge<'a> {
     pub token_hash: &'a str,
@@ -78,20 +86,43 @@ impl Db {
         code_hashes: &[String],
         now: Millis,
     ) -> StoreResult<bool> {
+        self.codes_after(CodesGuard::Confirm { sealed, step }, user_id, code_hashes, now)
+            .await
+    }
+
+    /// Runs `guard` on the account's factor and, if it matched, replaces
+    /// the recovery codes, in one transaction. The guard's update takes the
+    /// factor's row first, so a concurrent disable waits (or this waits for
+    /// it) and codes never outlive their factor.
+    async fn codes_after(
+        &self,
+        guard: CodesGuard<'_>,
+        user_id: &UserId,
+        code_hashes: &[String],
+        now: Millis,
+    ) -> StoreResult<bool> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let done = sqlx::query(
-                "UPDATE totp_factors SET confirmed_at = $1, last_step = $2 \
-                 WHERE user_id = $3 AND secret_sealed = $4 AND confirmed_at IS NULL",
-            )
-            .bind(now)
-            .bind(step)
-            .bind(user_id)
-            .bind(sealed)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if done != 1 {
+            let matched = match guard {
+                CodesGuard::Confirm { sealed, step } => sqlx::query(
+                    "UPDATE totp_factors SET confirmed_at = $1, last_step = $2 \
+                     WHERE user_id = $3 AND secret_sealed = $4 AND confirmed_at IS NULL",
+                )
+                .bind(now)
+                .bind(step)
+                .bind(user_id)
+                .bind(sealed)
+                .execute(&mut *tx)
+                .await?,
+                CodesGuard::Confirmed => sqlx::query(
+                    "UPDATE totp_factors SET created_at = created_at \
+                     WHERE user_id = $1 AND confirmed_at IS NOT NULL",
+                )
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?,
+            };
+            if matched.rows_affected() != 1 {
                 return Ok(false);
             }
             sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
@@ -107,8 +138,8 @@ impl Db {
                     .await?;
             }
             tx.commit().await?;
-        });
-        Ok(true)
+            Ok(true)
+        })
     }
 
     /// Accepts a code's time step: only a confirmed factor, and only a
@@ -157,36 +188,8 @@ impl Db {
         code_hashes: &[String],
         now: Millis,
     ) -> StoreResult<bool> {
-        on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            // Taking the factor's row first makes a concurrent disable wait
-            // (or this wait for it), so codes never outlive their factor.
-            let on = sqlx::query(
-                "UPDATE totp_factors SET created_at = created_at \
-                 WHERE user_id = $1 AND confirmed_at IS NOT NULL",
-            )
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if on != 1 {
-                return Ok(false);
-            }
-            sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
-            for hash in code_hashes {
-                sqlx::query("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)")
-                    .bind(user_id)
-                    .bind(hash)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok(true)
-        })
+        self.codes_after(CodesGuard::Confirmed, user_id, code_hashes, now)
+            .await
     }
 
     /// Spends a recovery code: succeeds once, for one caller.
@@ -251,6 +254,15 @@ impl Db {
         .bind(token_hash)
         .fetch_optional(pool)
         .await)?)
+    }
+
+    /// Ends every open second step of the account (its password or
+    /// factor changed, or its sessions were all ended).
+    pub async fn void_second_steps(&self, user_id: &UserId) -> StoreResult<()> {
+        execute!(self, pool => sqlx::query("DELETE FROM mfa_challenges WHERE user_id = $1")
+            .bind(user_id)
+        )?;
+        Ok(())
     }
 
     pub async fn purge_challenges(&self, before: Millis) -> StoreResult<u64> {

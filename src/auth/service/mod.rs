@@ -88,16 +88,24 @@ impl AuthService {
         self.passwords.hash(password).await
     }
 
-    /// Opens a session for a person who proved who they are some other way
-    /// than a password (an emailed link), with a new device credential.
-    pub async fn open_session(
-        &self,
-        user: &User,
-        kind: SessionKind,
-        client: &ClientInfo,
-    ) -> Result<IssuedTokens, AppError> {
-        self.signed_in(user, kind, SignInMethod::Password, client)
-            .await
+    /// Signs in a person who proved who they are with an emailed link (and
+    /// just chose a new password), with a new device credential; an
+    /// account with a second factor still asks for it. A mailbox alone
+    /// must not be worth more than the password: whoever controls it could
+    /// otherwise take the account, factor and all (OWASP Forgot Password
+    /// Cheat Sheet, "Do not log the user in"; Multifactor Authentication
+    /// Cheat Sheet, "Resetting MFA").
+    pub async fn sign_in_after_link(&self, user: &User, client: &ClientInfo) -> Result<SignIn, AppError> {
+        let methods = self.mfa.methods(&user.id).await?;
+        if !methods.is_empty() {
+            return self
+                .second_step(user, SessionKind::Browser, methods, false, client)
+                .await;
+        }
+        let issued = self
+            .signed_in(user, SessionKind::Browser, SignInMethod::Password, client)
+            .await?;
+        Ok(SignIn::Done(user.clone(), issued))
     }
 
     /// Mails a verification link after the answer has left.
