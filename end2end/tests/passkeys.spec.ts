@@ -45,7 +45,7 @@ test("a passkey is added on the security page, then signs in alone", async ({ br
   // autofill; the virtual authenticator answers such a request at once.
   await page.getByTestId("sign-out").click();
   await expect(page).toHaveURL(/\/security$/);
-  await expect(page.getByTestId("whoami")).toContainText(email);
+  await expect(page.getByTestId("signed-in-as")).toHaveText(email);
 
   // A browser without autofill for passkeys: the button.
   await page.addInitScript(() => {
@@ -55,7 +55,7 @@ test("a passkey is added on the security page, then signs in alone", async ({ br
   await expect(page).toHaveURL(/\/login/);
   await hydrated(page);
   await page.getByRole("button", { name: "Sign in with a passkey" }).click();
-  await expect(page.getByTestId("whoami")).toContainText(email);
+  await expect(page.getByTestId("signed-in-as")).toHaveText(email);
 
   await page.goto("/sessions");
   await expect(page.getByTestId("method").first()).toHaveText("Passkey");
