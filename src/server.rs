@@ -233,6 +233,7 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(render_context(state.clone()), shell))
+        .layer(axum::middleware::from_fn(crate::http::deadline::render_deadline))
         .layer(from_fn_with_state(state.clone(), forms::server_fn_adapter))
         .layer(from_fn_with_state(
             state.clone(),

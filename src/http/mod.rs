@@ -1,10 +1,11 @@
 //! HTTP concerns that cut across capabilities: security headers and the CSP
 //! nonce, the cross-site refusal, the client's address, request bodies, and
 //! the adapter that gives server functions the contract's statuses and
-//! no-JavaScript form behaviour. None of them knows any page or route.
+//! no-JavaScript form behaviour, and a deadline for renders. None of them knows any page or route.
 
 pub mod body;
 pub mod client_addr;
 pub mod cross_site;
+pub mod deadline;
 pub mod forms;
 pub mod headers;
