@@ -285,6 +285,16 @@ async fn wrong_codes_are_throttled_like_passwords() {
         .filter(|e| e["kind"] == "second_factor_failed")
         .count();
     assert!(failed >= 5, "{events}");
+    // The owner hears that their password is known, once a minute at most.
+    let alert = app
+        .wait_for_mail(&ada, "Your password was used with a wrong code", 1)
+        .await;
+    assert!(!alert.contains("000000"));
+    assert_eq!(
+        app.mail_to(&ada, "Your password was used with a wrong code")
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]

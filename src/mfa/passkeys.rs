@@ -298,7 +298,9 @@ impl PasskeyService {
             })?;
         passkey.update_credential(&result);
         let stored = serde_json::to_string(&passkey).map_err(AppError::internal)?;
-        self.db.passkey_used(&row.id, &stored, now_ms()).await?;
+        self.db
+            .passkey_used(&row.id, &row.credential, &stored, now_ms())
+            .await?;
         Ok(row.user_id)
     }
 

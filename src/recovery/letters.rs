@@ -177,3 +177,22 @@ pub fn passkey_added(to: &str, name: &str, forgot_url: &str) -> Letter {
         "If it was you, there is nothing to do.",
     )
 }
+
+/// The right password was followed by a wrong second-factor code.
+pub fn wrong_code(to: &str, device: &str, ip: &str, forgot_url: &str) -> Letter {
+    letter(
+        "wrong_code",
+        to,
+        "Your password was used with a wrong code",
+        &[
+            "Someone just entered the right password for your gatehouse account, then a wrong code \
+             from your authenticator app. Your second factor kept them out."
+                .to_owned(),
+            format!("Device: {}. Address: {}.", ascii(device, 80), ascii(ip, 64)),
+            "If this wasn't you, your password is known to someone else: choose a new one."
+                .to_owned(),
+        ],
+        Some(("Choose a new password", forgot_url)),
+        "If it was you, there is nothing to do.",
+    )
+}

@@ -124,11 +124,13 @@ impl Links {
     /// Whether a letter of `purpose` may go to `address` now: at most one
     /// a minute, so nobody can use gatehouse to flood a mailbox.
     pub async fn may_mail(&self, purpose: Purpose, address: &str) -> Result<bool, AppError> {
-        let key = format!(
-            "mail:{}:{}",
-            purpose.as_str(),
-            hex(&Sha256::digest(address.as_bytes()))
-        );
+        self.may_mail_kind(purpose.as_str(), address).await
+    }
+
+    /// Whether a letter of `kind` may go to `address` now (at most one a
+    /// minute).
+    pub async fn may_mail_kind(&self, kind: &str, address: &str) -> Result<bool, AppError> {
+        let key = format!("mail:{kind}:{}", hex(&Sha256::digest(address.as_bytes())));
         let reservation = self.db.reserve_in_window(&key, 1, MAIL_SPACING_MS).await?;
         Ok(matches!(reservation, Reservation::Allowed))
     }
@@ -194,6 +196,27 @@ impl Links {
                 .await
             {
                 tracing::warn!(user_id = %user.id, error = %err, "could not send a sign-in alert");
+            }
+        });
+    }
+
+    /// After a correct password and a wrong second-factor code: tell the
+    /// owner their password is known (at most once a minute). Runs after
+    /// the answer has left.
+    pub fn alert_wrong_code_later(&self, user: &User, client: &ClientInfo) {
+        let (links, user, client) = (self.clone(), user.clone(), client.clone());
+        tokio::spawn(async move {
+            match links.may_mail_kind("wrong_code", &user.email).await {
+                Ok(true) => links.mail(letters::wrong_code(
+                    &user.email,
+                    &device_name(&client.user_agent),
+                    client.ip.as_deref().unwrap_or("unknown"),
+                    &links.forgot_url(),
+                )),
+                Ok(false) => {}
+                Err(err) => {
+                    tracing::warn!(user_id = %user.id, error = %err, "could not send a wrong-code alert")
+                }
             }
         });
     }

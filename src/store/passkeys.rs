@@ -72,15 +72,25 @@ impl Db {
             .await)?)
     }
 
-    /// Records a sign-in with the passkey and its new counter.
-    pub async fn passkey_used(&self, id: &str, credential: &str, now: Millis) -> StoreResult<()> {
-        execute!(self, pool => sqlx::query(
-            "UPDATE passkeys SET credential = $1, last_used_at = $2 WHERE id = $3",
+    /// Records a sign-in with the passkey, and its new counter if the
+    /// stored credential is still `read` (the one the sign-in was checked
+    /// against): of two sign-ins at once, the later write never takes the
+    /// counter back.
+    pub async fn passkey_used(&self, id: &str, read: &str, updated: &str, now: Millis) -> StoreResult<()> {
+        let swapped = execute!(self, pool => sqlx::query(
+            "UPDATE passkeys SET credential = $1, last_used_at = $2 WHERE id = $3 AND credential = $4",
         )
-        .bind(credential)
+        .bind(updated)
         .bind(now)
         .bind(id)
+        .bind(read)
         )?;
+        if swapped == 0 {
+            execute!(self, pool => sqlx::query("UPDATE passkeys SET last_used_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(id)
+            )?;
+        }
         Ok(())
     }
 

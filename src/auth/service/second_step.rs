@@ -82,7 +82,15 @@ impl AuthService {
         if user.disabled {
             return Err(ErrorCode::AccountDisabled.into());
         }
-        let method = self.check_code(&user, code, device, client).await?;
+        let method = match self.check_code(&user, code, device, client).await {
+            Ok(method) => method,
+            Err(err) => {
+                if err.error == ErrorCode::InvalidCode {
+                    self.links.alert_wrong_code_later(&user, client);
+                }
+                return Err(err);
+            }
+        };
         // The code is spent; now the step. Of two requests racing with two
         // good codes, one opens the session and the other is refused.
         self.mfa.finish_step(token).await?;
