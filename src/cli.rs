@@ -7,7 +7,7 @@ use crate::{
     keys::service::Rotation, server, state::AppState, store::Db,
 };
 use clap::{Parser, Subcommand};
-use std::process::ExitCode;
+use std::{process::ExitCode, time::Duration};
 
 #[derive(Parser)]
 #[command(
@@ -20,7 +20,7 @@ struct Cli {
     command: Option<Command>,
 }
 
-#[derive(Subcommand)]
+#[derive(Subcommand, Clone)]
 enum Command {
     /// Serve the app (the default).
     Serve,
@@ -48,7 +48,7 @@ enum Command {
     },
 }
 
-#[derive(Subcommand)]
+#[derive(Subcommand, Clone)]
 enum KeysAction {
     /// One line per key: kid, state, created_at.
     List,
@@ -60,13 +60,13 @@ enum KeysAction {
     Revoke { kid: String },
 }
 
-#[derive(Subcommand)]
+#[derive(Subcommand, Clone)]
 enum AdminAction {
     /// Make an account an administrator.
     Grant { email: String },
 }
 
-#[derive(Subcommand)]
+#[derive(Subcommand, Clone)]
 enum UserAction {
     /// Disable an account and end all its sessions.
     Disable { email: String },
@@ -74,7 +74,7 @@ enum UserAction {
     Enable { email: String },
 }
 
-#[derive(Subcommand)]
+#[derive(Subcommand, Clone)]
 enum SessionsAction {
     /// Revoke every session of an account.
     Revoke {
@@ -88,7 +88,7 @@ pub async fn run() -> ExitCode {
     server::init_tracing();
     let result = match cli.command {
         None | Some(Command::Serve) => server::serve().await.map_err(|e| e.to_string()),
-        Some(command) => administer(command).await,
+        Some(command) => administer_patiently(command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -97,6 +97,27 @@ pub async fn run() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs an administrative command, again after a pause when the database
+/// was busy (SQLite answers "database is locked" to a new connection while
+/// running servers write): up to four tries over about two seconds. Every
+/// command is safe to repeat: each step re-reads the state it changes.
+async fn administer_patiently(command: Command) -> Result<(), String> {
+    let mut pause = Duration::from_millis(250);
+    for _ in 0..3 {
+        match administer(command.clone()).await {
+            // `StoreError::Unavailable`'s message: nothing was changed by
+            // the statement that met it.
+            Err(message) if message.starts_with("database unavailable") => {
+                tracing::warn!(%message, "database busy; trying again");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+            done => return done,
+        }
+    }
+    administer(command).await
 }
 
 /// Runs an administrative command through the same services the admin

@@ -2,7 +2,7 @@
 //! tables. Every "use once" rule is one conditional statement, so requests
 //! racing with the same code, step or challenge cannot both succeed.
 
-use super::{execute, on_pool, Db, StoreResult};
+use super::{execute, on_pool, BeginWrite as _, Db, StoreResult};
 use crate::{clock::Millis, ids::UserId};
 
 /// An account's authenticator app.
@@ -102,7 +102,7 @@ impl Db {
         now: Millis,
     ) -> StoreResult<bool> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let matched = match guard {
                 CodesGuard::Confirm { sealed, step } => sqlx::query(
                     "UPDATE totp_factors SET confirmed_at = $1, last_step = $2 \
@@ -160,7 +160,7 @@ impl Db {
     /// confirmed authenticator was removed.
     pub async fn delete_totp(&self, user_id: &UserId) -> StoreResult<bool> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let removed = sqlx::query(
                 "DELETE FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL",
             )

@@ -4,7 +4,7 @@
 //! the same move make it once; the `signing_keys_one_current` index keeps
 //! at most one key signing.
 
-use super::{execute, on_pool, Db, StoreResult};
+use super::{execute, on_pool, BeginWrite as _, Db, StoreResult};
 use crate::clock::Millis;
 
 /// One key as stored. `private_key` is sealed (see `keys::seal`).
@@ -97,7 +97,7 @@ impl Db {
     ) -> StoreResult<bool> {
         let due_by = if due_only { now } else { Millis::MAX };
         Ok(on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "UPDATE signing_keys SET state = 'previous', verify_until = $1, ended_at = $2, \
                  private_key = NULL WHERE state = 'current'",

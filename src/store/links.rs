@@ -2,7 +2,7 @@
 //! SHA-256 is stored; using one is a single conditional statement, so two
 //! requests racing with the same token cannot both succeed.
 
-use super::{execute, on_pool, Db, StoreResult};
+use super::{execute, on_pool, BeginWrite as _, Db, StoreResult};
 use crate::{
     clock::Millis,
     ids::{SessionId, UserId},
@@ -33,7 +33,7 @@ impl Db {
     /// invalidates the older link).
     pub async fn insert_link(&self, link: NewLink<'_>, replace: bool) -> StoreResult<()> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             if replace {
                 sqlx::query(
                     "UPDATE link_tokens SET used_at = $1 \

@@ -48,6 +48,32 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
+/// Starts a transaction that will write. On SQLite it takes the write lock
+/// at `BEGIN IMMEDIATE`, waiting for it under the busy timeout: a deferred
+/// transaction that first reads would instead fail at once with
+/// `SQLITE_BUSY` when another connection writes in between (SQLite,
+/// "Transactions", §2.2). PostgreSQL's plain `BEGIN` needs no such care.
+pub(crate) trait BeginWrite {
+    type Database: sqlx::Database;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>>;
+}
+
+impl BeginWrite for SqlitePool {
+    type Database = sqlx::Sqlite;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Database = sqlx::Postgres;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+}
+
 /// Runs a statement on either engine; the number of rows it changed.
 macro_rules! execute {
     ($db:expr, $pool:ident => $query:expr) => {
