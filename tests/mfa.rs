@@ -474,21 +474,12 @@ async fn the_token_api_answers_mfa_required_with_an_mfa_token() {
     assert_eq!(garbage.code(), "invalid_token");
 }
 
-/// Moves every session's sign-in (and last proof) an hour into the past.
-async fn an_hour_later(app: &TestApp) {
-    app.execute(
-        "UPDATE sessions SET created_at = created_at - 3600000, \
-         proved_at = proved_at - 3600000",
-    )
-    .await;
-}
-
 #[tokio::test]
 async fn sensitive_actions_need_a_recent_sign_in_and_a_code_is_one() {
     let app = TestApp::spawn().await;
     let ada = email("ada");
     let (here, secret, codes) = with_authenticator(&app, &ada).await;
-    an_hour_later(&app).await;
+    app.an_hour_later().await;
     for path in [
         "/api/totp/enroll",
         "/api/totp/confirm",
@@ -514,7 +505,7 @@ async fn sensitive_actions_need_a_recent_sign_in_and_a_code_is_one() {
     assert_eq!(fresh.status, StatusCode::OK, "{}", fresh.body);
 
     // A recovery code proves it too (and is spent).
-    an_hour_later(&app).await;
+    app.an_hour_later().await;
     let fresh: Vec<String> = fresh.json()["recovery_codes"]
         .as_array()
         .unwrap()
@@ -526,7 +517,7 @@ async fn sensitive_actions_need_a_recent_sign_in_and_a_code_is_one() {
         .post_form("/api/reauthenticate", &[("code", &fresh[0])])
         .await;
     assert_eq!(proved.status, StatusCode::OK, "{}", proved.body);
-    an_hour_later(&app).await;
+    app.an_hour_later().await;
     let spent = here
         .post_form("/api/reauthenticate", &[("code", &fresh[0])])
         .await;
@@ -543,7 +534,7 @@ async fn turning_it_off_takes_the_password_and_ends_other_sessions() {
         .post_form("/api/login_mfa", &[("code", &code(&secret, 1))])
         .await;
     assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
-    an_hour_later(&app).await;
+    app.an_hour_later().await;
 
     let wrong = here
         .post_form("/api/totp/disable", &[("password", "not the password")])

@@ -358,15 +358,6 @@ async fn answers_are_used_once_and_must_match_their_challenge() {
     assert_eq!(crossed.code(), "invalid_token");
 }
 
-/// Moves every session's sign-in (and last proof) an hour into the past.
-async fn an_hour_later(app: &TestApp) {
-    app.execute(
-        "UPDATE sessions SET created_at = created_at - 3600000, \
-         proved_at = proved_at - 3600000",
-    )
-    .await;
-}
-
 #[tokio::test]
 async fn adding_and_removing_need_a_recent_sign_in_and_a_credential_has_one_owner() {
     let app = TestApp::spawn().await;
@@ -376,7 +367,7 @@ async fn adding_and_removing_need_a_recent_sign_in_and_a_credential_has_one_owne
     let start = owner.post_form("/api/passkey/register_start", &[]).await;
     assert_eq!(start.status, StatusCode::OK);
     let credential = authenticator.create(&start.json());
-    an_hour_later(&app).await;
+    app.an_hour_later().await;
     let late = owner
         .post_form(
             "/api/passkey/register_finish",
@@ -403,7 +394,7 @@ async fn adding_and_removing_need_a_recent_sign_in_and_a_credential_has_one_owne
     assert_eq!(copy.code(), "invalid_input", "{}", copy.body);
     authenticator.user_handle = handle;
 
-    an_hour_later(&app).await;
+    app.an_hour_later().await;
     let remove = owner.post_form("/api/passkey/remove", &[("id", &id)]).await;
     assert_eq!(remove.code(), "reauth_required");
     let list = owner.post_form("/api/passkey/list", &[]).await.json();

@@ -7,16 +7,6 @@ mod common;
 use common::{email, Browser, TestApp, FIREFOX, PASSWORD};
 use reqwest::StatusCode;
 
-/// Moves every session's sign-in (and last proof) an hour into the past:
-/// the database is the clock the rule reads.
-async fn an_hour_later(app: &TestApp) {
-    app.execute(
-        "UPDATE sessions SET created_at = created_at - 3600000, \
-         proved_at = proved_at - 3600000",
-    )
-    .await;
-}
-
 async fn two_devices(app: &TestApp) -> (String, Browser, Browser) {
     let ada = email("ada");
     let here = app.signed_up(&ada).await;
@@ -28,7 +18,7 @@ async fn two_devices(app: &TestApp) -> (String, Browser, Browser) {
 async fn a_fresh_sign_in_may_act_and_an_old_one_must_prove_itself() {
     let app = TestApp::spawn().await;
     let (_, here, other) = two_devices(&app).await;
-    an_hour_later(&app).await;
+    app.an_hour_later().await;
 
     let refused = here.post_form("/api/revoke_other_sessions", &[]).await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.body);
@@ -70,7 +60,7 @@ async fn a_fresh_sign_in_may_act_and_an_old_one_must_prove_itself() {
 
     // The proof is this session's alone.
     let (_, elsewhere, _) = two_devices(&app).await;
-    an_hour_later(&app).await;
+    app.an_hour_later().await;
     let refused = elsewhere.post_form("/api/revoke_other_sessions", &[]).await;
     assert_eq!(refused.code(), "reauth_required");
 }
@@ -79,7 +69,7 @@ async fn a_fresh_sign_in_may_act_and_an_old_one_must_prove_itself() {
 async fn actions_that_take_the_password_count_it_as_proof() {
     let app = TestApp::spawn().await;
     let (ada, here, _) = two_devices(&app).await;
-    an_hour_later(&app).await;
+    app.an_hour_later().await;
     let changed = here
         .post_form(
             "/api/change_email",
@@ -91,7 +81,7 @@ async fn actions_that_take_the_password_count_it_as_proof() {
     let revoked = here.post_form("/api/revoke_other_sessions", &[]).await;
     assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
 
-    an_hour_later(&app).await;
+    app.an_hour_later().await;
     let new_password = "amber tide carries seven paper boats";
     let changed = here
         .post_form(
@@ -110,7 +100,7 @@ async fn actions_that_take_the_password_count_it_as_proof() {
 async fn without_javascript_the_page_asks_for_the_password_and_returns() {
     let app = TestApp::spawn().await;
     let (_, here, _) = two_devices(&app).await;
-    an_hour_later(&app).await;
+    app.an_hour_later().await;
     let refused = here
         .post_html_form(
             "/api/revoke_other_sessions",

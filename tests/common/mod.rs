@@ -136,6 +136,16 @@ impl TestApp {
         }
     }
 
+    /// Moves every session's sign-in (and last proof) an hour into the past:
+    /// the database is the clock the recent-sign-in rule reads.
+    pub async fn an_hour_later(&self) {
+        self.execute(
+            "UPDATE sessions SET created_at = created_at - 3600000, \
+             proved_at = proved_at - 3600000",
+        )
+        .await;
+    }
+
     /// Everything the database holds for sessions, as text and bytes, to
     /// look for secrets in.
     pub async fn stored_session_bytes(&self) -> Vec<u8> {
