@@ -406,35 +406,47 @@ async fn rotation_by_the_command_line_under_load_refuses_nobody() {
             (calls, refused, kids)
         })
     };
-    let cli = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("GATEHOUSE_JWT_SECRET", SECRET)
-            .env("GATEHOUSE_DATA_DIR", dir.path())
-            .env("GATEHOUSE_JWKS_MAX_AGE", "2")
-            .env("DATABASE_URL", &one.state.config.database_url)
-            .output()
+    // The command runs on a blocking thread: this test's servers share its
+    // one-threaded runtime, and blocking that runtime would freeze them in
+    // the middle of whatever they were writing.
+    let database_url = one.state.config.database_url.clone();
+    let data_dir = dir.path().to_owned();
+    let cli = |args: &'static [&'static str]| {
+        let (database_url, data_dir) = (database_url.clone(), data_dir.clone());
+        async move {
+            let out = tokio::task::spawn_blocking(move || {
+                std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+                    .args(args)
+                    .env_clear()
+                    .env("PATH", std::env::var("PATH").unwrap_or_default())
+                    .env("GATEHOUSE_JWT_SECRET", SECRET)
+                    .env("GATEHOUSE_DATA_DIR", data_dir)
+                    .env("GATEHOUSE_JWKS_MAX_AGE", "2")
+                    .env("DATABASE_URL", database_url)
+                    .output()
+                    .unwrap()
+            })
+            .await
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).unwrap()
+        }
     };
-    let published = cli(&["keys", "rotate"]);
+    let published = cli(&["keys", "rotate"]).await;
     assert!(published.contains("standby"), "{published}");
     tokio::time::sleep(Duration::from_millis(2_200)).await;
-    let promoted = cli(&["keys", "rotate"]);
+    let promoted = cli(&["keys", "rotate"]).await;
     // (A running instance may have promoted it first; then this rotate
     // publishes the next standby.)
     assert!(
         promoted.contains("is now current") || promoted.contains("standby"),
         "{promoted}"
     );
-    let listed = cli(&["keys", "list"]);
+    let listed = cli(&["keys", "list"]).await;
     assert!(
         listed
             .lines()
