@@ -43,9 +43,16 @@ test("a passkey is added on the security page, then signs in alone", async ({ br
 
   // Signed out, the login page offers the passkey in the email field's
   // autofill; the virtual authenticator answers such a request at once.
+  // (Until that answer is accepted the page may still show the signed-in
+  // page it is leaving, so the test waits for the answer itself.)
+  const autofilled = page.waitForResponse(
+    (res) => res.url().endsWith("/api/passkey/login_finish") && res.ok(),
+  );
   await page.getByTestId("sign-out").click();
+  await autofilled;
   await expect(page).toHaveURL(/\/security$/);
   await expect(page.getByTestId("signed-in-as")).toHaveText(email);
+  await hydrated(page);
 
   // A browser without autofill for passkeys: the button.
   await page.addInitScript(() => {
