@@ -11,12 +11,20 @@ const browser = await chromium.launch({
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"],
 });
 const times = [];
+const phases = {};
 let assetBytes = 0;
 for (let i = 0; i < runs; i++) {
   const context = await browser.newContext();
   // The moment the app marks the page hydrated, by the page's own clock
   // (navigation start is 0), not when the test notices.
   await context.addInitScript(() => {
+    // When the wasm module is compiled and instantiated (before hydration).
+    const instantiate = WebAssembly.instantiateStreaming;
+    WebAssembly.instantiateStreaming = async (...args) => {
+      const result = await instantiate(...args);
+      window.__instantiatedAt = performance.now();
+      return result;
+    };
     new MutationObserver((_, observer) => {
       if (document.documentElement?.hasAttribute("data-hydrated")) {
         window.__hydratedAt = performance.now();
@@ -33,7 +41,20 @@ for (let i = 0; i < runs; i++) {
   });
   await page.goto(`${base}/login`);
   await page.waitForSelector("html[data-hydrated]");
-  times.push(await page.evaluate(() => window.__hydratedAt));
+  const t = await page.evaluate(() => {
+    const byType = (re) => performance.getEntriesByType("resource").find((e) => re.test(e.name));
+    const nav = performance.getEntriesByType("navigation")[0];
+    return {
+      html: nav.responseEnd,
+      parsed: nav.domInteractive,
+      js: byType(/\.js$/)?.responseEnd,
+      wasm: byType(/\.wasm$/)?.responseEnd,
+      instantiated: window.__instantiatedAt,
+      hydrated: window.__hydratedAt,
+    };
+  });
+  times.push(t.hydrated);
+  for (const [k, v] of Object.entries(t)) (phases[k] ??= []).push(v ?? NaN);
   // Let the size callbacks settle.
   const sizes = await Promise.all(assets);
   assetBytes = sizes.reduce((sum, s) => sum + s.responseBodySize + s.responseHeadersSize, 0);
@@ -44,3 +65,7 @@ times.sort((a, b) => a - b);
 const median = times[Math.floor(times.length / 2)];
 console.log(`| first load of /login in Chromium: wasm + JS + CSS on the wire | ${(assetBytes / 1024).toFixed(0)} KB |`);
 console.log(`| first load of /login in Chromium: hydrated, median of ${runs} | ${median.toFixed(0)} ms |`);
+// Where the time goes: the median moment (page clock) each step ended.
+const medianOf = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const steps = Object.entries(phases).map(([k, xs]) => `${k} ${medianOf(xs).toFixed(0)}`);
+console.log(`| first load of /login: median end of each step (ms) | ${steps.join(", ")} |`);
