@@ -331,3 +331,61 @@ async fn revocations_made_elsewhere_are_picked_up_within_the_poll_interval() {
     )
     .await;
 }
+
+/// A page left open past the access token's lifetime: the browser has
+/// dropped the expired access cookie, and a form posted without JavaScript
+/// still works, renewed from the refresh cookie like a page load; a hydrated
+/// call is still told to refresh.
+#[tokio::test]
+async fn a_form_posted_without_javascript_after_the_access_token_expired_still_works() {
+    let app = TestApp::spawn().await;
+    let address = email("nojs-expired");
+    let a = app.signed_up(&address).await;
+    let b = app.signed_in(&address, FIREFOX).await;
+    let old_refresh = a.refresh_token();
+    a.remove_cookie("__Host-gh_access");
+
+    let hydrated = a.post_form("/api/revoke_other_sessions", &[]).await;
+    assert_eq!(
+        hydrated.status,
+        StatusCode::UNAUTHORIZED,
+        "{}",
+        hydrated.body
+    );
+    assert_eq!(b.get("/api/v1/me").await.status, StatusCode::OK);
+
+    let res = a
+        .post_html_form(
+            "/api/revoke_other_sessions",
+            &[("next", "/sessions")],
+            "/sessions",
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert_eq!(res.header("location").as_deref(), Some("/sessions"));
+    assert_ne!(a.refresh_token(), old_refresh, "the refresh cookie rotated");
+    assert_eq!(b.get("/api/v1/me").await.code(), "session_revoked");
+    assert_eq!(a.get("/api/v1/me").await.status, StatusCode::OK);
+
+    // A device whose sign-in was ended is sent back with the reason, and
+    // its cookies are cleared.
+    b.remove_cookie("__Host-gh_access");
+    let res = b
+        .post_html_form(
+            "/api/revoke_other_sessions",
+            &[("next", "/sessions")],
+            "/sessions",
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert!(
+        res.header("location")
+            .is_some_and(|l| l.contains("error=session_revoked")),
+        "{:?}",
+        res.header("location")
+    );
+    assert!(
+        b.cookie("__Host-gh_refresh").is_none(),
+        "refresh cookie cleared"
+    );
+}

@@ -30,6 +30,27 @@ fn is_page_request(parts: &Parts) -> bool {
         && !path.rsplit('/').next().unwrap_or_default().contains('.')
 }
 
+/// A form a browser posts to a server function without JavaScript
+/// (`Accept: text/html`; the hydrated client asks for JSON). Like a page load
+/// it carries nothing but cookies, so an access token that expired while the
+/// page was open is renewed the same way instead of refusing the form (not
+/// for the refresh and sign-out endpoints, which take the refresh cookie
+/// itself). Cross-site posts never get here
+/// (`http::cross_site`), and SameSite keeps the cookies off them anyway.
+fn is_plain_form_post(parts: &Parts) -> bool {
+    let path = parts.uri.path();
+    parts.method == Method::POST
+        && path.starts_with("/api/")
+        && !path.starts_with("/api/v1/")
+        && path != "/api/refresh"
+        && path != "/api/logout"
+        && parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+}
+
 /// Whether a response is a page or JSON (what can carry account data), not
 /// a static asset.
 fn is_page_or_data(res: &Response) -> bool {
@@ -47,7 +68,7 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
     let page = is_page_request(&parts);
     let mut update = None;
 
-    if page && !auth.is_signed_in() {
+    if (page || is_plain_form_post(&parts)) && !auth.is_signed_in() {
         if let Some(refresh_token) = &presented.refresh {
             match state.auth.refresh(refresh_token, &client).await {
                 Ok(issued) => {
