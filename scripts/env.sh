@@ -21,9 +21,10 @@ else
 fi
 export GATEHOUSE_WASM_ROUTE
 
-# Builds the server and the hydrating wasm in debug mode, once.
+# Builds the server and the hydrating wasm in debug mode, once. `--split`
+# puts each lazy route (src/app.rs) in its own wasm piece.
 leptos_build() {
-  cargo leptos build "${LEPTOS_LIB_ARGS[@]}" "$@"
+  cargo leptos build --split "${LEPTOS_LIB_ARGS[@]}" "$@"
 }
 
 # Builds the release server and wasm with hashed, precompressed (brotli,
@@ -32,8 +33,8 @@ leptos_build() {
 leptos_release_build() {
   if [ "$GATEHOUSE_WASM_ROUTE" = debian ]; then
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zlocation-detail=none" \
-      cargo leptos build --release --precompress "${LEPTOS_LIB_ARGS[@]}" "$@"
+      cargo leptos build --release --precompress --split "${LEPTOS_LIB_ARGS[@]}" "$@"
   else
-    cargo leptos build --release --precompress "$@"
+    cargo leptos build --release --precompress --split "$@"
   fi
 }

@@ -20,7 +20,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path, SsrMode,
+    lazy_route, path, Lazy, LazyRoute, SsrMode,
 };
 
 /// The document around the app, rendered on the server.
@@ -83,21 +83,55 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <NotFound /> }>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
-                    <Route path=path!("/login/code") view=SecondStepPage ssr=SsrMode::Async />
+                    <Route path=path!("/login/code") view={Lazy::<SecondStepRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async />
-                    <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async />
-                    <Route path=path!("/security") view=SecurityPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
-                    <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async />
-                    <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async />
-                    <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async />
-                    <Route path=path!("/confirm-email") view=ConfirmEmailPage ssr=SsrMode::Async />
-                    <Route path=path!("/not-me") view=NotMePage ssr=SsrMode::Async />
-                    <Route path=path!("/dev/outbox") view=OutboxPage ssr=SsrMode::Async />
+                    <Route path=path!("/sessions") view={Lazy::<SessionsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/security") view={Lazy::<SecurityRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/forgot-password") view={Lazy::<ForgotPasswordRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/reset-password") view={Lazy::<ResetPasswordRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/verify-email") view={Lazy::<VerifyEmailRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/confirm-email") view={Lazy::<ConfirmEmailRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/not-me") view={Lazy::<NotMeRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/dev/outbox") view={Lazy::<OutboxRoute>::new()} ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>
     }
+}
+
+/// Pages a visitor seldom lands on first: each is split into its own piece
+/// of the wasm (a lazy route), fetched when the page is first shown, so the
+/// first download holds only the start, sign-in and sign-up pages and what
+/// every page shares.
+macro_rules! lazy_pages {
+    ($($route:ident => $page:ident),* $(,)?) => {$(
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page /> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_pages! {
+    SecondStepRoute => SecondStepPage,
+    SessionsRoute => SessionsPage,
+    SecurityRoute => SecurityPage,
+    AdminRoute => AdminPage,
+    ForgotPasswordRoute => ForgotPasswordPage,
+    ResetPasswordRoute => ResetPasswordPage,
+    VerifyEmailRoute => VerifyEmailPage,
+    ConfirmEmailRoute => ConfirmEmailPage,
+    NotMeRoute => NotMePage,
+    OutboxRoute => OutboxPage,
 }
 
 /// The page for an address with nothing at it (status 404).
