@@ -389,3 +389,46 @@ async fn a_form_posted_without_javascript_after_the_access_token_expired_still_w
         "refresh cookie cleared"
     );
 }
+
+/// The same renewal before a handler that sets the session cookies itself
+/// (a password change rotates the session again): the browser is given the
+/// handler's cookies alone, so its next refresh presents the current token.
+#[tokio::test]
+async fn a_renewal_before_a_handler_that_sets_cookies_gives_way_to_its_cookies() {
+    let app = TestApp::spawn().await;
+    let a = app.signed_up(&email("nojs-rotate")).await;
+    a.remove_cookie("__Host-gh_access");
+    let res = a
+        .post_html_form(
+            "/api/change_password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "a brand new passphrase today"),
+                ("next", "/security"),
+            ],
+            "/security",
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert_eq!(res.header("location").as_deref(), Some("/security"));
+    let set = res.set_cookies();
+    for name in ["__Host-gh_access=", "__Host-gh_refresh="] {
+        assert_eq!(
+            set.iter().filter(|c| c.starts_with(name)).count(),
+            1,
+            "one {name} in {set:?}"
+        );
+    }
+    // The refresh cookie kept is the session's current one: once no grace
+    // window covers an earlier token, a refresh with it still moves the
+    // session on.
+    let held = a.refresh_token();
+    app.execute(
+        "UPDATE sessions SET rotated_at = rotated_at - 3600000 WHERE rotated_at IS NOT NULL",
+    )
+    .await;
+    let refreshed = a.post_form("/api/refresh", &[]).await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+    assert_ne!(a.refresh_token(), held);
+    assert_eq!(a.get("/api/v1/me").await.status, StatusCode::OK);
+}

@@ -206,6 +206,20 @@ pub fn clear(config: &Config) -> CookieUpdate {
     ])
 }
 
+/// Whether a response already stores or clears the access or refresh
+/// cookie: a handler that signed someone in, rotated the session or ended
+/// it.
+pub fn sets_session(config: &Config, headers: &HeaderMap) -> bool {
+    let n = names(config);
+    headers.get_all(header::SET_COOKIE).iter().any(|value| {
+        value
+            .to_str()
+            .ok()
+            .and_then(|v| v.split_once('='))
+            .is_some_and(|(name, _)| name == n.access || name == n.refresh)
+    })
+}
+
 impl CookieUpdate {
     /// The headers to add, in order: the `Set-Cookie` values, then `no-store`.
     pub fn headers(&self) -> impl Iterator<Item = (HeaderName, HeaderValue)> + '_ {

@@ -68,7 +68,8 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
     let page = is_page_request(&parts);
     let mut update = None;
 
-    if (page || is_plain_form_post(&parts)) && !auth.is_signed_in() {
+    let form_post = is_plain_form_post(&parts);
+    if (page || form_post) && !auth.is_signed_in() {
         if let Some(refresh_token) = &presented.refresh {
             match state.auth.refresh(refresh_token, &client).await {
                 Ok(issued) => {
@@ -85,8 +86,10 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
                     update = Some(cookies::clear(&state.config));
                 }
                 // The database is away or failed: the sign-in may well be
-                // alive, so nothing is cleared.
-                Err(err) => return err.into_response(),
+                // alive, so nothing is cleared. A form goes on unrenewed,
+                // so that the form adapter sends the person back to it.
+                Err(err) if !form_post => return err.into_response(),
+                Err(_) => {}
             }
         }
     }
@@ -131,7 +134,14 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
         res
     };
     if let Some(update) = update {
-        update.write_to(res.headers_mut());
+        // A handler that set the session cookies itself (signed in, rotated
+        // the session again, ended it) answered after this renewal: its
+        // cookies are the ones the browser must keep. Sent after them, the
+        // renewal's would win, and a later refresh would present a token
+        // already replaced.
+        if !cookies::sets_session(&state.config, res.headers()) {
+            update.write_to(res.headers_mut());
+        }
     }
     res
 }
