@@ -46,10 +46,10 @@ pub fn hydrate() {
     // own wasm pieces (lazy routes); hydrating such a page first loads its
     // piece, so hydration is asynchronous.
     wasm_bindgen_futures::spawn_local(async {
-        let Some(body) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.body())
-        else {
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+            return;
+        };
+        let Some(body) = document.body() else {
             return;
         };
         leptos::mount::hydrate_from_async(body, app::App)
@@ -57,10 +57,7 @@ pub fn hydrate() {
             .forget();
         // A marker for end-to-end tests and styling: the page is now
         // interactive.
-        if let Some(root) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.document_element())
-        {
+        if let Some(root) = document.document_element() {
             let _ = root.set_attribute("data-hydrated", "");
         }
     });

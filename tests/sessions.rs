@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{email, TestApp, CHROME, FIREFOX, PASSWORD};
+use common::{email, Answer, Browser, TestApp, CHROME, FIREFOX, PASSWORD};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -332,6 +332,18 @@ async fn revocations_made_elsewhere_are_picked_up_within_the_poll_interval() {
     .await;
 }
 
+/// "Sign out every other device" posted from the sessions page without
+/// JavaScript.
+async fn sign_out_others_without_javascript(browser: &Browser) -> Answer {
+    browser
+        .post_html_form(
+            "/api/revoke_other_sessions",
+            &[("next", "/sessions")],
+            "/sessions",
+        )
+        .await
+}
+
 /// A page left open past the access token's lifetime: the browser has
 /// dropped the expired access cookie, and a form posted without JavaScript
 /// still works, renewed from the refresh cookie like a page load; a hydrated
@@ -354,13 +366,7 @@ async fn a_form_posted_without_javascript_after_the_access_token_expired_still_w
     );
     assert_eq!(b.get("/api/v1/me").await.status, StatusCode::OK);
 
-    let res = a
-        .post_html_form(
-            "/api/revoke_other_sessions",
-            &[("next", "/sessions")],
-            "/sessions",
-        )
-        .await;
+    let res = sign_out_others_without_javascript(&a).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     assert_eq!(res.header("location").as_deref(), Some("/sessions"));
     assert_ne!(a.refresh_token(), old_refresh, "the refresh cookie rotated");
@@ -370,13 +376,7 @@ async fn a_form_posted_without_javascript_after_the_access_token_expired_still_w
     // A device whose sign-in was ended is sent back with the reason, and
     // its cookies are cleared.
     b.remove_cookie("__Host-gh_access");
-    let res = b
-        .post_html_form(
-            "/api/revoke_other_sessions",
-            &[("next", "/sessions")],
-            "/sessions",
-        )
-        .await;
+    let res = sign_out_others_without_javascript(&b).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     assert!(
         res.header("location")

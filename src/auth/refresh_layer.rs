@@ -9,7 +9,10 @@ use super::{
     extract::{self, Auth, AuthedUser},
 };
 use crate::{
-    http::{client_addr::ClientInfo, forms::see_other},
+    http::{
+        client_addr::ClientInfo,
+        forms::{self, see_other},
+    },
     redirect::{login_url, safe_next},
     state::AppState,
 };
@@ -39,16 +42,10 @@ fn is_page_request(parts: &Parts) -> bool {
 /// (`http::cross_site`), and SameSite keeps the cookies off them anyway.
 fn is_plain_form_post(parts: &Parts) -> bool {
     let path = parts.uri.path();
-    parts.method == Method::POST
-        && path.starts_with("/api/")
-        && !path.starts_with("/api/v1/")
+    forms::is_server_fn_call(&parts.method, path)
+        && forms::wants_html(&parts.headers)
         && path != "/api/refresh"
         && path != "/api/logout"
-        && parts
-            .headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"))
 }
 
 /// Whether a response is a page or JSON (what can carry account data), not

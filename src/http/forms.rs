@@ -31,21 +31,32 @@ use http_body_util::BodyExt as _;
 /// step); the adapter takes it off every answer.
 pub static FORM_NEXT: header::HeaderName = header::HeaderName::from_static("gatehouse-form-next");
 
+/// A call to a server function: a POST under `/api/`, outside the Bearer
+/// token API (`/api/v1/`).
+pub fn is_server_fn_call(method: &Method, path: &str) -> bool {
+    method == Method::POST && path.starts_with("/api/") && !path.starts_with("/api/v1/")
+}
+
+/// Whether a request asks for a page back: a form posted by a browser
+/// without JavaScript (the hydrated client asks for JSON).
+pub fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
 pub async fn server_fn_adapter(
     State(state): State<AppState>,
     req: Request,
     next: Next,
 ) -> Response {
     let path = req.uri().path();
-    if req.method() != Method::POST || !path.starts_with("/api/") || path.starts_with("/api/v1/") {
+    if !is_server_fn_call(req.method(), path) {
         return next.run(req).await;
     }
     let is_login = path == "/api/login";
-    let wants_html = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
+    let wants_html = wants_html(req.headers());
     let form_origin = wants_html.then(|| referer_path(&state, req.headers()));
 
     let (mut parts, body) = req.into_parts();
