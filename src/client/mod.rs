@@ -60,8 +60,20 @@ fn broadcast(message: &str) {
     }
 }
 
+thread_local! {
+    /// Whether this page is already leaving for the sign-in page.
+    static LEAVING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// Leaves for the sign-in page, saying why, and coming back here afterwards.
+/// Only the first call counts: when several requests of a page learn at
+/// once that its sign-in is gone, the first answer says why (say,
+/// `session_revoked`), and later ones (a refresh that finds its cookie
+/// already cleared) must not replace it with a vaguer reason.
 pub fn go_to_login(reason: Option<ErrorCode>) {
+    if LEAVING.with(|leaving| leaving.replace(true)) {
+        return;
+    }
     let location = window().location();
     let here = format!(
         "{}{}",
