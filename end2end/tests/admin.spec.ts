@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { expect, test } from "@playwright/test";
-import { newEmail, register } from "./helpers";
+import { clickWhileSignedOutElsewhere, newEmail, register } from "./helpers";
 
 /** Runs the gatehouse command line against the test server's database. */
 function gatehouse(...args: string[]): string {
@@ -31,7 +31,7 @@ test("an admin disables a signed-in user, whose next click lands on the sign-in 
   await row.getByRole("button", { name: "Disable" }).click();
   await expect(admin.getByTestId("admin-user").filter({ hasText: userEmail })).toContainText("disabled");
 
-  await user.getByRole("link", { name: "Devices", exact: true }).click();
+  await clickWhileSignedOutElsewhere(user, user.getByRole("link", { name: "Devices", exact: true }));
   await expect(user).toHaveURL(/\/login/);
   await expect(user.getByTestId("form-error")).toHaveText("This account has been disabled. Contact an administrator.");
   await adminContext.close();

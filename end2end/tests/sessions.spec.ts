@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { hydrated, newEmail, register, signIn } from "./helpers";
+import { clickWhileSignedOutElsewhere, hydrated, newEmail, register, signIn } from "./helpers";
 
 test("device A revokes device B, and B lands on the sign-in page at its next click", async ({ browser }) => {
   const email = newEmail("devices");
@@ -22,7 +22,7 @@ test("device A revokes device B, and B lands on the sign-in page at its next cli
   await expect(rows).toHaveCount(1);
 
   // B's access token has seconds left, yet its very next action is refused.
-  await pageB.getByRole("link", { name: "Devices", exact: true }).click();
+  await clickWhileSignedOutElsewhere(pageB, pageB.getByRole("link", { name: "Devices", exact: true }));
   await expect(pageB).toHaveURL(/\/login/);
   await expect(pageB.getByTestId("form-error")).toHaveText("This device was signed out from another device.");
   await a.close();
