@@ -157,8 +157,9 @@ async fn administer(command: Command) -> Result<(), String> {
                     UserAction::Enable { email } => (email, false),
                 };
                 let user = admin.user_by_email(&email).await?;
-                let ended = admin
-                    .set_disabled(Actor::Cli, &user.id, disabled, &here)
+                let ended = state
+                    .account
+                    .set_disabled(Actor::Cli, None, &user.id, disabled, &here)
                     .await?;
                 if disabled {
                     println!("{} disabled; {ended} session(s) ended", user.email);

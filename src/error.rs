@@ -82,19 +82,22 @@ impl ErrorCode {
         use ErrorCode::*;
         matches!(
             self,
-            SessionExpired
-                | SessionRevoked
-                | ReuseDetected
-                | Unauthenticated
-                | AccountDisabled
-                | EmailUnverified
+            SessionExpired | SessionRevoked | ReuseDetected | Unauthenticated | AccountDisabled
         )
+    }
+
+    /// Whether a refused renewal (or sign-in) ends the sign-in: the codes
+    /// above, and an address that must be proved first
+    /// (`GATEHOUSE_REQUIRE_VERIFIED_EMAIL`). Elsewhere `email_unverified`
+    /// only refuses one action (adding a factor), and the sign-in goes on.
+    pub fn ends_renewal(self) -> bool {
+        self.ends_sign_in() || self == ErrorCode::EmailUnverified
     }
 
     /// Whether the person should be told why they were signed out (every
     /// sign-in-ending code but a plain "not signed in").
     pub fn explains_sign_out(self) -> bool {
-        self.ends_sign_in() && self != ErrorCode::Unauthenticated
+        self.ends_renewal() && self != ErrorCode::Unauthenticated
     }
 }
 impl fmt::Display for ErrorCode {

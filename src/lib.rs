@@ -18,6 +18,7 @@ pub mod redirect;
 pub mod sessions;
 
 server_only! {
+    pub mod account;
     pub mod api;
     pub mod cli;
     pub mod clock;

@@ -3,6 +3,7 @@
 //! The database handle is given to the services and to nobody else.
 
 use crate::{
+    account::AccountService,
     admin::service::AdminService,
     auth::{passwords::PasswordHasherPool, service::AuthService, tokens::TokenKeys},
     config::Config,
@@ -16,8 +17,27 @@ use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use std::sync::Arc;
 
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// The state every request reaches: one pointer to [`Services`], so cloning
+/// it (once per request and per server function) is a single reference-count
+/// update, not one per service.
+#[derive(Clone)]
+pub struct AppState(Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// What the state holds, built once at start-up.
+pub struct Services {
     pub leptos_options: LeptosOptions,
     pub config: Arc<Config>,
     /// Signs and verifies access tokens (no database).
@@ -31,6 +51,8 @@ pub struct AppState {
     pub admin: AdminService,
     pub recovery: RecoveryService,
     pub mfa: MfaService,
+    /// The account lifecycle: commands that span the capabilities above.
+    pub account: AccountService,
 }
 
 impl AppState {
@@ -63,9 +85,11 @@ impl AppState {
             links.clone(),
             mfa.clone(),
         );
-        let recovery = RecoveryService::new(db.clone(), auth.clone(), sessions.clone(), links);
-        let admin = AdminService::new(db, sessions.clone(), mfa.clone());
-        Self {
+        let recovery =
+            RecoveryService::new(db.clone(), auth.clone(), sessions.clone(), links.clone());
+        let admin = AdminService::new(db.clone(), sessions.clone(), mfa.clone());
+        let account = AccountService::new(db, auth.clone(), sessions.clone(), links, mfa.clone());
+        Self(Arc::new(Services {
             leptos_options,
             config,
             keys,
@@ -76,6 +100,7 @@ impl AppState {
             admin,
             recovery,
             mfa,
-        }
+            account,
+        }))
     }
 }

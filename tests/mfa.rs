@@ -47,7 +47,7 @@ fn code(secret: &[u8], steps: i64) -> String {
 /// step's code); its browser, secret and recovery codes.
 async fn with_authenticator(app: &TestApp, address: &str) -> (Browser, Vec<u8>, Vec<String>) {
     early_in_a_step().await;
-    let browser = app.signed_up(address).await;
+    let browser = app.verified_up(address).await;
     let enrolled = browser.post_form("/api/totp/enroll", &[]).await;
     assert_eq!(enrolled.status, StatusCode::OK, "{}", enrolled.body);
     let body = enrolled.json();
@@ -101,7 +101,7 @@ async fn enrolment_then_a_two_step_sign_in() {
     let app = TestApp::spawn().await;
     let ada = email("ada");
     early_in_a_step().await;
-    let here = app.signed_up(&ada).await;
+    let here = app.verified_up(&ada).await;
     let enrolled = here.post_form("/api/totp/enroll", &[]).await.json();
     let secret = from_base32(enrolled["secret"].as_str().unwrap());
     // Not active until confirmed: the password alone still signs in.
@@ -572,7 +572,7 @@ async fn turning_it_off_takes_the_password_and_ends_other_sessions() {
 async fn an_administrator_resets_a_lost_factor_and_the_person_is_told() {
     let app = TestApp::spawn().await;
     let admin_address = email("admin");
-    let admin = app.signed_up(&admin_address).await;
+    let admin = app.verified_up(&admin_address).await;
     let user = app.state.admin.user_by_email(&admin_address).await.unwrap();
     app.state.admin.grant_admin(&user).await.unwrap();
     let ada = email("ada");

@@ -192,7 +192,7 @@ async fn sign_in(app: &TestApp, authenticator: &mut Authenticator) -> (Browser, 
 async fn a_passkey_is_added_then_signs_in_alone() {
     let app = TestApp::spawn().await;
     let ada = email("ada");
-    let owner = app.signed_up(&ada).await;
+    let owner = app.verified_up(&ada).await;
     let mut authenticator = Authenticator::new(&app);
     let added = add_passkey(&owner, &mut authenticator, "  Laptop ").await;
     assert_eq!(added.status, StatusCode::OK, "{}", added.body);
@@ -241,7 +241,7 @@ async fn a_passkey_is_added_then_signs_in_alone() {
     let list = owner.post_form("/api/passkey/list", &[]).await.json();
     assert_eq!(list[0]["name"], "Work laptop");
     // Another account cannot rename or remove it.
-    let mallory = app.signed_up(&email("mallory")).await;
+    let mallory = app.verified_up(&email("mallory")).await;
     for path in ["/api/passkey/rename", "/api/passkey/remove"] {
         let res = mallory
             .post_form(path, &[("id", &id), ("name", "mine")])
@@ -261,7 +261,7 @@ async fn a_passkey_is_added_then_signs_in_alone() {
 #[tokio::test]
 async fn answers_are_used_once_and_must_match_their_challenge() {
     let app = TestApp::spawn().await;
-    let owner = app.signed_up(&email("ada")).await;
+    let owner = app.verified_up(&email("ada")).await;
     let mut authenticator = Authenticator::new(&app);
     assert_eq!(
         add_passkey(&owner, &mut authenticator, "Key").await.status,
@@ -362,7 +362,7 @@ async fn answers_are_used_once_and_must_match_their_challenge() {
 async fn adding_and_removing_need_a_recent_sign_in_and_a_credential_has_one_owner() {
     let app = TestApp::spawn().await;
     let ada = email("ada");
-    let owner = app.signed_up(&ada).await;
+    let owner = app.verified_up(&ada).await;
     let mut authenticator = Authenticator::new(&app);
     let start = owner.post_form("/api/passkey/register_start", &[]).await;
     assert_eq!(start.status, StatusCode::OK);
@@ -388,7 +388,7 @@ async fn adding_and_removing_need_a_recent_sign_in_and_a_credential_has_one_owne
     assert_eq!(nameless.code(), "invalid_input");
 
     // The same credential offered by another account is refused.
-    let mallory = app.signed_up(&email("mallory")).await;
+    let mallory = app.verified_up(&email("mallory")).await;
     let handle = authenticator.user_handle.clone();
     let copy = add_passkey(&mallory, &mut authenticator, "Stolen").await;
     assert_eq!(copy.code(), "invalid_input", "{}", copy.body);
@@ -403,9 +403,10 @@ async fn adding_and_removing_need_a_recent_sign_in_and_a_credential_has_one_owne
     // A disabled account's passkey signs nobody in.
     let user = app.state.admin.user_by_email(&ada).await.unwrap();
     app.state
-        .admin
+        .account
         .set_disabled(
             gatehouse::admin::service::Actor::Cli,
+            None,
             &user.id,
             true,
             &gatehouse::http::client_addr::ClientInfo::default(),

@@ -42,3 +42,27 @@ export async function signIn(page: Page, email: string, password = PASSWORD): Pr
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByTestId("whoami")).toContainText(email);
 }
+
+/** Opens the newest outbox letter to `to` titled `subject` and follows its link. */
+export async function followMailedLink(page: Page, to: string, subject: string): Promise<void> {
+  const letter = page
+    .getByTestId("letter")
+    .filter({ hasText: to })
+    .filter({ has: page.getByRole("heading", { name: subject }) })
+    .first();
+  // Letters are sent in the background: look again until it is there.
+  await expect(async () => {
+    await page.goto("/dev/outbox");
+    await expect(letter).toBeVisible({ timeout: 500 });
+  }).toPass({ timeout: 15_000 });
+  await letter.getByRole("link").first().click();
+}
+
+/** Registers and confirms the address from the mailed link: second factors
+ *  can be added only to an account whose address is proved. */
+export async function registerVerified(page: Page, email: string, password = PASSWORD): Promise<void> {
+  await register(page, email, password);
+  await followMailedLink(page, email, "Confirm your email address");
+  await page.getByRole("button", { name: "Confirm my address" }).click();
+  await expect(page.getByTestId("link-done")).toContainText("confirmed");
+}

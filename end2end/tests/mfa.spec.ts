@@ -1,6 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
-import { hydrated, newEmail, PASSWORD, register } from "./helpers";
+import { hydrated, newEmail, PASSWORD, registerVerified } from "./helpers";
 import { totp } from "./totp";
 
 /** Turns on an authenticator app from the security page; its secret and
@@ -36,7 +36,7 @@ async function passwordStep(page: Page, email: string): Promise<void> {
 test("an authenticator app is set up, then asked for at sign-in", async ({ browser }) => {
   const email = newEmail("totp");
   const owner = await (await browser.newContext()).newPage();
-  await register(owner, email);
+  await registerVerified(owner, email);
   const { secret } = await setUpAuthenticator(owner);
   const axe = await new AxeBuilder({ page: owner })
     .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
@@ -56,7 +56,7 @@ test("an authenticator app is set up, then asked for at sign-in", async ({ brows
 test("without JavaScript the second step is its own page, and a recovery code works", async ({ browser }) => {
   const email = newEmail("totp-nojs");
   const owner = await (await browser.newContext()).newPage();
-  await register(owner, email);
+  await registerVerified(owner, email);
   const { codes } = await setUpAuthenticator(owner);
 
   const page = await (await browser.newContext({ javaScriptEnabled: false })).newPage();

@@ -1,5 +1,5 @@
 import { expect, test, type BrowserContext, type Page } from "@playwright/test";
-import { hydrated, newEmail, register } from "./helpers";
+import { hydrated, newEmail, registerVerified } from "./helpers";
 
 // WebAuthn refuses an IP address as relying party: these tests open the
 // app on localhost, whatever the other tests use.
@@ -29,7 +29,7 @@ test("a passkey is added on the security page, then signs in alone", async ({ br
   const email = newEmail("passkey");
   const context = await browser.newContext({ baseURL: origin });
   const page = await withAuthenticator(context);
-  await register(page, email);
+  await registerVerified(page, email);
 
   await page.goto("/security");
   await hydrated(page);

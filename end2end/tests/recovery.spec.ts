@@ -1,22 +1,7 @@
 import { expect, test, type Page } from "@playwright/test";
-import { hydrated, newEmail, register } from "./helpers";
+import { followMailedLink, hydrated, newEmail, register } from "./helpers";
 
 const NEW_PASSWORD = "amber tide carries seven paper boats";
-
-/** Opens the newest outbox letter to `to` titled `subject` and follows its link. */
-async function followMailedLink(page: Page, to: string, subject: string): Promise<void> {
-  const letter = page
-    .getByTestId("letter")
-    .filter({ hasText: to })
-    .filter({ has: page.getByRole("heading", { name: subject }) })
-    .first();
-  // Letters are sent in the background: look again until it is there.
-  await expect(async () => {
-    await page.goto("/dev/outbox");
-    await expect(letter).toBeVisible({ timeout: 500 });
-  }).toPass({ timeout: 15_000 });
-  await letter.getByRole("link").first().click();
-}
 
 async function resetFromTheOutbox(page: Page, email: string): Promise<void> {
   await page.goto("/login");

@@ -60,9 +60,16 @@ pub async fn admin_sessions(user_id: String) -> Result<Vec<SessionInfo>, AppErro
 async fn set_disabled(user_id: String, disabled: bool) -> Result<Done, AppError> {
     use self::ssr::*;
     let admin = require_admin().await?;
+    let me = authed()?;
     state()
-        .admin
-        .set_disabled(Actor::Admin(&admin), &user_id.into(), disabled, &client())
+        .account
+        .set_disabled(
+            Actor::Admin(&admin),
+            Some(&me),
+            &user_id.into(),
+            disabled,
+            &client(),
+        )
         .await?;
     Ok(Done {})
 }
@@ -104,9 +111,15 @@ pub async fn admin_revoke_session(session_id: String) -> Result<Done, AppError> 
     use self::ssr::*;
     run(async move {
         let admin = require_admin().await?;
+        let me = authed()?;
         state()
-            .admin
-            .revoke_session(Actor::Admin(&admin), &session_id.into(), &client())
+            .account
+            .admin_revoke(
+                Actor::Admin(&admin),
+                Some(&me),
+                &session_id.into(),
+                &client(),
+            )
             .await?;
         Ok(Done {})
     })

@@ -9,10 +9,9 @@ use crate::{
     clock::now_ms,
     error::{AppError, ErrorCode},
     http::client_addr::ClientInfo,
-    ids::{SessionId, UserId},
+    ids::UserId,
     mfa::service::MfaService,
     sessions::{
-        device::device_name,
         events::{EventKind, RevokeReason},
         service::SessionService,
         SessionInfo,
@@ -30,7 +29,7 @@ pub enum Actor<'a> {
 }
 
 impl Actor<'_> {
-    fn id(&self) -> &str {
+    pub fn id(&self) -> &str {
         match self {
             Actor::Admin(user) => user.id.as_str(),
             Actor::Cli => "cli",
@@ -117,49 +116,6 @@ impl AdminService {
         Ok(())
     }
 
-    /// Disables an account (ending every session at once) or enables it;
-    /// returns how many sessions ended.
-    pub async fn set_disabled(
-        &self,
-        actor: Actor<'_>,
-        user_id: &UserId,
-        disabled: bool,
-        client: &ClientInfo,
-    ) -> Result<usize, AppError> {
-        let user = self.target(user_id).await?;
-        if disabled && matches!(actor, Actor::Admin(admin) if admin.id == user.id) {
-            return Err(AppError::new(
-                ErrorCode::InvalidInput,
-                "You cannot disable your own account.",
-            ));
-        }
-        self.db.set_disabled(&user.id, disabled).await?;
-        self.sessions.account_changed(&user.id);
-        let (kind, detail, ended) = if disabled {
-            let ended = self
-                .sessions
-                .end_all(&user.id, None, RevokeReason::AccountDisabled)
-                .await?;
-            tracing::info!(admin_id = actor.id(), user_id = %user.id, sessions_ended = ended, "account disabled by admin");
-            (
-                EventKind::AccountDisabled,
-                format!("Disabled by an administrator; {ended} session(s) ended"),
-                ended,
-            )
-        } else {
-            tracing::info!(admin_id = actor.id(), user_id = %user.id, "account enabled by admin");
-            (
-                EventKind::AccountEnabled,
-                "Enabled by an administrator".to_owned(),
-                0,
-            )
-        };
-        self.sessions
-            .record_event(&user.id, kind, client, &detail)
-            .await;
-        Ok(ended)
-    }
-
     /// Removes a person's authenticator app and recovery codes (they lost
     /// them and proved who they are some other way); recorded in their log
     /// and mailed to them. `not_found` if they had none.
@@ -177,38 +133,6 @@ impl AdminService {
             ));
         }
         tracing::info!(admin_id = actor.id(), user_id = %user.id, "second factor reset by admin");
-        Ok(())
-    }
-
-    /// Revokes any one session.
-    pub async fn revoke_session(
-        &self,
-        actor: Actor<'_>,
-        session_id: &SessionId,
-        client: &ClientInfo,
-    ) -> Result<(), AppError> {
-        let session = self
-            .sessions
-            .find(session_id)
-            .await?
-            .filter(|s| s.revoked_at.is_none())
-            .ok_or(ErrorCode::NotFound)?;
-        self.sessions
-            .end(&session.id, RevokeReason::AdminRevoked)
-            .await?;
-        tracing::info!(admin_id = actor.id(), user_id = %session.user_id, session_id = %session.id, "session revoked by admin");
-        let detail = format!(
-            "An administrator signed out {}",
-            device_name(&session.user_agent)
-        );
-        self.sessions
-            .record_event(
-                &session.user_id,
-                EventKind::AdminRevokedSession,
-                client,
-                &detail,
-            )
-            .await;
         Ok(())
     }
 

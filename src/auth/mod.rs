@@ -210,7 +210,7 @@ pub mod ssr {
                 expect_context::<ResponseOptions>()
                     .insert_header(header::RETRY_AFTER, HeaderValue::from(seconds));
             }
-            if err.error.explains_sign_out() {
+            if err.error.ends_sign_in() && err.error != crate::error::ErrorCode::Unauthenticated {
                 clear_tokens();
             }
         }
@@ -262,7 +262,12 @@ pub async fn refresh() -> Result<Refreshed, AppError> {
     use self::ssr::*;
     run(async move {
         let token = refresh_cookie().ok_or(crate::error::ErrorCode::Unauthenticated)?;
-        let issued = state().auth.refresh(&token, &client()).await?;
+        let issued = state().auth.refresh(&token, &client()).await;
+        let issued = issued.inspect_err(|err| {
+            if err.error.ends_renewal() {
+                clear_tokens();
+            }
+        })?;
         store_tokens(&issued);
         Ok(Refreshed {
             expires_at: crate::clock::rfc3339(issued.access.expires_at * 1000),

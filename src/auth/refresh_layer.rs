@@ -78,7 +78,7 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
                     });
                     update = Some(cookies::store(&state.config, &issued));
                 }
-                Err(err) if err.error.ends_sign_in() => {
+                Err(err) if err.error.ends_renewal() => {
                     auth = Auth::Refused(err.error);
                     update = Some(cookies::clear(&state.config));
                 }

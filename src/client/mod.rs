@@ -171,7 +171,7 @@ pub fn refresh_now() -> impl Future<Output = Result<(), AppError>> + Send {
         match coordinated_refresh(known).await {
             Ok(_) => Ok(()),
             Err(err) => {
-                if err.error.ends_sign_in() {
+                if err.error.ends_renewal() {
                     go_to_login(Some(err.error));
                 }
                 Err(err)
@@ -205,7 +205,7 @@ pub fn start_session_keeper(access_expires_at: i64) {
                     lifetime = (new_expiry as f64 - now_secs()).max(1.0);
                     expiry = new_expiry;
                 }
-                Err(err) if err.error.ends_sign_in() => {
+                Err(err) if err.error.ends_renewal() => {
                     go_to_login(Some(err.error));
                     return;
                 }

@@ -52,17 +52,6 @@ impl std::fmt::Debug for RecoveryCodesAnswer {
     }
 }
 
-/// The signed-in session and its account.
-#[cfg(feature = "ssr")]
-async fn signed_in_account() -> Result<(crate::auth::ssr::AuthedUser, crate::store::User), AppError>
-{
-    use crate::auth::ssr::*;
-    let me = authed()?;
-    let user = state().auth.user(&me.user_id).await?;
-    let user = user.ok_or(crate::error::ErrorCode::Unauthenticated)?;
-    Ok((me, user))
-}
-
 /// A passkey, as its owner sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasskeyInfo {
@@ -113,9 +102,8 @@ pub async fn login_mfa(code: String, next: Option<String>) -> Result<UserInfo, A
 pub async fn totp_enroll() -> Result<TotpEnrollment, AppError> {
     use crate::auth::ssr::*;
     run(async move {
-        let (me, user) = signed_in_account().await?;
-        let state = state();
-        let e = state.mfa.enroll(&me, &user).await?;
+        let me = authed()?;
+        let e = state().account.enroll_totp(&me).await?;
         Ok(TotpEnrollment {
             secret: e.secret,
             otpauth_url: e.otpauth_url,
@@ -131,7 +119,7 @@ pub async fn totp_confirm(code: String) -> Result<RecoveryCodesAnswer, AppError>
     use crate::auth::ssr::*;
     run(async move {
         let me = authed()?;
-        let recovery_codes = state().mfa.confirm(&me, &code, &client()).await?;
+        let recovery_codes = state().account.confirm_totp(&me, &code, &client()).await?;
         Ok(RecoveryCodesAnswer { recovery_codes })
     })
     .await
@@ -159,7 +147,10 @@ pub async fn recovery_codes() -> Result<RecoveryCodesAnswer, AppError> {
     use crate::auth::ssr::*;
     run(async move {
         let me = authed()?;
-        let recovery_codes = state().mfa.regenerate(&me, &client()).await?;
+        let recovery_codes = state()
+            .account
+            .regenerate_recovery_codes(&me, &client())
+            .await?;
         Ok(RecoveryCodesAnswer { recovery_codes })
     })
     .await
@@ -182,9 +173,8 @@ pub async fn mfa_status() -> Result<FactorStatus, AppError> {
 pub async fn passkey_register_start() -> Result<serde_json::Value, AppError> {
     use crate::auth::ssr::*;
     run(async move {
-        let (me, user) = signed_in_account().await?;
-        let state = state();
-        let (options, ceremony) = state.mfa.passkeys().register_start(&me, &user).await?;
+        let me = authed()?;
+        let (options, ceremony) = state().account.start_passkey(&me).await?;
         store_ceremony(&ceremony);
         Ok(options)
     })
@@ -201,9 +191,8 @@ pub async fn passkey_register_finish(
     run(async move {
         let me = authed()?;
         let added = state()
-            .mfa
-            .passkeys()
-            .register_finish(
+            .account
+            .finish_passkey(
                 &me,
                 ceremony_cookie().as_deref(),
                 &name,

@@ -14,7 +14,6 @@ use crate::{
     error::{AppError, ErrorCode},
     http::client_addr::ClientInfo,
     ids::UserId,
-    recovery::{letters, links::Links},
     sessions::{events::EventKind, service::SessionService},
     store::{
         passkeys::{NewCeremony, PasskeyRow},
@@ -114,11 +113,10 @@ pub struct PasskeyService {
     db: Db,
     webauthn: Option<Arc<Webauthn>>,
     sessions: SessionService,
-    links: Links,
 }
 
 impl PasskeyService {
-    pub fn new(db: Db, config: &Config, sessions: SessionService, links: Links) -> Self {
+    pub fn new(db: Db, config: &Config, sessions: SessionService) -> Self {
         let webauthn = relying_party(config).and_then(|(rp_id, origin)| {
             let built = WebauthnBuilder::new(&rp_id, &origin)
                 .and_then(|b| b.rp_name("gatehouse").build());
@@ -134,7 +132,6 @@ impl PasskeyService {
             db,
             webauthn,
             sessions,
-            links,
         }
     }
 
@@ -230,7 +227,7 @@ impl PasskeyService {
             created_at: now_ms(),
             last_used_at: None,
         };
-        if !self.db.insert_passkey(&row).await? {
+        if !self.db.insert_passkey(&row, &me.session_id).await? {
             return Err(AppError::invalid_input("This passkey is already registered."));
         }
         tracing::info!(user_id = %me.user_id, passkey_id = %row.id, "passkey added");
@@ -238,15 +235,6 @@ impl PasskeyService {
         self.sessions
             .record_event(&me.user_id, EventKind::PasskeyAdded, client, &detail)
             .await;
-        // A passkey signs in alone and outlives a password reset: its owner
-        // hears of every new one, in case a stolen session added it.
-        if let Some(user) = self.db.user_by_id(&me.user_id).await? {
-            self.links.mail(letters::passkey_added(
-                &user.email,
-                &row.name,
-                &self.links.forgot_url(),
-            ));
-        }
         Ok(info(row))
     }
 

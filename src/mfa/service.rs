@@ -70,7 +70,7 @@ impl MfaService {
                 config.secret.bytes(),
                 "gatehouse recovery codes v1",
             )),
-            passkeys: PasskeyService::new(db.clone(), config, sessions.clone(), links.clone()),
+            passkeys: PasskeyService::new(db.clone(), config, sessions.clone()),
             db,
             sessions,
             links,
@@ -156,7 +156,7 @@ impl MfaService {
         let (shown, hashes) = self.codes.generate(&me.user_id);
         let confirmed = self
             .db
-            .confirm_totp(&me.user_id, &row.secret_sealed, step, &hashes, now_ms())
+            .confirm_totp(&me.user_id, &row.secret_sealed, step, &hashes, now_ms(), &me.session_id)
             .await?;
         if !confirmed {
             return Err(AppError::invalid_input(

@@ -1,5 +1,8 @@
-use super::{list_view, with_refresh, Card, LocalTime};
-use crate::admin::{admin_sessions, admin_users, AdminUser};
+use super::{list_view, with_refresh, Card, LocalTime, ReauthPrompt};
+use crate::{
+    admin::{admin_sessions, admin_users, AdminUser},
+    error::ErrorCode,
+};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -42,8 +45,14 @@ pub fn AdminPage() -> impl IntoView {
         path
     });
 
+    // Ending someone's sessions needs this administrator's recent sign-in:
+    // a refused action comes back here and asks for it in place.
+    let needs_proof = RwSignal::new(super::query_error_is(ErrorCode::ReauthRequired));
+    let proved = move || message.set(Some("Confirmed. You can do it now.".into()));
+
     view! {
         <Card title="Admin" heading="Administration" message>
+            <ReauthPrompt needed=needs_proof next=here.get_untracked() then=proved />
             <form method="get" action="/admin" class="search" role="search">
                 <label for="query">"Find users by email"</label>
                 <input id="query" name="query" type="search" value=move || search.get() />

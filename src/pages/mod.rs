@@ -261,7 +261,9 @@ pub fn query_error_is(code: ErrorCode) -> bool {
 #[component]
 pub fn ReauthPrompt(
     needed: RwSignal<bool>,
-    next: &'static str,
+    /// Where a form post without JavaScript returns.
+    #[prop(into)]
+    next: String,
     then: impl Fn() + Copy + Send + Sync + 'static,
     /// Told apart from other prompts on the same page (element ids).
     #[prop(optional)]
@@ -284,7 +286,7 @@ pub fn ReauthPrompt(
     view! {
         <Show when=move || needed.get()>
             <form class="confirm" method="post" action="/api/reauthenticate" on:submit=on_submit data-testid="reauth">
-                <input type="hidden" name="next" value=next />
+                <input type="hidden" name="next" value=next.clone() />
                 <p>"For your safety, confirm it's you before this change."</p>
                 <label for=password_id.clone()>"Password"</label>
                 <input id=password_id.clone() name="password" type="password" autocomplete="current-password" />

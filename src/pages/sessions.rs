@@ -20,17 +20,25 @@ pub fn SessionsPage() -> impl IntoView {
         sessions.refetch();
         use_navigate()("/sessions", Default::default());
     };
-    let on_revoke_one = in_place(move |form| async move {
-        let id = form.get("session_id");
+    let needs_proof = RwSignal::new(super::query_error_is(ErrorCode::ReauthRequired));
+    // The device a sign-out was asked for that first needs a recent
+    // sign-in (another device's session; this one's needs none).
+    let pending_one = RwSignal::new(None::<String>);
+    let revoke_one = move |id: String| async move {
         match with_refresh(|| crate::sessions::revoke_session(id.clone())).await {
             Ok(_) => {
                 message.set(Some("That device was signed out.".into()));
                 after_revoke();
             }
+            Err(err) if err.error == ErrorCode::ReauthRequired => {
+                message.set(Some(err.message));
+                pending_one.set(Some(id));
+                needs_proof.set(true);
+            }
             Err(err) => super::handle_error(&err, message),
         }
-    });
-    let needs_proof = RwSignal::new(super::query_error_is(ErrorCode::ReauthRequired));
+    };
+    let on_revoke_one = in_place(move |form| revoke_one(form.get("session_id")));
     let revoke_others = move || async move {
         match with_refresh(crate::sessions::revoke_other_sessions).await {
             Ok(done) => {
@@ -48,14 +56,25 @@ pub fn SessionsPage() -> impl IntoView {
         }
     };
     let on_revoke_others = in_place(move |_| revoke_others());
-    let retry_revoke_others = move || {
+    let retry = move || {
         message.set(None);
-        leptos::task::spawn_local(revoke_others());
+        match pending_one.get_untracked() {
+            Some(id) => {
+                pending_one.set(None);
+                leptos::task::spawn_local(revoke_one(id));
+            }
+            None => leptos::task::spawn_local(revoke_others()),
+        }
     };
+    // Without JavaScript the prompt returns to the confirm step it came from.
+    let reauth_next = format!(
+        "/sessions?confirm={}",
+        confirm.get_untracked().unwrap_or_else(|| "others".into())
+    );
 
     view! {
         <Card title="Devices" heading="Devices you are signed in on" message>
-            <super::ReauthPrompt needed=needs_proof next="/sessions?confirm=others" then=retry_revoke_others />
+            <super::ReauthPrompt needed=needs_proof next=reauth_next then=retry />
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match sessions.await {

@@ -196,3 +196,60 @@ pub fn wrong_code(to: &str, device: &str, ip: &str, forgot_url: &str) -> Letter 
         "If it was you, there is nothing to do.",
     )
 }
+
+/// An authenticator app was turned on for the account.
+pub fn totp_enabled(to: &str, forgot_url: &str) -> Letter {
+    letter(
+        "totp_enabled",
+        to,
+        "An authenticator app was set up on your account",
+        &[
+            "An authenticator app was just turned on for your gatehouse account: signing in now \
+             asks for its code after your password."
+                .to_owned(),
+            "If this wasn't you, someone else can sign in to your account: reset your password, \
+             then turn the app off on the security page."
+                .to_owned(),
+        ],
+        Some(("Reset your password", forgot_url)),
+        "If it was you, there is nothing to do.",
+    )
+}
+
+/// New recovery codes were made; the old ones stopped working.
+pub fn recovery_codes_made(to: &str, forgot_url: &str) -> Letter {
+    letter(
+        "recovery_codes",
+        to,
+        "New recovery codes were made for your account",
+        &[
+            "New recovery codes were just made for your gatehouse account; the old ones no longer work."
+                .to_owned(),
+            "If this wasn't you, someone else is signed in to your account: reset your password."
+                .to_owned(),
+        ],
+        Some(("Reset your password", forgot_url)),
+        "If it was you, keep the new codes somewhere safe.",
+    )
+}
+
+/// Second factors someone else may have added were removed.
+pub fn factors_removed(to: &str, names: &[String], forgot_url: &str) -> Letter {
+    letter(
+        "factors_removed",
+        to,
+        "Second factors were removed from your account",
+        &[
+            format!(
+                "To make sure only you can sign in, we removed {} from your gatehouse account: \
+                 it was added before your address was confirmed, or by a sign-in you reported \
+                 as not yours.",
+                ascii(&names.join(", "), 300)
+            ),
+            "You can add your own passkey or authenticator app again on the security page."
+                .to_owned(),
+        ],
+        Some(("If you did not do this, reset your password", forgot_url)),
+        "If it was you, there is nothing else to do.",
+    )
+}

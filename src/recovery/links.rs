@@ -149,8 +149,14 @@ impl Links {
 
     /// Uses a token: succeeds once, for one caller, then never again.
     pub async fn take(&self, token: &str, purpose: Purpose) -> Result<LinkRow, AppError> {
+        self.take_in(&self.db, token, purpose).await
+    }
+
+    /// Uses a token inside the transaction `db` of a larger command: if the
+    /// command fails, the link still works.
+    pub async fn take_in(&self, db: &Db, token: &str, purpose: Purpose) -> Result<LinkRow, AppError> {
         let hash = token_hash(token).ok_or_else(invalid_token)?;
-        let used = self.db.use_link(&hash, purpose.as_str(), now_ms()).await?;
+        let used = db.use_link(&hash, purpose.as_str(), now_ms()).await?;
         used.ok_or_else(invalid_token)
     }
 

@@ -50,7 +50,7 @@ pub async fn reset_password(
     use crate::auth::{passwords::Password, ssr::*};
     run(async move {
         let answer = state()
-            .recovery
+            .account
             .reset_password(&token, Password::new(new_password), &client())
             .await?;
         Ok(answer_sign_in(answer, Some("/")))
@@ -115,7 +115,7 @@ pub async fn confirm_email_change(token: String) -> Result<Done, AppError> {
 pub async fn not_me(token: String) -> Result<Done, AppError> {
     use crate::auth::ssr::*;
     run(async move {
-        state().recovery.not_me(&token, &client()).await?;
+        state().account.not_me(&token, &client()).await?;
         Ok(Done {})
     })
     .await
@@ -126,7 +126,7 @@ pub async fn not_me(token: String) -> Result<Done, AppError> {
 pub async fn dev_outbox() -> Result<Vec<OutboxMessage>, AppError> {
     use crate::auth::ssr::*;
     run(async move {
-        let config = state().config;
+        let config = state().config.clone();
         // Development only, and only to the machine itself: the outbox holds
         // working sign-in links for every account.
         let local = client()

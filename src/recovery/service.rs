@@ -11,7 +11,7 @@ use crate::{
     auth::{
         extract::AuthedUser,
         passwords::Password,
-        service::{normalize_email, AuthService, SignIn},
+        service::{normalize_email, AuthService},
         throttle::{address_scope, refuse_if_blocked},
     },
     clock::{now_ms, Millis},
@@ -22,7 +22,7 @@ use crate::{
         events::{EventKind, RevokeReason},
         service::SessionService,
     },
-    store::{Db, User},
+    store::Db,
 };
 
 /// Reset requests allowed per client address per window.
@@ -106,59 +106,6 @@ impl RecoveryService {
             )
             .await;
         Ok(())
-    }
-
-    /// Sets a new password from a reset link: every session of the account
-    /// ends and this browser is signed in fresh (after its second factor,
-    /// if the account has one). A weak password is refused before the link
-    /// is spent.
-    pub async fn reset_password(
-        &self,
-        token: &str,
-        new: Password,
-        client: &ClientInfo,
-    ) -> Result<SignIn, AppError> {
-        let link = self.links.peek(token, Purpose::ResetPassword).await?;
-        let mut user = self.account_at(&link.user_id, link.email.as_deref()).await?;
-        if user.disabled {
-            return Err(ErrorCode::AccountDisabled.into());
-        }
-        self.auth.check_new_password(&new, &user.email).await?;
-        let hash = self.auth.hash_password(&new).await?;
-        self.links.take(token, Purpose::ResetPassword).await?;
-        self.db.set_password_hash(&user.id, &hash).await?;
-        // Following the link proved the mailbox.
-        self.db
-            .mark_email_verified(&user.id, &user.email, now_ms())
-            .await?;
-        self.sessions.account_changed(&user.id);
-        // A pending address change (perhaps an intruder's) dies with the
-        // old password.
-        for purpose in [Purpose::ResetPassword, Purpose::ChangeEmail] {
-            self.links.void(&user.id, purpose).await?;
-        }
-        let ended = self
-            .sessions
-            .end_all(&user.id, None, RevokeReason::PasswordChanged)
-            .await?;
-        user.password_hash = hash;
-        let answer = self.auth.sign_in_after_link(&user, client).await?;
-        tracing::info!(user_id = %user.id, ended, "password reset");
-        let detail = format!("Password reset from an emailed link; {ended} session(s) ended");
-        self.sessions
-            .record_event(&user.id, EventKind::PasswordReset, client, &detail)
-            .await;
-        Ok(answer)
-    }
-
-    /// The account a link was issued for, if its address is still the one
-    /// the link went to.
-    async fn account_at(&self, user_id: &UserId, email: Option<&str>) -> Result<User, AppError> {
-        let user = self.db.user_by_id(user_id).await?.ok_or_else(link_gone)?;
-        if email != Some(user.email.as_str()) {
-            return Err(link_gone());
-        }
-        Ok(user)
     }
 
     async fn refuse_disabled(&self, user_id: &UserId) -> Result<(), AppError> {
@@ -308,31 +255,4 @@ impl RecoveryService {
         Ok(())
     }
 
-    /// Ends the session a sign-in alert was about.
-    pub async fn not_me(&self, token: &str, client: &ClientInfo) -> Result<(), AppError> {
-        let link = self.links.take(token, Purpose::NotMe).await?;
-        let session_id = link.session_id.ok_or_else(link_gone)?;
-        let session = self
-            .sessions
-            .find(&session_id)
-            .await?
-            .filter(|s| s.user_id == link.user_id)
-            .ok_or_else(link_gone)?;
-        // That session, and any opened after it: alerts are spaced a minute
-        // apart, so a second sign-in right after the first had none of its own.
-        let ended = self
-            .sessions
-            .end_opened_since(&link.user_id, session.created_at, RevokeReason::NotMe)
-            .await?;
-        // Whoever signed in may have started an address change.
-        self.links.void(&link.user_id, Purpose::ChangeEmail).await?;
-        tracing::warn!(user_id = %link.user_id, session_id = %session_id, ended, "sign-in reported as not the owner");
-        let detail = format!(
-            "A sign-in was reported as not you; {ended} session(s) opened since then were ended"
-        );
-        self.sessions
-            .record_event(&link.user_id, EventKind::NotMe, client, &detail)
-            .await;
-        Ok(())
-    }
 }

@@ -72,7 +72,7 @@ pub async fn revoke_session(session_id: String) -> Result<Done, AppError> {
     run(async move {
         let me = authed()?;
         let was_current = state()
-            .sessions
+            .account
             .revoke_own(&me, &session_id.into(), &client())
             .await?;
         if was_current {
@@ -89,8 +89,7 @@ pub async fn revoke_other_sessions() -> Result<Revoked, AppError> {
     use crate::auth::ssr::*;
     run(async move {
         let me = authed()?;
-        state().sessions.require_recent_proof(&me).await?;
-        let revoked = state().sessions.revoke_others(&me, &client()).await?;
+        let revoked = state().account.revoke_others(&me, &client()).await?;
         Ok(Revoked { revoked })
     })
     .await
@@ -107,7 +106,7 @@ pub async fn change_password(
     run(async move {
         let me = authed()?;
         let issued = state()
-            .auth
+            .account
             .change_password(
                 &me,
                 Password::new(current_password),
@@ -128,8 +127,8 @@ pub async fn delete_account(password: String) -> Result<Done, AppError> {
     run(async move {
         let me = authed()?;
         state()
-            .auth
-            .delete_account(&me, Password::new(password), &client())
+            .account
+            .delete(&me, Password::new(password), &client())
             .await?;
         Ok(signed_out())
     })

@@ -208,7 +208,7 @@ impl SessionService {
 
     /// Makes sessions just ended in the database refuse their access
     /// tokens here at once; how many there were.
-    fn refuse_ended(&self, ids: &[SessionId], now: Millis, reason: RevokeReason) -> usize {
+    pub fn refuse_ended(&self, ids: &[SessionId], now: Millis, reason: RevokeReason) -> usize {
         self.revocations.insert_all(ids, now, reason);
         ids.len()
     }
@@ -271,50 +271,6 @@ impl SessionService {
         // Stable: the current session first, then most recently used.
         sessions.sort_by_key(|s| !s.current);
         Ok(sessions)
-    }
-
-    /// Signs out one of the caller's own sessions. Another user's session
-    /// answers exactly like a missing one. Returns whether it was the caller's
-    /// current session.
-    pub async fn revoke_own(
-        &self,
-        me: &AuthedUser,
-        session_id: &SessionId,
-        client: &ClientInfo,
-    ) -> Result<bool, AppError> {
-        let target = self
-            .db
-            .session(session_id)
-            .await?
-            .filter(|s| s.user_id == me.user_id && s.revoked_at.is_none())
-            .ok_or(ErrorCode::NotFound)?;
-        self.end(&target.id, RevokeReason::Revoked).await?;
-        let detail = format!(
-            "Signed out {} from this device",
-            device_name(&target.user_agent)
-        );
-        tracing::info!(user_id = %me.user_id, session_id = %target.id, by_session = %me.session_id, "session revoked");
-        self.record_event(&me.user_id, EventKind::SessionRevoked, client, &detail)
-            .await;
-        Ok(target.id == me.session_id)
-    }
-
-    /// Signs out every other device of the caller; keeps this one.
-    pub async fn revoke_others(
-        &self,
-        me: &AuthedUser,
-        client: &ClientInfo,
-    ) -> Result<usize, AppError> {
-        let revoked = self
-            .end_all(&me.user_id, Some(&me.session_id), RevokeReason::Revoked)
-            .await?;
-        tracing::info!(user_id = %me.user_id, revoked, "other sessions revoked");
-        if revoked > 0 {
-            let detail = format!("Signed out {revoked} other device(s) from this device");
-            self.record_event(&me.user_id, EventKind::SessionRevoked, client, &detail)
-                .await;
-        }
-        Ok(revoked)
     }
 
     async fn recent_events(&self, user_id: &UserId) -> Result<Vec<SecurityEvent>, AppError> {

@@ -3,7 +3,10 @@
 //! racing with the same code, step or challenge cannot both succeed.
 
 use super::{execute, on_pool, BeginWrite as _, Db, StoreResult};
-use crate::{clock::Millis, ids::UserId};
+use crate::{
+    clock::Millis,
+    ids::{SessionId, UserId},
+};
 
 /// An account's authenticator app.
 #[derive(Clone, sqlx::FromRow)]
@@ -33,7 +36,7 @@ pub struct ChallengeRow {
 /// Which state of the factor new recovery codes require.
 enum CodesGuard<'a> {
     /// Turning on the unconfirmed secret `sealed` at `step`.
-    Confirm { sealed: &'a [u8], step: i64 },
+    Confirm { sealed: &'a [u8], step: i64, session: &'a SessionId },
     /// An authenticator that is on.
     Confirmed,
 }
@@ -85,8 +88,9 @@ impl Db {
         step: i64,
         code_hashes: &[String],
         now: Millis,
+        session: &SessionId,
     ) -> StoreResult<bool> {
-        self.codes_after(CodesGuard::Confirm { sealed, step }, user_id, code_hashes, now)
+        self.codes_after(CodesGuard::Confirm { sealed, step, session }, user_id, code_hashes, now)
             .await
     }
 
@@ -104,14 +108,16 @@ impl Db {
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let matched = match guard {
-                CodesGuard::Confirm { sealed, step } => sqlx::query(
-                    "UPDATE totp_factors SET confirmed_at = $1, last_step = $2 \
+                CodesGuard::Confirm { sealed, step, session } => sqlx::query(
+                    "UPDATE totp_factors SET confirmed_at = $1, last_step = $2, added_by_session = $5, \
+                       added_unverified = (SELECT email_verified_at IS NULL FROM users WHERE id = $3) \
                      WHERE user_id = $3 AND secret_sealed = $4 AND confirmed_at IS NULL",
                 )
                 .bind(now)
                 .bind(step)
                 .bind(user_id)
                 .bind(sealed)
+                .bind(session)
                 .execute(&mut *tx)
                 .await?,
                 CodesGuard::Confirmed => sqlx::query(
@@ -179,6 +185,25 @@ impl Db {
             tx.commit().await?;
             Ok(removed == 1)
         })
+    }
+
+    /// Removes the account's authenticator app (with its recovery codes)
+    /// if it was turned on while the address was unproved or by one of
+    /// `sessions`; whether it was.
+    pub async fn remove_planted_totp(&self, user_id: &UserId, sessions: &[SessionId]) -> StoreResult<bool> {
+        let sql = format!(
+            "DELETE FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL \
+               AND (added_unverified OR added_by_session IN ({}))",
+            super::placeholders(2, sessions.len())
+        );
+        let removed = execute!(self, pool => sessions
+            .iter()
+            .fold(sqlx::query(&sql).bind(user_id), |q, s| q.bind(s)))?;
+        if removed == 0 {
+            return Ok(false);
+        }
+        execute!(self, pool => sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id))?;
+        Ok(true)
     }
 
     /// Replaces the account's recovery codes, if its authenticator is on.

@@ -26,23 +26,67 @@ pub use users::{User, UserSummary};
 /// The session store: SQLite (embedded, one machine) or PostgreSQL (shared
 /// by several instances). Every statement is written once, with `$N`
 /// placeholders that both engines accept.
+///
+/// A `Db` is either the pool or one open transaction ([`Db::begin`]): every
+/// statement below runs on either, so a command that writes several rows
+/// opens a transaction, makes the same calls on it, and commits them all or
+/// none.
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: Pool,
 }
 
-#[derive(Clone, Debug)]
+/// An open transaction, shared by the clones of the `Db` that holds it;
+/// `None` once committed. Dropped uncommitted, it is rolled back.
+type Shared<T> = std::sync::Arc<tokio::sync::Mutex<Option<sqlx::Transaction<'static, T>>>>;
+
+#[derive(Clone)]
 enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
+    SqliteTx(Shared<sqlx::Sqlite>),
+    PostgresTx(Shared<sqlx::Postgres>),
 }
 
-/// Runs the same statement on whichever engine this store uses.
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Pool::Sqlite(_) => "Sqlite",
+            Pool::Postgres(_) => "Postgres",
+            Pool::SqliteTx(_) => "SqliteTransaction",
+            Pool::PostgresTx(_) => "PostgresTransaction",
+        })
+    }
+}
+
+/// The connection of an open transaction; using one after its commit is a
+/// fault in the caller.
+pub(crate) fn open<'a, T: sqlx::Database>(
+    tx: &'a mut Option<sqlx::Transaction<'static, T>>,
+) -> &'a mut T::Connection {
+    let tx = tx
+        .as_mut()
+        .expect("a transaction is not used after its commit");
+    &mut **tx
+}
+
+/// Runs the same statement on whichever engine this store uses, on the pool
+/// or inside the open transaction.
 macro_rules! on_pool {
     ($db:expr, $pool:ident => $body:expr) => {
         match &$db.pool {
             $crate::store::Pool::Sqlite($pool) => $body,
             $crate::store::Pool::Postgres($pool) => $body,
+            $crate::store::Pool::SqliteTx(tx) => {
+                let mut guard = tx.lock().await;
+                let $pool = $crate::store::open(&mut guard);
+                $body
+            }
+            $crate::store::Pool::PostgresTx(tx) => {
+                let mut guard = tx.lock().await;
+                let $pool = $crate::store::open(&mut guard);
+                $body
+            }
         }
     };
 }
@@ -53,24 +97,40 @@ pub(crate) use on_pool;
 /// transaction that first reads would instead fail at once with
 /// `SQLITE_BUSY` when another connection writes in between (SQLite,
 /// "Transactions", §2.2). PostgreSQL's plain `BEGIN` needs no such care.
-pub(crate) trait BeginWrite {
+pub(crate) trait BeginWrite<'c> {
     type Database: sqlx::Database;
     fn begin_write(
-        &self,
-    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>>;
+        self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'c, Self::Database>, sqlx::Error>>;
 }
 
-impl BeginWrite for SqlitePool {
+impl<'c> BeginWrite<'c> for &'c SqlitePool {
     type Database = sqlx::Sqlite;
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    async fn begin_write(self) -> Result<sqlx::Transaction<'c, sqlx::Sqlite>, sqlx::Error> {
         self.begin_with("BEGIN IMMEDIATE").await
     }
 }
 
-impl BeginWrite for PgPool {
+impl<'c> BeginWrite<'c> for &'c PgPool {
     type Database = sqlx::Postgres;
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    async fn begin_write(self) -> Result<sqlx::Transaction<'c, sqlx::Postgres>, sqlx::Error> {
         self.begin().await
+    }
+}
+
+/// Inside an open transaction (which already holds SQLite's write lock) a
+/// nested one is a savepoint.
+impl<'c> BeginWrite<'c> for &'c mut sqlx::SqliteConnection {
+    type Database = sqlx::Sqlite;
+    async fn begin_write(self) -> Result<sqlx::Transaction<'c, sqlx::Sqlite>, sqlx::Error> {
+        sqlx::Connection::begin(self).await
+    }
+}
+
+impl<'c> BeginWrite<'c> for &'c mut sqlx::PgConnection {
+    type Database = sqlx::Postgres;
+    async fn begin_write(self) -> Result<sqlx::Transaction<'c, sqlx::Postgres>, sqlx::Error> {
+        sqlx::Connection::begin(self).await
     }
 }
 
@@ -208,18 +268,43 @@ impl Db {
     /// `sqlite` or `postgres`.
     pub fn engine(&self) -> &'static str {
         match self.pool {
-            Pool::Sqlite(_) => "sqlite",
-            Pool::Postgres(_) => "postgres",
+            Pool::Sqlite(_) | Pool::SqliteTx(_) => "sqlite",
+            Pool::Postgres(_) | Pool::PostgresTx(_) => "postgres",
         }
+    }
+
+    /// Opens a transaction: the returned `Db` runs every statement inside
+    /// it until [`Db::commit`]; dropped without a commit, nothing it wrote
+    /// stays. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`). Statements on the pool meanwhile are not part of it.
+    pub async fn begin(&self) -> StoreResult<Db> {
+        let pool = match &self.pool {
+            Pool::Sqlite(pool) => Pool::SqliteTx(shared(pool.begin_with("BEGIN IMMEDIATE").await?)),
+            Pool::Postgres(pool) => Pool::PostgresTx(shared(pool.begin().await?)),
+            Pool::SqliteTx(_) | Pool::PostgresTx(_) => {
+                panic!("a transaction is opened on the pool, not inside another")
+            }
+        };
+        Ok(Db { pool })
+    }
+
+    /// Commits the transaction this `Db` holds (see [`Db::begin`]).
+    pub async fn commit(self) -> StoreResult<()> {
+        match &self.pool {
+            Pool::SqliteTx(tx) => take(tx).await.commit().await?,
+            Pool::PostgresTx(tx) => take(tx).await.commit().await?,
+            Pool::Sqlite(_) | Pool::Postgres(_) => panic!("commit without a transaction"),
+        }
+        Ok(())
     }
 
     /// SQL for the database's own clock in unix milliseconds: rules that
     /// several instances share (throttling) read one clock, not each
     /// server's.
     pub(crate) fn now_sql(&self) -> &'static str {
-        match self.pool {
-            Pool::Sqlite(_) => "CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER)",
-            Pool::Postgres(_) => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+        match self.engine() {
+            "sqlite" => "CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER)",
+            _ => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
         }
     }
 
@@ -229,8 +314,35 @@ impl Db {
     }
 
     pub async fn close(&self) {
-        on_pool!(self, pool => pool.close().await)
+        match &self.pool {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+            Pool::SqliteTx(_) | Pool::PostgresTx(_) => {}
+        }
     }
+}
+
+/// `count` numbered placeholders from `$first` on, comma-separated; a
+/// `NULL` for none, so `x IN (NULL)` matches nothing on both engines.
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    if count == 0 {
+        return "NULL".to_owned();
+    }
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn shared<T: sqlx::Database>(tx: sqlx::Transaction<'static, T>) -> Shared<T> {
+    std::sync::Arc::new(tokio::sync::Mutex::new(Some(tx)))
+}
+
+async fn take<T: sqlx::Database>(tx: &Shared<T>) -> sqlx::Transaction<'static, T> {
+    tx.lock()
+        .await
+        .take()
+        .expect("a transaction is committed once")
 }
 
 #[cfg(test)]

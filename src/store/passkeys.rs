@@ -3,7 +3,10 @@
 //! it a second time.
 
 use super::{execute, on_pool, Db, StoreResult};
-use crate::{clock::Millis, ids::UserId};
+use crate::{
+    clock::Millis,
+    ids::{SessionId, UserId},
+};
 
 /// A stored passkey.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -40,10 +43,14 @@ const COLUMNS: &str = "id, user_id, credential_id, credential, name, created_at,
 impl Db {
     /// Stores a new passkey; `false` if its credential is already
     /// registered (to this account or another).
-    pub async fn insert_passkey(&self, row: &PasskeyRow) -> StoreResult<bool> {
+    /// `added_by` is the session that added it; whether the account's
+    /// address was proved then is recorded with it.
+    pub async fn insert_passkey(&self, row: &PasskeyRow, added_by: &SessionId) -> StoreResult<bool> {
         let done = execute!(self, pool => sqlx::query(
-            "INSERT INTO passkeys (id, user_id, credential_id, credential, name, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (credential_id) DO NOTHING",
+            "INSERT INTO passkeys \
+               (id, user_id, credential_id, credential, name, created_at, added_by_session, added_unverified) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, email_verified_at IS NULL FROM users WHERE id = $2 \
+             ON CONFLICT (credential_id) DO NOTHING",
         )
         .bind(&row.id)
         .bind(&row.user_id)
@@ -51,8 +58,24 @@ impl Db {
         .bind(&row.credential)
         .bind(&row.name)
         .bind(row.created_at)
+        .bind(added_by)
         )?;
         Ok(done == 1)
+    }
+
+    /// Removes the account's passkeys added while its address was unproved
+    /// or by one of `sessions`; their names.
+    pub async fn remove_planted_passkeys(&self, user_id: &UserId, sessions: &[SessionId]) -> StoreResult<Vec<String>> {
+        let sql = format!(
+            "DELETE FROM passkeys WHERE user_id = $1 \
+               AND (added_unverified OR added_by_session IN ({})) RETURNING name",
+            super::placeholders(2, sessions.len())
+        );
+        Ok(on_pool!(self, pool => sessions
+            .iter()
+            .fold(sqlx::query_scalar(&sql).bind(user_id), |q, s| q.bind(s))
+            .fetch_all(pool)
+            .await)?)
     }
 
     /// An account's passkeys, oldest first.

@@ -309,12 +309,12 @@ impl Db {
     /// NOTIFY); `None` on SQLite, where only the poll is used.
     pub async fn revocation_notices(&self) -> StoreResult<Option<RevocationNotices>> {
         match &self.pool {
-            super::Pool::Sqlite(_) => Ok(None),
             super::Pool::Postgres(pool) => {
                 let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
                 listener.listen("gatehouse_revocations").await?;
                 Ok(Some(RevocationNotices(listener)))
             }
+            _ => Ok(None),
         }
     }
 

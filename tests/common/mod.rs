@@ -235,6 +235,26 @@ impl TestApp {
         browser
     }
 
+    /// Registers a new account and confirms its address from the mailed
+    /// link (second factors need a proved address); returns the browser.
+    pub async fn verified_up(&self, email: &str) -> Browser {
+        let browser = self.signed_up(email).await;
+        self.verify(&browser, email).await;
+        browser
+    }
+
+    /// Confirms `email` from the newest verification letter sent to it.
+    pub async fn verify(&self, browser: &Browser, email: &str) {
+        let letter = self
+            .wait_for_mail(email, "Confirm your email address", 1)
+            .await;
+        let token = link_token(&letter, "/verify-email");
+        let done = browser
+            .post_form("/api/verify_email", &[("token", &token)])
+            .await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    }
+
     /// Signs an existing account in from a new browser with this user agent.
     pub async fn signed_in(&self, email: &str, user_agent: &str) -> Browser {
         let browser = self.browser_with_agent(user_agent);

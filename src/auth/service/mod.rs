@@ -25,13 +25,13 @@ use crate::{
     config::Config,
     error::{AppError, ErrorCode},
     http::client_addr::ClientInfo,
-    ids::UserId,
+    ids::{SessionId, UserId},
     mfa::service::MfaService,
     sessions::{
-        events::{EventKind, RevokeReason, SignInMethod},
+        events::{EventKind, SignInMethod},
         service::{SessionKind, SessionService},
     },
-    recovery::links::{Links, Purpose},
+    recovery::links::Links,
     store::{Db, User},
 };
 use std::sync::Arc;
@@ -387,69 +387,19 @@ impl AuthService {
         Ok(user)
     }
 
-    /// Changes the password: every other session ends, this one continues
-    /// with freshly rotated tokens (OWASP Session Management Cheat Sheet,
-    /// "Renew the Session ID After Any Privilege Level Change").
-    pub async fn change_password(
+    /// After a password change: this session continues with rotated
+    /// tokens and, since every device credential was bound to the old
+    /// password, a fresh credential for this device, which just proved the
+    /// new one.
+    pub async fn reissue_after_password_change(
         &self,
-        me: &AuthedUser,
-        current: Password,
-        new: Password,
+        session_id: &SessionId,
+        user_id: &UserId,
+        new_hash: &str,
         client: &ClientInfo,
     ) -> Result<IssuedTokens, AppError> {
-        let user = self
-            .verify_password_of(&me.user_id, current, client)
-            .await?;
-        // The current password, just checked, is this session's proof.
-        self.sessions.mark_proved(&me.session_id).await?;
-        self.passwords
-            .check_new(&new, &guessable_inputs(&user.email))
-            .await?;
-        let hash = self.passwords.hash(&new).await?;
-        self.db.set_password_hash(&user.id, &hash).await?;
-        self.sessions.account_changed(&user.id);
-        // A reset link mailed before the change must not undo it, nor an
-        // address change started with the old password go through.
-        for purpose in [Purpose::ResetPassword, Purpose::ChangeEmail] {
-            self.links.void(&user.id, purpose).await?;
-        }
-        let revoked = self
-            .sessions
-            .end_all(
-                &user.id,
-                Some(&me.session_id),
-                RevokeReason::PasswordChanged,
-            )
-            .await?;
-        let mut issued = self.reissue(&me.session_id, client).await?;
-        // Every device credential was bound to the old password; this
-        // device, which just proved the new one, gets a fresh credential.
-        issued.device = Some(self.devices.device_token(&user.id, &hash));
-        tracing::info!(user_id = %user.id, revoked, "password changed");
-        let detail = format!("Password changed; {revoked} other session(s) ended");
-        self.sessions
-            .record_event(&user.id, EventKind::PasswordChanged, client, &detail)
-            .await;
+        let mut issued = self.reissue(session_id, client).await?;
+        issued.device = Some(self.devices.device_token(user_id, new_hash));
         Ok(issued)
-    }
-
-    /// Deletes the account with its sessions and security log, after
-    /// checking the password; its access tokens stop working at once.
-    pub async fn delete_account(
-        &self,
-        me: &AuthedUser,
-        password: Password,
-        client: &ClientInfo,
-    ) -> Result<(), AppError> {
-        let user = self
-            .verify_password_of(&me.user_id, password, client)
-            .await?;
-        self.sessions
-            .end_all(&user.id, None, RevokeReason::AccountDeleted)
-            .await?;
-        self.db.delete_user(&user.id).await?;
-        self.sessions.account_changed(&user.id);
-        tracing::info!(user_id = %user.id, "account deleted");
-        Ok(())
     }
 }

@@ -1,0 +1,156 @@
+//! Adding second factors, and removing the ones someone else planted.
+//!
+//! A factor may be added only once the account's address is proved: an
+//! account opened with someone else's address cannot be armed with a
+//! passkey or an authenticator app that would outlive the owner's reset
+//! ("Pre-hijacked accounts", USENIX Security 2022, §IV; OWASP ASVS 4.0
+//! V2.5.7). Every factor added is mailed to the owner, at most one letter of
+//! a kind a minute.
+
+use super::AccountService;
+use crate::{
+    auth::extract::AuthedUser,
+    error::{AppError, ErrorCode},
+    http::client_addr::ClientInfo,
+    ids::{SessionId, UserId},
+    mfa::{totp::Enrollment, PasskeyInfo},
+    recovery::{letters, mail::Letter},
+    store::{Db, User},
+};
+
+/// The factors a command removed.
+#[derive(Debug, Default)]
+pub struct RemovedFactors {
+    totp: bool,
+    passkeys: Vec<String>,
+}
+
+impl RemovedFactors {
+    pub fn is_empty(&self) -> bool {
+        !self.totp && self.passkeys.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        usize::from(self.totp) + self.passkeys.len()
+    }
+
+    /// Each removed factor as a person would name it.
+    pub fn names(&self) -> Vec<String> {
+        let app = self.totp.then(|| "the authenticator app".to_owned());
+        app.into_iter()
+            .chain(self.passkeys.iter().map(|name| format!("the passkey “{name}”")))
+            .collect()
+    }
+
+    /// "; removed …" for a log entry, or nothing.
+    pub fn sentence(&self) -> String {
+        if self.is_empty() {
+            String::new()
+        } else {
+            format!("; removed {}", self.names().join(", "))
+        }
+    }
+}
+
+impl AccountService {
+    /// Removes, inside the command's transaction, every factor added while
+    /// the address was unproved or by one of `sessions`.
+    pub(super) async fn remove_planted_factors(
+        &self,
+        tx: &Db,
+        user_id: &UserId,
+        sessions: &[SessionId],
+    ) -> Result<RemovedFactors, AppError> {
+        Ok(RemovedFactors {
+            totp: tx.remove_planted_totp(user_id, sessions).await?,
+            passkeys: tx.remove_planted_passkeys(user_id, sessions).await?,
+        })
+    }
+
+    /// The signed-in account if its address is proved; otherwise a fresh
+    /// verification letter (at most one a minute) and `403 email_unverified`.
+    async fn verified_account(&self, me: &AuthedUser) -> Result<User, AppError> {
+        let user = self.account(&me.user_id).await?;
+        if user.email_verified_at.is_some() {
+            return Ok(user);
+        }
+        let sent = self.links.send_verification(&user).await?;
+        tracing::info!(user_id = %user.id, sent, "factor refused: address not verified");
+        Err(AppError::new(
+            ErrorCode::EmailUnverified,
+            "Confirm your email address before adding a second factor: we sent a link to it.",
+        ))
+    }
+
+    /// Mails the owner a letter about a factor, at most one of a kind a minute.
+    async fn tell_owner(&self, user: &User, letter: impl FnOnce(&str, &str) -> Letter, kind: &str) {
+        match self.links.may_mail_kind(kind, &user.email).await {
+            Ok(true) => self.links.mail(letter(&user.email, &self.links.forgot_url())),
+            Ok(false) => {}
+            Err(err) => tracing::warn!(user_id = %user.id, error = %err, "could not mail a factor notice"),
+        }
+    }
+
+    /// Starts setting up an authenticator app.
+    pub async fn enroll_totp(&self, me: &AuthedUser) -> Result<Enrollment, AppError> {
+        let user = self.verified_account(me).await?;
+        self.mfa.enroll(me, &user).await
+    }
+
+    /// Turns the authenticator app on with its first code; the recovery
+    /// codes, shown this once. The owner is mailed.
+    pub async fn confirm_totp(
+        &self,
+        me: &AuthedUser,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<Vec<String>, AppError> {
+        let user = self.verified_account(me).await?;
+        let codes = self.mfa.confirm(me, code, client).await?;
+        self.tell_owner(&user, letters::totp_enabled, "totp_enabled").await;
+        Ok(codes)
+    }
+
+    /// New recovery codes; the old ones stop working. The owner is mailed.
+    pub async fn regenerate_recovery_codes(
+        &self,
+        me: &AuthedUser,
+        client: &ClientInfo,
+    ) -> Result<Vec<String>, AppError> {
+        let user = self.account(&me.user_id).await?;
+        let codes = self.mfa.regenerate(me, client).await?;
+        self.tell_owner(&user, letters::recovery_codes_made, "recovery_codes").await;
+        Ok(codes)
+    }
+
+    /// Starts adding a passkey: the creation options and the ceremony id.
+    pub async fn start_passkey(&self, me: &AuthedUser) -> Result<(serde_json::Value, String), AppError> {
+        let user = self.verified_account(me).await?;
+        self.mfa.passkeys().register_start(me, &user).await
+    }
+
+    /// Finishes adding a passkey; the owner is mailed.
+    pub async fn finish_passkey(
+        &self,
+        me: &AuthedUser,
+        ceremony: Option<&str>,
+        name: &str,
+        credential: &str,
+        client: &ClientInfo,
+    ) -> Result<PasskeyInfo, AppError> {
+        let user = self.verified_account(me).await?;
+        let added = self
+            .mfa
+            .passkeys()
+            .register_finish(me, ceremony, name, credential, client)
+            .await?;
+        let name = added.name.clone();
+        self.tell_owner(
+            &user,
+            move |to, forgot| letters::passkey_added(to, &name, forgot),
+            "passkey_added",
+        )
+        .await;
+        Ok(added)
+    }
+}
