@@ -3,8 +3,15 @@
 //! database.
 
 use crate::{
-    admin::service::Actor, clock::rfc3339, config::Config, http::client_addr::ClientInfo,
-    keys::service::Rotation, server, state::AppState, store::Db,
+    admin::service::Actor,
+    clock::rfc3339,
+    config::{Config, ConfigError},
+    error::{AppError, ErrorCode},
+    http::client_addr::ClientInfo,
+    keys::{service::Rotation, KeyError},
+    server,
+    state::AppState,
+    store::{ConnectError, Db},
 };
 use clap::{Parser, Subcommand};
 use std::{process::ExitCode, time::Duration};
@@ -99,34 +106,77 @@ pub async fn run() -> ExitCode {
     }
 }
 
+/// Why an administrative command failed: the message to print, and
+/// whether the database was busy, so that trying again may work.
+#[derive(Debug)]
+struct Failure {
+    message: String,
+    busy: bool,
+}
+
+impl From<ConfigError> for Failure {
+    fn from(err: ConfigError) -> Self {
+        Self {
+            message: err.to_string(),
+            busy: false,
+        }
+    }
+}
+
+impl From<ConnectError> for Failure {
+    fn from(err: ConnectError) -> Self {
+        Self {
+            busy: err.is_busy(),
+            message: err.to_string(),
+        }
+    }
+}
+
+/// The services answer a statement that met a busy or absent database
+/// (`StoreError::Unavailable`) with `unavailable`.
+impl From<AppError> for Failure {
+    fn from(err: AppError) -> Self {
+        Self {
+            busy: err.error == ErrorCode::Unavailable,
+            message: err.message,
+        }
+    }
+}
+
+impl From<KeyError> for Failure {
+    fn from(err: KeyError) -> Self {
+        Self {
+            busy: matches!(&err, KeyError::Store(store) if store.is_unavailable()),
+            message: err.to_string(),
+        }
+    }
+}
+
 /// Runs an administrative command, again after a pause when the database
-/// was busy (SQLite answers "database is locked" to a new connection while
-/// running servers write): up to four tries over about two seconds. Every
-/// command is safe to repeat: each step re-reads the state it changes.
+/// was busy (SQLite answers `SQLITE_BUSY` to a new connection while running
+/// servers write): up to four tries over about two seconds. Every command
+/// is safe to repeat: each step re-reads the state it changes.
 async fn administer_patiently(command: Command) -> Result<(), String> {
     let mut pause = Duration::from_millis(250);
     for _ in 0..3 {
         match administer(command.clone()).await {
-            // `StoreError::Unavailable`'s message: nothing was changed by
-            // the statement that met it.
-            Err(message) if message.starts_with("database unavailable") => {
-                tracing::warn!(%message, "database busy; trying again");
+            // Nothing was changed by the statement that met it.
+            Err(failure) if failure.busy => {
+                tracing::warn!(message = %failure.message, "database busy; trying again");
                 tokio::time::sleep(pause).await;
                 pause *= 2;
             }
-            done => return done,
+            done => return done.map_err(|failure| failure.message),
         }
     }
-    administer(command).await
+    administer(command).await.map_err(|failure| failure.message)
 }
 
 /// Runs an administrative command through the same services the admin
 /// console uses, so both record the same events.
-async fn administer(command: Command) -> Result<(), String> {
-    let config = Config::from_env().map_err(|e| e.to_string())?;
-    let db = Db::connect(&config.database_url)
-        .await
-        .map_err(|e| e.to_string())?;
+async fn administer(command: Command) -> Result<(), Failure> {
+    let config = Config::from_env()?;
+    let db = Db::connect(&config.database_url).await?;
     let database = redact_url(&config.database_url);
     let options = server::leptos_options(&config);
     let state = AppState::new(config, db, options).await;
@@ -175,29 +225,33 @@ async fn administer(command: Command) -> Result<(), String> {
                 println!("{ended} session(s) of {} revoked", user.email);
             }
         }
-        Ok::<_, crate::error::AppError>(())
+        Ok::<_, AppError>(())
     }
     .await;
     state.sessions.close().await;
-    result.map_err(|e| e.message)
+    Ok(result?)
 }
 
 /// `gatehouse keys …`; errors say what to do (they name keys, never
 /// secrets).
-async fn manage_keys(state: &AppState, action: KeysAction) -> Result<(), String> {
+async fn manage_keys(state: &AppState, action: KeysAction) -> Result<(), Failure> {
     let keys = &state.signing;
     // Keys are made by a server's first start (which also opens the
     // upgrade window for HS256 tokens); the command line only moves them.
-    if keys.list().await.map_err(|e| e.to_string())?.is_empty() {
-        return Err("there are no signing keys yet: a server makes the first one when it starts".into());
+    if keys.list().await?.is_empty() {
+        return Err(Failure {
+            message: "there are no signing keys yet: a server makes the first one when it starts"
+                .into(),
+            busy: false,
+        });
     }
     match action {
         KeysAction::List => {
-            for key in keys.list().await.map_err(|e| e.to_string())? {
+            for key in keys.list().await? {
                 println!("{} {} {}", key.kid, key.state, rfc3339(key.created_at));
             }
         }
-        KeysAction::Rotate => match keys.rotate().await.map_err(|e| e.to_string())? {
+        KeysAction::Rotate => match keys.rotate().await? {
             Rotation::Promoted { kid } => println!("{kid} is now current"),
             Rotation::Pending { kid, at } => println!(
                 "{kid} is published as standby and becomes current at {} \
@@ -207,7 +261,7 @@ async fn manage_keys(state: &AppState, action: KeysAction) -> Result<(), String>
             ),
         },
         KeysAction::Revoke { kid } => {
-            let was = keys.revoke(&kid).await.map_err(|e| e.to_string())?;
+            let was = keys.revoke(&kid).await?;
             println!("{kid} revoked (it was {})", was.as_str());
         }
     }
@@ -222,5 +276,30 @@ fn redact_url(url: &str) -> String {
             parsed.to_string()
         }
         _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{tests::busy_error, StoreError};
+
+    #[tokio::test]
+    async fn only_a_busy_database_is_tried_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let busy_statement = AppError::from(StoreError::from(busy_error(dir.path()).await));
+        assert!(Failure::from(busy_statement).busy);
+        let busy_keys = KeyError::Store(StoreError::from(busy_error(dir.path()).await));
+        assert!(Failure::from(busy_keys).busy);
+        let busy_open = ConnectError::Open(busy_error(dir.path()).await);
+        assert!(Failure::from(busy_open).busy);
+
+        // What an error says does not matter, only what it is.
+        let says_so = AppError::new(ErrorCode::Internal, "database unavailable: locked");
+        assert!(!Failure::from(says_so).busy);
+        assert!(!Failure::from(KeyError::UnknownKey("database unavailable".into())).busy);
+        assert!(!Failure::from(ConnectError::UnsupportedScheme("mysql:".into())).busy);
+        let missing = ConnectError::Migrate(sqlx::migrate::MigrateError::VersionMissing(1));
+        assert!(!Failure::from(missing).busy);
     }
 }

@@ -64,6 +64,7 @@ error_codes! {
     MfaRequired = "mfa_required", 403, "Enter the code from your authenticator app (or a recovery code) to finish signing in.";
     NotFound = "not_found", 404, "That was not found.";
     EmailTaken = "email_taken", 409, "An account with this email already exists. Try signing in.";
+    MisdirectedRequest = "misdirected_request", 421, "This server does not answer to that address. Open the site at its own address.";
     TooLarge = "too_large", 413, "The request is too large.";
     UnsupportedMediaType = "unsupported_media_type", 415, "The request has an unsupported content type.";
     Throttled = "throttled", 429, "Too many attempts. Please wait a moment and try again.";

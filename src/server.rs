@@ -7,7 +7,7 @@ use crate::{
     clock::now_ms,
     config::{Config, Environment},
     error::{AppError, ErrorCode},
-    http::{cross_site, forms, headers},
+    http::{cross_site, forms, headers, host},
     state::AppState,
     store::{ConnectError, Db},
 };
@@ -253,7 +253,14 @@ pub fn router(state: AppState) -> Router {
         .nest_service(
             &format!("/{}", options.site_pkg_dir),
             headers::assets(&options),
-        );
+        )
+        // Around every route, the assets and the fallback, so nothing runs
+        // for a request naming another host (DNS rebinding); inside the
+        // static headers, so its 421 carries them too.
+        .layer(from_fn_with_state(
+            std::sync::Arc::new(host::AllowedHosts::from_config(&state.config)),
+            host::refuse_misdirected,
+        ));
     headers::static_headers(router, &state)
         .layer(headers::compression())
         .layer(
@@ -304,7 +311,7 @@ pub async fn serve() -> Result<(), StartError> {
         tracing::warn!("GATEHOUSE_SECURE_COOKIES=false: cookies lose Secure and the __Host- prefix; use only for plain-http development");
     }
     if config.environment == Environment::Production && config.public_url.is_none() {
-        tracing::warn!("GATEHOUSE_PUBLIC_URL is unset: links in mail name the address this server listens on; set it to the public https origin");
+        tracing::warn!("GATEHOUSE_PUBLIC_URL is unset: links in mail name the address this server listens on; requests naming a host other than localhost or this server's address are answered 421; set it to the public https origin");
     }
     let options = leptos_options(&config);
     let app = Application::build(config, options).await?;

@@ -434,3 +434,264 @@ async fn pages_get_a_fresh_csp_nonce_and_other_answers_a_policy_that_loads_nothi
         assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     }
 }
+
+/// A request to the server at `app` that names `host` (the way a
+/// DNS-rebinding page does: its own name, pointed at 127.0.0.1), with an
+/// `Origin` to match it, as its browser would send.
+fn naming_host(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    host: &str,
+) -> reqwest::RequestBuilder {
+    from_origin(app, method, path, host, &format!("http://{host}"))
+}
+
+/// A request to the server at `app` that names `host`, from `origin`.
+fn from_origin(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    host: &str,
+    origin: &str,
+) -> reqwest::RequestBuilder {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .request(method, format!("{}{path}", app.base))
+        .header(reqwest::header::HOST, host)
+        .header(reqwest::header::ORIGIN, origin)
+}
+
+/// Sends `req` and checks it was answered `421 misdirected_request`, not to
+/// be stored, and without a cookie.
+async fn assert_misdirected(req: reqwest::RequestBuilder, what: &str) -> String {
+    let res = req.send().await.expect("request sent");
+    assert_eq!(res.status(), StatusCode::MISDIRECTED_REQUEST, "{what}");
+    let header = |name| {
+        res.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    assert_eq!(
+        header("cache-control").as_deref(),
+        Some("no-store"),
+        "{what}"
+    );
+    assert!(header("set-cookie").is_none(), "{what}");
+    let body = res.text().await.unwrap();
+    let json: serde_json::Value = serde_json::from_str(&body).expect("a JSON error");
+    assert_eq!(json["error"], "misdirected_request", "{what}");
+    assert!(json["message"].as_str().is_some_and(|m| !m.is_empty()));
+    body
+}
+
+#[tokio::test]
+async fn a_rebinding_page_reads_nothing_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let port = app.base.rsplit(':').next().unwrap().to_owned();
+    // Mail with a link in it waits in the development outbox.
+    let owner = email("rebound");
+    let _ = app.signed_up(&owner).await;
+    app.wait_for_mail(&owner, "Confirm your email address", 1)
+        .await;
+    use reqwest::Method;
+    let rebound = format!("rebind.attacker.example:{port}");
+    for path in [
+        "/dev/outbox",
+        "/",
+        "/login",
+        "/healthz",
+        "/.well-known/jwks.json",
+        "/pkg/gatehouse.js",
+        "/api/v1/me",
+        "/no-such-page",
+    ] {
+        let body = assert_misdirected(naming_host(&app, Method::GET, path, &rebound), path).await;
+        assert!(!body.contains("token="), "{path}: {body}");
+    }
+    for path in ["/api/dev_outbox", "/api/whoami"] {
+        let body = assert_misdirected(naming_host(&app, Method::POST, path, &rebound), path).await;
+        assert!(!body.contains("token="), "{path}: {body}");
+    }
+    // Other names that are not ours, with and without the port.
+    for host in [
+        "rebind.attacker.example",
+        "localhost.attacker.example",
+        "127.0.0.1.nip.io",
+        &format!("gatehouse.lan:{port}"),
+    ] {
+        assert_misdirected(naming_host(&app, Method::GET, "/dev/outbox", host), host).await;
+    }
+
+    // A sign-up and a sign-in through the rebound name do nothing.
+    let victim = email("victim");
+    let fields = [("email", victim.as_str()), ("password", PASSWORD)];
+    let sign_up = naming_host(&app, Method::POST, "/api/register", &rebound)
+        .header("accept", "application/json")
+        .form(&fields);
+    assert_misdirected(sign_up, "sign-up").await;
+    let owner_fields = [("email", owner.as_str()), ("password", PASSWORD)];
+    let sign_in = naming_host(&app, Method::POST, "/api/login", &rebound)
+        .header("accept", "application/json")
+        .form(&owner_fields);
+    assert_misdirected(sign_in, "sign-in").await;
+    let token = naming_host(&app, Method::POST, "/api/v1/token", &rebound)
+        .json(&serde_json::json!({"email": owner, "password": PASSWORD}));
+    assert_misdirected(token, "token API").await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE email = $1", &victim)
+            .await,
+        0,
+        "no account was made"
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM sessions WHERE user_id = (SELECT id FROM users WHERE email = $1)",
+            &owner
+        )
+        .await,
+        1,
+        "no session was started"
+    );
+    // The address is still free at the server's own address.
+    let _ = app.signed_up(&victim).await;
+}
+
+#[tokio::test]
+async fn loopback_names_and_addresses_are_answered_in_development() {
+    let app = TestApp::spawn().await;
+    let port = app.base.rsplit(':').next().unwrap().to_owned();
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("LocalHost.:{port}"),
+        format!("app.localhost:{port}"),
+        format!("[::1]:{port}"),
+        "127.0.0.1".to_owned(),
+    ] {
+        let res = naming_host(&app, reqwest::Method::GET, "/healthz", &host)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{host}");
+    }
+    // A browser on http://localhost:PORT signs up and in as on 127.0.0.1.
+    let host = format!("localhost:{port}");
+    let address = email("localhost");
+    let res = naming_host(&app, reqwest::Method::POST, "/api/register", &host)
+        .header("accept", "application/json")
+        .form(&[("email", address.as_str()), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+/// One raw HTTP/1.x request; the status line of the answer.
+async fn raw_status_line(app: &TestApp, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !answer.windows(2).any(|w| w == b"\r\n") {
+        let n = stream.read(&mut buf).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&answer);
+    text.lines().next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn a_request_must_name_our_host_wherever_it_names_one() {
+    let app = TestApp::spawn().await;
+    let port = app.base.rsplit(':').next().unwrap().to_owned();
+    let ok = raw_status_line(
+        &app,
+        &format!("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
+    assert!(ok.contains(" 200 "), "{ok}");
+    // HTTP/1.0 without a Host names no host of ours.
+    let none = raw_status_line(&app, "GET /healthz HTTP/1.0\r\n\r\n").await;
+    assert!(none.contains(" 421 "), "{none}");
+    // An absolute target wins over Host (RFC 9112 §3.2.2), so both count.
+    let target = raw_status_line(
+        &app,
+        &format!("GET http://rebind.attacker.example/healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
+    assert!(target.contains(" 421 "), "{target}");
+    let two = raw_status_line(
+        &app,
+        &format!("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nHost: rebind.attacker.example\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
+    assert!(two.contains(" 421 ") || two.contains(" 400 "), "{two}");
+}
+
+#[tokio::test]
+async fn with_a_public_url_only_its_host_is_answered() {
+    let app = TestApp::spawn_with(&[("GATEHOUSE_PUBLIC_URL", "https://auth.example.com")]).await;
+    let port = app.base.rsplit(':').next().unwrap().to_owned();
+    for host in [
+        "auth.example.com",
+        "auth.example.com:443",
+        "AUTH.example.com.",
+    ] {
+        let res = naming_host(&app, reqwest::Method::GET, "/healthz", host)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{host}");
+    }
+    // A sign-up through the public name, from the public origin.
+    let address = email("public");
+    let res = from_origin(
+        &app,
+        reqwest::Method::POST,
+        "/api/register",
+        "auth.example.com",
+        "https://auth.example.com",
+    )
+    .header("accept", "application/json")
+    .form(&[("email", address.as_str()), ("password", PASSWORD)])
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        "auth.example.com:8443".to_owned(),
+        "rebind.attacker.example".to_owned(),
+    ] {
+        assert_misdirected(
+            naming_host(&app, reqwest::Method::GET, "/healthz", &host),
+            &host,
+        )
+        .await;
+    }
+    let address = email("public");
+    let sign_up = naming_host(
+        &app,
+        reqwest::Method::POST,
+        "/api/register",
+        &format!("127.0.0.1:{port}"),
+    )
+    .header("accept", "application/json")
+    .form(&[("email", address.as_str()), ("password", PASSWORD)]);
+    assert_misdirected(sign_up, "sign-up at the loopback address").await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE email = $1", &address)
+            .await,
+        0
+    );
+}

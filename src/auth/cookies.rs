@@ -52,8 +52,9 @@ pub const SECOND_STEP_MAX_AGE_SECS: i64 = 300;
 /// How long a passkey ceremony waits for the browser's answer.
 pub const CEREMONY_MAX_AGE_SECS: i64 = 300;
 
-/// The auth cookies a request carries (empty values count as absent).
-#[derive(Clone, Debug, Default)]
+/// The auth cookies a request carries (empty values count as absent). Its
+/// `Debug` says which are present, never their values.
+#[derive(Clone, Default)]
 pub struct AuthCookies {
     pub access: Option<String>,
     pub refresh: Option<String>,
@@ -63,6 +64,19 @@ pub struct AuthCookies {
     pub second_step: Option<String>,
     /// A passkey ceremony (registration or sign-in) in progress.
     pub ceremony: Option<String>,
+}
+
+impl std::fmt::Debug for AuthCookies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |value: &Option<String>| value.as_ref().map(|_| "[redacted]");
+        f.debug_struct("AuthCookies")
+            .field("access", &redacted(&self.access))
+            .field("refresh", &redacted(&self.refresh))
+            .field("device", &redacted(&self.device))
+            .field("second_step", &redacted(&self.second_step))
+            .field("ceremony", &redacted(&self.ceremony))
+            .finish()
+    }
 }
 
 impl AuthCookies {
@@ -128,7 +142,12 @@ fn cookie(config: &Config, name: &'static str, value: String, max_age_secs: i64)
         .same_site(SameSite::Lax)
         .max_age(time::Duration::seconds(max_age_secs.max(0)))
         .build();
-    HeaderValue::from_str(&cookie.to_string()).expect("cookie values are header-safe")
+    let mut value =
+        HeaderValue::from_str(&cookie.to_string()).expect("cookie values are header-safe");
+    // Its `Debug` (and so `CookieUpdate`'s) then says `Sensitive`, and
+    // HTTP/2's header compression never indexes it (RFC 7541 §7.1.3).
+    value.set_sensitive(true);
+    value
 }
 
 /// Stores a freshly issued pair (and a new device credential at sign-in).
@@ -241,5 +260,38 @@ impl CookieUpdate {
                 headers.insert(name, value);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_a_cookie_value() {
+        let config = Config::from_lookup(|name| {
+            (name == "GATEHOUSE_SECRET").then(|| "0123456789abcdef0123456789abcdef".to_owned())
+        })
+        .expect("a valid configuration");
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static(
+                "__Host-gh_access=eyJhbGciOiJFZERTQSJ9.access-secret; \
+                 __Host-gh_refresh=refresh-secret; __Host-gh_device=device-secret; \
+                 __Host-gh_mfa=second-step-secret; __Host-gh_webauthn=ceremony-secret",
+            ),
+        );
+        let cookies = AuthCookies::read(&config, &headers);
+        assert_eq!(cookies.refresh.as_deref(), Some("refresh-secret"));
+        let shown = format!("{cookies:?} {cookies:#?}");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.contains("refresh: Some(\"[redacted]\")"), "{shown}");
+        let none = format!("{:?}", AuthCookies::default());
+        assert!(none.contains("access: None"), "{none}");
+
+        let update = store_second_step(&config, "second-step-secret");
+        let shown = format!("{update:?}");
+        assert!(!shown.contains("secret"), "{shown}");
     }
 }

@@ -1,5 +1,6 @@
-//! HTTP concerns that cut across capabilities: security headers and the CSP
-//! nonce, the cross-site refusal, the client's address, request bodies, and
+//! HTTP concerns that cut across capabilities: the check that a request is
+//! for this server's host, security headers and the CSP nonce, the
+//! cross-site refusal, the client's address, request bodies, and
 //! the adapter that gives server functions the contract's statuses and
 //! no-JavaScript form behaviour, and a deadline for renders. None of them knows any page or route.
 
@@ -9,3 +10,4 @@ pub mod cross_site;
 pub mod deadline;
 pub mod forms;
 pub mod headers;
+pub mod host;

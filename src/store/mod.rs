@@ -155,6 +155,14 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+impl StoreError {
+    /// Whether the database was away or busy, so that the same statement
+    /// may work if tried again later.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
         if is_transient(&err) {
@@ -207,6 +215,25 @@ pub enum ConnectError {
     Open(#[from] sqlx::Error),
     #[error("could not apply migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl ConnectError {
+    /// Whether the database answered that it is busy (SQLite's
+    /// `SQLITE_BUSY`/`SQLITE_LOCKED` while another process writes, or a
+    /// server's transient refusal), so that opening it again shortly may
+    /// work. A database that does not answer at all is not busy: the pool
+    /// has already spent its acquire timeout trying it.
+    pub fn is_busy(&self) -> bool {
+        use sqlx::migrate::MigrateError;
+        match self {
+            ConnectError::Open(err)
+            | ConnectError::Postgres(_, err)
+            | ConnectError::Migrate(
+                MigrateError::Execute(err) | MigrateError::ExecuteMigration(err, _),
+            ) => matches!(err, sqlx::Error::Database(_)) && is_transient(err),
+            _ => false,
+        }
+    }
 }
 
 impl Db {
@@ -346,8 +373,63 @@ async fn take<T: sqlx::Database>(tx: &Shared<T>) -> sqlx::Transaction<'static, T
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A real `SQLITE_BUSY`: a write while another connection holds the
+    /// write lock, with no busy timeout to wait it out.
+    pub(crate) async fn busy_error(dir: &std::path::Path) -> sqlx::Error {
+        let file = dir.join("busy.db");
+        let options = SqliteConnectOptions::new()
+            .filename(&file)
+            .create_if_missing(true);
+        let holder = SqlitePool::connect_with(options.clone()).await.unwrap();
+        sqlx::query("CREATE TABLE IF NOT EXISTS t (x INTEGER)")
+            .execute(&holder)
+            .await
+            .unwrap();
+        let mut lock = holder.acquire().await.unwrap();
+        sqlx::query("BEGIN EXCLUSIVE")
+            .execute(&mut *lock)
+            .await
+            .unwrap();
+        let writer = SqlitePool::connect_with(options.busy_timeout(Duration::ZERO))
+            .await
+            .unwrap();
+        let err = sqlx::query("INSERT INTO t (x) VALUES (1)")
+            .execute(&writer)
+            .await
+            .unwrap_err();
+        sqlx::query("ROLLBACK").execute(&mut *lock).await.unwrap();
+        err
+    }
+
+    #[tokio::test]
+    async fn a_busy_database_is_unavailable_and_a_bad_statement_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let busy = busy_error(dir.path()).await;
+        let code = busy
+            .as_database_error()
+            .and_then(|e| e.code())
+            .map(|c| c.into_owned());
+        assert_eq!(code.as_deref(), Some("5"), "SQLITE_BUSY: {busy}");
+        assert!(StoreError::from(busy).is_unavailable());
+        assert!(ConnectError::Open(busy_error(dir.path()).await).is_busy());
+
+        let pool = SqlitePool::connect_with(
+            SqliteConnectOptions::new().filename(dir.path().join("busy.db")),
+        )
+        .await
+        .unwrap();
+        let bad = sqlx::query("INSERT INTO no_such_table VALUES (1)")
+            .execute(&pool)
+            .await
+            .unwrap_err();
+        assert!(!StoreError::from(bad).is_unavailable());
+        assert!(StoreError::from(sqlx::Error::PoolTimedOut).is_unavailable());
+        // The pool has already waited for a server that does not answer.
+        assert!(!ConnectError::Open(sqlx::Error::PoolTimedOut).is_busy());
+    }
 
     #[tokio::test]
     async fn start_up_errors_name_the_server_but_never_the_password() {
