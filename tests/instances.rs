@@ -90,7 +90,7 @@ struct SkewedInstance {
 }
 
 impl SkewedInstance {
-    async fn start(dir: &std::path::Path, skew: &str) -> Option<Self> {
+    async fn start(dir: &std::path::Path, skew: &str, vars: &[(&str, &str)]) -> Option<Self> {
         let lib = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
         if !std::path::Path::new(lib).exists() {
             eprintln!("libfaketime is not installed (scripts/setup installs it)");
@@ -103,6 +103,7 @@ impl SkewedInstance {
             .port();
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
             .arg("serve")
+            .envs(vars.iter().copied())
             .env("GATEHOUSE_SECRET", common::SECRET)
             .env("GATEHOUSE_DATA_DIR", dir)
             .env("DATABASE_URL", common::database_url(dir).await)
@@ -143,7 +144,7 @@ async fn an_instance_with_a_skewed_clock_still_honours_the_grace_window() {
     let dir = tempfile::tempdir().unwrap();
     let one = TestApp::spawn_in(dir.path(), &[]).await;
     // 15 s ahead: past the 10 s grace window if it judged by its own clock.
-    let Some(two) = SkewedInstance::start(dir.path(), "+15s").await else {
+    let Some(two) = SkewedInstance::start(dir.path(), "+15s", &[]).await else {
         return;
     };
     let b = one.signed_up(&email("skew")).await;
@@ -169,6 +170,99 @@ async fn an_instance_with_a_skewed_clock_still_honours_the_grace_window() {
         .await;
     let access = tab.access();
     common::revoked_within(&two.base, &access, std::time::Duration::from_secs(3)).await;
+}
+
+#[tokio::test]
+async fn a_revoked_session_stays_refused_until_its_token_expires_whatever_the_clocks() {
+    if !common::on_postgres() {
+        eprintln!("skipped: runs against PostgreSQL (scripts/test sets GATEHOUSE_TEST_POSTGRES)");
+        return;
+    }
+    // Short tokens keep the test short; the skew is less than their
+    // lifetime, so tokens from either instance verify on the other.
+    let vars = [
+        ("GATEHOUSE_ACCESS_TTL", "12"),
+        ("GATEHOUSE_REVOCATION_POLL", "1"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let one = TestApp::spawn_in(dir.path(), &vars).await;
+    let Some(two) = SkewedInstance::start(dir.path(), "+10s", &vars).await else {
+        return;
+    };
+    let address = email("skew-revoked");
+    let owner = one.signed_up(&address).await;
+    // A device signed in on the instance whose clock runs ahead: its access
+    // token's `exp` is 10 s later than the database's clock would make it.
+    let device = Browser::new(&two.base, common::FIREFOX);
+    let res = device
+        .post_form(
+            "/api/login",
+            &[("email", &address), ("password", common::PASSWORD)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let access = device.access();
+    for base in [&one.base, &two.base] {
+        let me = Browser::new(base, CHROME)
+            .get_bearer("/api/v1/me", &access)
+            .await;
+        assert_eq!(me.status, StatusCode::OK, "{base}: {}", me.body);
+    }
+    let session_id = device.get("/api/v1/me").await.json()["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let res = owner
+        .post_form("/api/revoke_session", &[("session_id", &session_id)])
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let limit = std::time::Duration::from_secs(3);
+    common::revoked_within(&one.base, &access, limit).await;
+    common::revoked_within(&two.base, &access, limit).await;
+
+    // Each instance refuses the token as revoked until it has expired by its
+    // own `exp` on that instance's clock: 12 s plus the leeway on the skewed
+    // one, 10 s more on the other.
+    let life = std::time::Duration::from_secs(12 + 10 + 5 + 5);
+    tokio::join!(
+        refused_until_expired("the instance on time", &one.base, &access, life),
+        refused_until_expired("the instance 10 s ahead", &two.base, &access, life),
+    );
+}
+
+/// Presents `access` to the instance at `base` until it answers
+/// `token_expired` (failing after `limit`); every answer before that must
+/// be `session_revoked`.
+async fn refused_until_expired(
+    instance: &str,
+    base: &str,
+    access: &str,
+    limit: std::time::Duration,
+) {
+    let started = std::time::Instant::now();
+    loop {
+        let res = Browser::new(base, CHROME)
+            .get_bearer("/api/v1/me", access)
+            .await;
+        assert_eq!(
+            res.status,
+            StatusCode::UNAUTHORIZED,
+            "{instance} accepted a revoked session's token again after {:?}: {}",
+            started.elapsed(),
+            res.body
+        );
+        match res.code().as_str() {
+            "token_expired" => return,
+            "session_revoked" => {}
+            other => panic!("{instance}: unexpected refusal {other}"),
+        }
+        assert!(
+            started.elapsed() < limit,
+            "{instance}: the token never expired within {limit:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 #[tokio::test]

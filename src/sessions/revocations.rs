@@ -79,3 +79,35 @@ impl Revocations {
         self.len() == 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// This instance's clock in the tests (unix ms).
+    const NOW: Millis = 1_800_000_000_000;
+
+    fn row(seq: i64, session_id: &str, revoked_at: Millis) -> RevocationRow {
+        RevocationRow {
+            seq,
+            session_id: SessionId::new(session_id.to_owned()),
+            reason: "revoked".to_owned(),
+            revoked_at,
+        }
+    }
+
+    #[test]
+    fn an_entry_survives_a_database_clock_far_behind_this_instances() {
+        // The database stamped the revocation an hour before this instance's
+        // clock says it is now: tokens this instance issued a moment ago
+        // still verify here for a whole access-token lifetime.
+        let set = Revocations::default();
+        let retention = 310_000;
+        set.merge(vec![row(1, "s", NOW - 3_600_000)], NOW - retention);
+        assert_eq!(
+            set.revoked(&SessionId::new("s".to_owned())),
+            Some(RevokeReason::Revoked),
+            "forgotten while tokens naming the session still verify here"
+        );
+    }
+}
