@@ -192,7 +192,7 @@ async fn a_revoked_session_stays_refused_until_its_token_expires_whatever_the_cl
     let address = email("skew-revoked");
     let owner = one.signed_up(&address).await;
     // A device signed in on the instance whose clock runs ahead: its access
-    // token's `exp` is 10 s later than the database's clock would make it.
+    // tokens' `exp` is 10 s later than the database's clock would make it.
     let device = Browser::new(&two.base, common::FIREFOX);
     let res = device
         .post_form(
@@ -201,12 +201,22 @@ async fn a_revoked_session_stays_refused_until_its_token_expires_whatever_the_cl
         )
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-    let access = device.access();
+    let first = device.access();
+    // A later token of the same session, with a later `exp`: it is shown to
+    // no instance after the revocation until the first has expired there,
+    // so only what each instance knew of the session keeps refusing it.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let res = device.post_form("/api/refresh", &[]).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let later = device.access();
+    assert_ne!(first, later);
     for base in [&one.base, &two.base] {
-        let me = Browser::new(base, CHROME)
-            .get_bearer("/api/v1/me", &access)
-            .await;
-        assert_eq!(me.status, StatusCode::OK, "{base}: {}", me.body);
+        for access in [&first, &later] {
+            let me = Browser::new(base, CHROME)
+                .get_bearer("/api/v1/me", access)
+                .await;
+            assert_eq!(me.status, StatusCode::OK, "{base}: {}", me.body);
+        }
     }
     let session_id = device.get("/api/v1/me").await.json()["session_id"]
         .as_str()
@@ -217,30 +227,87 @@ async fn a_revoked_session_stays_refused_until_its_token_expires_whatever_the_cl
         .post_form("/api/revoke_session", &[("session_id", &session_id)])
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let revoked = std::time::Instant::now();
     let limit = std::time::Duration::from_secs(3);
-    common::revoked_within(&one.base, &access, limit).await;
-    common::revoked_within(&two.base, &access, limit).await;
+    common::revoked_within(&one.base, &first, limit).await;
+    common::revoked_within(&two.base, &first, limit).await;
+    // The revocation keeps when the session was last given a token, by the
+    // clock that gave it.
+    let last_issued = one
+        .count(
+            "SELECT last_issued_at FROM revocations WHERE session_id = $1",
+            &session_id,
+        )
+        .await;
+    let real_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!(
+        last_issued > real_now + 5_000,
+        "the skewed instance's clock: {last_issued} vs {real_now}"
+    );
 
-    // Each instance refuses the token as revoked until it has expired by its
-    // own `exp` on that instance's clock: 12 s plus the leeway on the skewed
-    // one, 10 s more on the other.
-    let life = std::time::Duration::from_secs(12 + 10 + 5 + 5);
+    // Each instance refuses each token as revoked until it has expired by
+    // its own `exp` on that instance's clock: 12 s plus the leeway on the
+    // skewed one, 10 s more on the other.
+    let life = std::time::Duration::from_secs(3 + 12 + 10 + 5 + 5);
+    let tokens = [first, later];
     tokio::join!(
-        refused_until_expired("the instance on time", &one.base, &access, life),
-        refused_until_expired("the instance 10 s ahead", &two.base, &access, life),
+        refused_until_each_expires("the instance on time", &one.base, &tokens, life),
+        refused_until_each_expires("the instance 10 s ahead", &two.base, &tokens, life),
+        async {
+            // An instance started once the revocation is older, by the
+            // database's clock, than a token issued by the database's clock
+            // could live (12 s, the leeway and a margin): the later token,
+            // issued 10 s ahead, still verifies on its clock.
+            let started_at = revoked + std::time::Duration::from_secs(23);
+            tokio::time::sleep_until(started_at.into()).await;
+            let three = TestApp::spawn_in(dir.path(), &vars).await;
+            let res = three.browser().get_bearer("/api/v1/me", &tokens[1]).await;
+            assert_eq!(
+                (res.status, res.code().as_str()),
+                (StatusCode::UNAUTHORIZED, "session_revoked"),
+                "an instance started {:?} after the revocation: {}",
+                revoked.elapsed(),
+                res.body
+            );
+        },
     );
 }
 
+/// Presents each token in turn to the instance at `base` until it answers
+/// `token_expired` (failing after `limit` in all); every answer before
+/// that must be `session_revoked`.
+async fn refused_until_each_expires(
+    instance: &str,
+    base: &str,
+    tokens: &[String],
+    limit: std::time::Duration,
+) {
+    let started = std::time::Instant::now();
+    for (n, access) in tokens.iter().enumerate() {
+        refused_until_expired(
+            &format!("{instance} (token {n})"),
+            base,
+            access,
+            started,
+            limit,
+        )
+        .await;
+    }
+}
+
 /// Presents `access` to the instance at `base` until it answers
-/// `token_expired` (failing after `limit`); every answer before that must
-/// be `session_revoked`.
+/// `token_expired` (failing `limit` after `started`); every answer before
+/// that must be `session_revoked`.
 async fn refused_until_expired(
     instance: &str,
     base: &str,
     access: &str,
+    started: std::time::Instant,
     limit: std::time::Duration,
 ) {
-    let started = std::time::Instant::now();
     loop {
         let res = Browser::new(base, CHROME)
             .get_bearer("/api/v1/me", access)
