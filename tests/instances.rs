@@ -90,7 +90,7 @@ struct SkewedInstance {
 }
 
 impl SkewedInstance {
-    async fn start(dir: &std::path::Path, skew: &str) -> Option<Self> {
+    async fn start(dir: &std::path::Path, skew: &str, vars: &[(&str, &str)]) -> Option<Self> {
         let lib = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
         if !std::path::Path::new(lib).exists() {
             eprintln!("libfaketime is not installed (scripts/setup installs it)");
@@ -103,6 +103,7 @@ impl SkewedInstance {
             .port();
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
             .arg("serve")
+            .envs(vars.iter().copied())
             .env("GATEHOUSE_SECRET", common::SECRET)
             .env("GATEHOUSE_DATA_DIR", dir)
             .env("DATABASE_URL", common::database_url(dir).await)
@@ -143,7 +144,7 @@ async fn an_instance_with_a_skewed_clock_still_honours_the_grace_window() {
     let dir = tempfile::tempdir().unwrap();
     let one = TestApp::spawn_in(dir.path(), &[]).await;
     // 15 s ahead: past the 10 s grace window if it judged by its own clock.
-    let Some(two) = SkewedInstance::start(dir.path(), "+15s").await else {
+    let Some(two) = SkewedInstance::start(dir.path(), "+15s", &[]).await else {
         return;
     };
     let b = one.signed_up(&email("skew")).await;
@@ -169,6 +170,166 @@ async fn an_instance_with_a_skewed_clock_still_honours_the_grace_window() {
         .await;
     let access = tab.access();
     common::revoked_within(&two.base, &access, std::time::Duration::from_secs(3)).await;
+}
+
+#[tokio::test]
+async fn a_revoked_session_stays_refused_until_its_token_expires_whatever_the_clocks() {
+    if !common::on_postgres() {
+        eprintln!("skipped: runs against PostgreSQL (scripts/test sets GATEHOUSE_TEST_POSTGRES)");
+        return;
+    }
+    // Short tokens keep the test short; the skew is less than their
+    // lifetime, so tokens from either instance verify on the other.
+    let vars = [
+        ("GATEHOUSE_ACCESS_TTL", "12"),
+        ("GATEHOUSE_REVOCATION_POLL", "1"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let one = TestApp::spawn_in(dir.path(), &vars).await;
+    let Some(two) = SkewedInstance::start(dir.path(), "+10s", &vars).await else {
+        return;
+    };
+    let address = email("skew-revoked");
+    let owner = one.signed_up(&address).await;
+    // A device signed in on the instance whose clock runs ahead: its access
+    // tokens' `exp` is 10 s later than the database's clock would make it.
+    let device = Browser::new(&two.base, common::FIREFOX);
+    let res = device
+        .post_form(
+            "/api/login",
+            &[("email", &address), ("password", common::PASSWORD)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let first = device.access();
+    // A later token of the same session, with a later `exp`: it is shown to
+    // no instance after the revocation until the first has expired there,
+    // so only what each instance knew of the session keeps refusing it.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let res = device.post_form("/api/refresh", &[]).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let later = device.access();
+    assert_ne!(first, later);
+    for base in [&one.base, &two.base] {
+        for access in [&first, &later] {
+            let me = Browser::new(base, CHROME)
+                .get_bearer("/api/v1/me", access)
+                .await;
+            assert_eq!(me.status, StatusCode::OK, "{base}: {}", me.body);
+        }
+    }
+    let session_id = device.get("/api/v1/me").await.json()["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let res = owner
+        .post_form("/api/revoke_session", &[("session_id", &session_id)])
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let revoked = std::time::Instant::now();
+    let limit = std::time::Duration::from_secs(3);
+    common::revoked_within(&one.base, &first, limit).await;
+    common::revoked_within(&two.base, &first, limit).await;
+    // The revocation keeps when the session was last given a token, by the
+    // clock that gave it.
+    let last_issued = one
+        .count(
+            "SELECT last_issued_at FROM revocations WHERE session_id = $1",
+            &session_id,
+        )
+        .await;
+    let real_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!(
+        last_issued > real_now + 5_000,
+        "the skewed instance's clock: {last_issued} vs {real_now}"
+    );
+
+    // Each instance refuses each token as revoked until it has expired by
+    // its own `exp` on that instance's clock: 12 s plus the leeway on the
+    // skewed one, 10 s more on the other.
+    let life = std::time::Duration::from_secs(3 + 12 + 10 + 5 + 5);
+    let tokens = [first, later];
+    tokio::join!(
+        refused_until_each_expires("the instance on time", &one.base, &tokens, life),
+        refused_until_each_expires("the instance 10 s ahead", &two.base, &tokens, life),
+        async {
+            // An instance started once the revocation is older, by the
+            // database's clock, than a token issued by the database's clock
+            // could live (12 s, the leeway and a margin): the later token,
+            // issued 10 s ahead, still verifies on its clock.
+            let started_at = revoked + std::time::Duration::from_secs(23);
+            tokio::time::sleep_until(started_at.into()).await;
+            let three = TestApp::spawn_in(dir.path(), &vars).await;
+            let res = three.browser().get_bearer("/api/v1/me", &tokens[1]).await;
+            assert_eq!(
+                (res.status, res.code().as_str()),
+                (StatusCode::UNAUTHORIZED, "session_revoked"),
+                "an instance started {:?} after the revocation: {}",
+                revoked.elapsed(),
+                res.body
+            );
+        },
+    );
+}
+
+/// Presents each token in turn to the instance at `base` until it answers
+/// `token_expired` (failing after `limit` in all); every answer before
+/// that must be `session_revoked`.
+async fn refused_until_each_expires(
+    instance: &str,
+    base: &str,
+    tokens: &[String],
+    limit: std::time::Duration,
+) {
+    let started = std::time::Instant::now();
+    for (n, access) in tokens.iter().enumerate() {
+        refused_until_expired(
+            &format!("{instance} (token {n})"),
+            base,
+            access,
+            started,
+            limit,
+        )
+        .await;
+    }
+}
+
+/// Presents `access` to the instance at `base` until it answers
+/// `token_expired` (failing `limit` after `started`); every answer before
+/// that must be `session_revoked`.
+async fn refused_until_expired(
+    instance: &str,
+    base: &str,
+    access: &str,
+    started: std::time::Instant,
+    limit: std::time::Duration,
+) {
+    loop {
+        let res = Browser::new(base, CHROME)
+            .get_bearer("/api/v1/me", access)
+            .await;
+        assert_eq!(
+            res.status,
+            StatusCode::UNAUTHORIZED,
+            "{instance} accepted a revoked session's token again after {:?}: {}",
+            started.elapsed(),
+            res.body
+        );
+        match res.code().as_str() {
+            "token_expired" => return,
+            "session_revoked" => {}
+            other => panic!("{instance}: unexpected refusal {other}"),
+        }
+        assert!(
+            started.elapsed() < limit,
+            "{instance}: the token never expired within {limit:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 #[tokio::test]

@@ -62,7 +62,7 @@ pub fn authenticate(
     match state.keys.verify_access(&token) {
         Ok(claims) => {
             let session_id = SessionId::new(claims.sid.clone());
-            match state.revocations.revoked(&session_id) {
+            match state.revocations.revoked(&session_id, claims.exp) {
                 Some(reason) => Auth::Refused(reason.into()),
                 None => Auth::SignedIn(AuthedUser {
                     user_id: UserId::new(claims.sub.clone()),

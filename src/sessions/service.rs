@@ -5,7 +5,7 @@
 use super::{
     device::device_name,
     events::{EventKind, RevokeReason, SignInMethod},
-    revocations::Revocations,
+    revocations::{self, Revocations, TokenLifetimes},
     SecurityEventInfo, SessionInfo, EVENT_RETENTION_DAYS,
 };
 use crate::{
@@ -183,7 +183,8 @@ impl SessionService {
         let now = now_ms();
         let ended = self.db.revoke_session(session_id, reason).await?;
         if ended {
-            self.revocations.insert_all([session_id], now, reason);
+            self.revocations
+                .insert_all([session_id], now, reason, self.token_lifetimes());
         }
         Ok(ended)
     }
@@ -209,7 +210,8 @@ impl SessionService {
     /// Makes sessions just ended in the database refuse their access
     /// tokens here at once; how many there were.
     pub fn refuse_ended(&self, ids: &[SessionId], now: Millis, reason: RevokeReason) -> usize {
-        self.revocations.insert_all(ids, now, reason);
+        self.revocations
+            .insert_all(ids, now, reason, self.token_lifetimes());
         ids.len()
     }
 
@@ -304,22 +306,37 @@ impl SessionService {
         Ok(self.db.dismiss_notices(user_id).await?)
     }
 
-    /// Revoked session ids are kept one access-token lifetime plus the
-    /// leeway: after that no access token naming them can still verify.
+    /// What bounds how long a revoked session's entry is needed (see
+    /// [`revocations`]).
+    fn token_lifetimes(&self) -> TokenLifetimes {
+        TokenLifetimes {
+            access: millis(self.config.lifetimes.access),
+            refresh_grace: millis(self.config.lifetimes.refresh_grace),
+        }
+    }
+
+    /// How far back, by the database's clock, a load reads every revocation
+    /// whatever its issue time (those recorded without one rely on it): one
+    /// access-token lifetime plus the leeway, and a margin.
     fn revocation_retention(&self) -> Millis {
         millis(self.config.lifetimes.access) + (tokens::LEEWAY_SECS as Millis + 5) * 1000
     }
 
-    /// Loads revocations made since the last load (by any instance).
+    /// Loads revocations made since the last load (by any instance), and
+    /// forgets those no access token can verify against any more here.
     pub async fn sync_revocations(&self) -> Result<usize, AppError> {
         let now = now_ms();
-        let floor = now - self.revocation_retention();
+        let lifetimes = self.token_lifetimes();
+        // A session last given a token at or after this (by its issuer's
+        // clock) may have one that still verifies by this instance's clock.
+        let issued_since = now - lifetimes.longest_life();
         let rows = self
             .db
             .revocations_after(
                 self.revocations.high_water(),
                 self.revocation_retention(),
-                super::revocations::OVERLAP_MS,
+                revocations::OVERLAP_MS,
+                issued_since,
             )
             .await?;
         // Account changes travel in the same log, as `user:<id>`.
@@ -331,7 +348,7 @@ impl SessionService {
             let id = &change.session_id.as_str()[CHANGE_PREFIX.len()..];
             self.users.forget(&UserId::new(id.to_owned()));
         }
-        let merged = self.revocations.merge(revocations, floor);
+        let merged = self.revocations.merge(revocations, now, lifetimes);
         if let Some(seq) = read_up_to {
             self.revocations.advance(seq);
         }

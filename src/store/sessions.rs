@@ -64,7 +64,12 @@ pub struct RevocationRow {
     pub seq: i64,
     pub session_id: SessionId,
     pub reason: String,
+    /// By the database's clock.
     pub revoked_at: Millis,
+    /// When the session was last given an access token, by the clock of
+    /// the instance that issued it (none for an account change, or a
+    /// revocation recorded before this was kept).
+    pub last_issued_at: Option<Millis>,
 }
 
 /// Notices that a session was revoked somewhere (a connection of its own).
@@ -159,10 +164,15 @@ impl Db {
     /// compare-and-swap): of any number of concurrent callers presenting the
     /// same token, exactly one sees `true`.
     /// `rotated_at` is the database's clock, so the grace window means the
-    /// same on every instance.
+    /// same on every instance. `last_used_at` is the rotating instance's
+    /// clock, the one its new access token's `exp` is counted from, and never
+    /// moves back: a revocation records it as the latest such time (an
+    /// instance whose clock runs behind must not hide the later `exp` of a
+    /// token issued by one running ahead).
     pub async fn rotate_session(&self, r: Rotation<'_>) -> StoreResult<bool> {
         let sql = format!(
-            "UPDATE sessions SET generation = generation + 1, rotated_at = {}, last_used_at = $1, \
+            "UPDATE sessions SET generation = generation + 1, rotated_at = {}, \
+               last_used_at = CASE WHEN last_used_at > $1 THEN last_used_at ELSE $1 END, \
                idle_expires_at = $2, user_agent = $3, ip = $4 \
              WHERE id = $5 AND generation = $6 AND revoked_at IS NULL",
             self.now_sql()
@@ -281,26 +291,32 @@ impl Db {
         .await)?)
     }
 
-    /// Revocations younger than `retention_ms` (by the database's clock)
-    /// that are numbered after `after_seq` or were made in the last
-    /// `overlap_ms`: numbers are handed out when a statement starts, so one
-    /// that commits late can land below numbers already seen; re-reading
-    /// the last moments by time catches it, and merging is idempotent.
+    /// Revocations still of use — younger than `retention_ms` by the
+    /// database's clock, or of a session last given an access token at or
+    /// after `issued_since` (by the issuer's clock, as the caller's clock
+    /// will judge that token's `exp`) — that are numbered after `after_seq`
+    /// or were made in the last `overlap_ms`: numbers are handed out when a
+    /// statement starts, so one that commits late can land below numbers
+    /// already seen; re-reading the last moments by time catches it, and
+    /// merging is idempotent.
     pub async fn revocations_after(
         &self,
         after_seq: i64,
         retention_ms: Millis,
         overlap_ms: Millis,
+        issued_since: Millis,
     ) -> StoreResult<Vec<RevocationRow>> {
         let now = self.now_sql();
         let sql = format!(
-            "SELECT seq, session_id, reason, revoked_at FROM revocations \
-             WHERE revoked_at >= {now} - $1 AND (seq > $2 OR revoked_at >= {now} - $3) ORDER BY seq"
+            "SELECT seq, session_id, reason, revoked_at, last_issued_at FROM revocations \
+             WHERE (revoked_at >= {now} - $1 OR last_issued_at >= $4) \
+               AND (seq > $2 OR revoked_at >= {now} - $3) ORDER BY seq"
         );
         Ok(on_pool!(self, pool => sqlx::query_as(&sql)
         .bind(retention_ms)
         .bind(after_seq)
         .bind(overlap_ms)
+        .bind(issued_since)
         .fetch_all(pool)
         .await)?)
     }
