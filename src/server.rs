@@ -7,7 +7,7 @@ use crate::{
     clock::now_ms,
     config::{Config, Environment},
     error::{AppError, ErrorCode},
-    http::{cross_site, forms, headers, host},
+    http::{cross_site, forms, headers, host, request_id},
     state::AppState,
     store::{ConnectError, Db},
 };
@@ -250,6 +250,7 @@ pub fn router(state: AppState) -> Router {
         // Public and cacheable: outside the layers that authenticate and
         // mark signed-in answers `no-store`.
         .route("/.well-known/jwks.json", get(crate::keys::jwks))
+        .route("/readyz", get(crate::http::ready::readyz))
         .nest_service(
             &format!("/{}", options.site_pkg_dir),
             headers::assets(&options),
@@ -271,6 +272,8 @@ pub fn router(state: AppState) -> Router {
                 tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
             }),
         )
+        // Outermost: every answer, refusals included, names its request.
+        .layer(from_fn_with_state(state.clone(), request_id::request_id))
         .with_state(state)
 }
 

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{email, on_postgres, TestApp, PASSWORD};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 
 /// The free allowance per (account, client address): the most password
 /// checks a burst may get.
@@ -694,4 +694,38 @@ async fn with_a_public_url_only_its_host_is_answered() {
             .await,
         0
     );
+}
+
+#[tokio::test]
+async fn every_answer_names_its_request_and_only_a_trusted_proxy_chooses_the_name() {
+    let app = TestApp::spawn_with(&[("GATEHOUSE_TRUSTED_PROXIES", "10.9.9.9")]).await;
+    let browser = app.browser();
+    let mut seen = std::collections::HashSet::new();
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/login",
+        "/api/v1/me",
+        "/no-such-page",
+    ] {
+        let res = browser.get(path).await;
+        let id = res
+            .header("x-request-id")
+            .unwrap_or_else(|| panic!("{path}: no X-Request-Id"));
+        assert!(!id.is_empty() && seen.insert(id.clone()), "{path}: {id}");
+    }
+    // The client's own id is not believed: the socket (127.0.0.1) is not a
+    // trusted proxy, so a log line cannot be forged through it.
+    let forged = browser
+        .send(
+            browser
+                .request(Method::GET, "/healthz")
+                .header("x-request-id", "forged-id"),
+        )
+        .await;
+    assert_ne!(forged.header("x-request-id").as_deref(), Some("forged-id"));
+    let ready = browser.get("/readyz").await;
+    assert_eq!(ready.status, StatusCode::OK);
+    assert_eq!(ready.json(), serde_json::json!({"ready": true}));
+    assert_eq!(ready.header("cache-control").as_deref(), Some("no-store"));
 }

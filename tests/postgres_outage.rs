@@ -44,11 +44,28 @@ async fn a_database_outage_answers_503_and_changes_nothing() {
     let app = TestApp::spawn().await;
     let b = app.signed_up(&email("outage")).await;
     let refresh = b.refresh_token();
+    let ready = app.browser().get("/readyz").await;
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.body);
+    assert_eq!(ready.json(), serde_json::json!({"ready": true}));
 
     pg_ctl("stop");
     let res = b.post_form("/api/refresh", &[]).await;
     let health = app.browser().get("/healthz").await;
+    let not_ready = app.browser().get("/readyz").await;
     pg_ctl("start");
+
+    assert_eq!(not_ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        not_ready.json(),
+        serde_json::json!({"ready": false, "failing": ["database"]})
+    );
+    // Ready again once the database is back.
+    common::eventually(
+        "ready after the restart",
+        std::time::Duration::from_secs(15),
+        || async { app.browser().get("/readyz").await.status == StatusCode::OK },
+    )
+    .await;
 
     assert_eq!(
         (res.status, res.code().as_str()),

@@ -1,3 +1,5 @@
+import { execFileSync } from "node:child_process";
+import path from "node:path";
 import { expect, type Locator, type Page } from "@playwright/test";
 
 /** A strong password that passes the strength check. */
@@ -65,4 +67,15 @@ export async function registerVerified(page: Page, email: string, password = PAS
   await followMailedLink(page, email, "Confirm your email address");
   await page.getByRole("button", { name: "Confirm my address" }).click();
   await expect(page.getByTestId("link-done")).toContainText("confirmed");
+}
+
+/** Moves the account's sign-ins an hour into the past, in the server's
+ *  own database (the clock the recent-sign-in rule reads). */
+export function anHourLater(email: string): void {
+  const data = process.env.E2E_DATA_DIR ?? path.join(__dirname, "..", "test-data");
+  execFileSync("sqlite3", [
+    path.join(data, "e2e.db"),
+    `UPDATE sessions SET created_at = created_at - 3600000, proved_at = proved_at - 3600000 ` +
+      `WHERE user_id = (SELECT id FROM users WHERE email = '${email}')`,
+  ]);
 }

@@ -1,18 +1,5 @@
-import { execFileSync } from "node:child_process";
-import path from "node:path";
 import { expect, test } from "@playwright/test";
-import { hydrated, newEmail, PASSWORD, register, signIn } from "./helpers";
-
-/** Moves the account's sign-ins an hour into the past, in the server's
- *  own database (the clock the recent-sign-in rule reads). */
-function anHourLater(email: string): void {
-  const data = process.env.E2E_DATA_DIR ?? path.join(__dirname, "..", "test-data");
-  execFileSync("sqlite3", [
-    path.join(data, "e2e.db"),
-    `UPDATE sessions SET created_at = created_at - 3600000, proved_at = proved_at - 3600000 ` +
-      `WHERE user_id = (SELECT id FROM users WHERE email = '${email}')`,
-  ]);
-}
+import { anHourLater, hydrated, newEmail, PASSWORD, register, signIn } from "./helpers";
 
 test("a sensitive action asks for the password again, then carries on", async ({ browser }) => {
   const email = newEmail("reauth");

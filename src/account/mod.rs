@@ -22,11 +22,10 @@ use crate::{
     mfa::service::MfaService,
     recovery::links::{Links, Purpose},
     sessions::{
-        device::device_name,
         events::{EventKind, RevokeReason},
-        service::SessionService,
+        service::{write_event, SessionService},
     },
-    store::{events::NewEvent, Db, User},
+    store::{Db, User},
 };
 
 #[derive(Clone)]
@@ -161,15 +160,5 @@ async fn log(
     client: &ClientInfo,
     detail: &str,
 ) -> Result<(), AppError> {
-    let device = device_name(&client.user_agent);
-    tx.record_event(NewEvent {
-        user_id,
-        kind,
-        at: now_ms(),
-        device: Some(&device),
-        ip: client.ip.as_deref(),
-        detail,
-    })
-    .await?;
-    Ok(())
+    Ok(write_event(tx, user_id, kind, client, detail).await?)
 }

@@ -11,3 +11,5 @@ pub mod deadline;
 pub mod forms;
 pub mod headers;
 pub mod host;
+pub mod ready;
+pub mod request_id;

@@ -21,6 +21,7 @@ use crate::{
     ids::{SessionId, UserId},
     store::{
         events::NewEvent, sessions::RevocationNotices, Db, NewSession, SecurityEvent, Session,
+        StoreError,
         User,
     },
 };
@@ -91,16 +92,7 @@ impl SessionService {
         client: &ClientInfo,
         detail: &str,
     ) {
-        let device = device_name(&client.user_agent);
-        let event = NewEvent {
-            user_id,
-            kind,
-            at: now_ms(),
-            device: Some(&device),
-            ip: client.ip.as_deref(),
-            detail,
-        };
-        if let Err(err) = self.db.record_event(event).await {
+        if let Err(err) = write_event(&self.db, user_id, kind, client, detail).await {
             tracing::warn!(error = %err, kind = kind.as_str(), "could not record security event");
         }
     }
@@ -213,22 +205,6 @@ impl SessionService {
         self.revocations
             .insert_all(ids, now, reason, self.token_lifetimes());
         ids.len()
-    }
-
-    /// Ends every session of a user opened at or after `since`; returns how
-    /// many ended.
-    pub async fn end_opened_since(
-        &self,
-        user_id: &UserId,
-        since: Millis,
-        reason: RevokeReason,
-    ) -> Result<usize, AppError> {
-        let now = now_ms();
-        let ids = self
-            .db
-            .revoke_sessions_since(user_id, since, reason)
-            .await?;
-        Ok(self.refuse_ended(&ids, now, reason))
     }
 
     /// Whether this session proved a factor recently enough for a
@@ -383,10 +359,36 @@ impl SessionService {
         self.db.ping().await
     }
 
+    /// Whether the database answers and has every migration of this build.
+    pub async fn storage_ready(&self) -> bool {
+        matches!(self.db.migrations_applied().await, Ok(true))
+    }
+
     /// Closes the database connections (at shutdown).
     pub async fn close(&self) {
         self.db.close().await
     }
+}
+
+/// Writes an entry of `user_id`'s security log on `db` (the pool, or the
+/// transaction of the command it tells of), naming the client's device.
+pub async fn write_event(
+    db: &Db,
+    user_id: &UserId,
+    kind: EventKind,
+    client: &ClientInfo,
+    detail: &str,
+) -> Result<(), StoreError> {
+    let device = device_name(&client.user_agent);
+    db.record_event(NewEvent {
+        user_id,
+        kind,
+        at: now_ms(),
+        device: Some(&device),
+        ip: client.ip.as_deref(),
+        detail,
+    })
+    .await
 }
 
 /// The listing of a stored session; `current` is the caller's session id.

@@ -23,6 +23,9 @@ pub use events::SecurityEvent;
 pub use sessions::{NewSession, Session};
 pub use users::{User, UserSummary};
 
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
 /// The session store: SQLite (embedded, one machine) or PostgreSQL (shared
 /// by several instances). Every statement is written once, with `$N`
 /// placeholders that both engines accept.
@@ -265,7 +268,7 @@ impl Db {
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        SQLITE_MIGRATIONS.run(&pool).await?;
         Ok(Self {
             pool: Pool::Sqlite(pool),
         })
@@ -286,7 +289,7 @@ impl Db {
             .connect_with(options)
             .await
             .map_err(|e| ConnectError::Postgres(address, e))?;
-        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        POSTGRES_MIGRATIONS.run(&pool).await?;
         Ok(Self {
             pool: Pool::Postgres(pool),
         })
@@ -333,6 +336,21 @@ impl Db {
             "sqlite" => "CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER)",
             _ => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
         }
+    }
+
+    /// Whether every migration this build carries has been applied (it
+    /// may not be, if the database was restored from an older copy).
+    pub async fn migrations_applied(&self) -> StoreResult<bool> {
+        let expected = match self.engine() {
+            "sqlite" => SQLITE_MIGRATIONS.iter().count(),
+            _ => POSTGRES_MIGRATIONS.iter().count(),
+        };
+        let applied: i64 = on_pool!(self, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM _sqlx_migrations WHERE success"
+        )
+        .fetch_one(pool)
+        .await)?;
+        Ok(usize::try_from(applied).unwrap_or_default() >= expected)
     }
 
     /// Whether the database answers a trivial query.
