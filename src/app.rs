@@ -1,7 +1,7 @@
 //! The Leptos application: the HTML shell, the layout and the routes.
 
 use crate::{
-    auth::{whoami, CurrentUser},
+    auth::{server_fns::whoami, CurrentUser},
     error::AppError,
     pages::{
         admin::AdminPage,

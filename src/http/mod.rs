@@ -9,3 +9,4 @@ pub mod cross_site;
 pub mod deadline;
 pub mod forms;
 pub mod headers;
+pub mod server_fn;

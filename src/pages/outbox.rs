@@ -8,7 +8,7 @@ use leptos::prelude::*;
 
 #[component]
 pub fn OutboxPage() -> impl IntoView {
-    let messages = Resource::new(|| (), |_| crate::recovery::dev_outbox());
+    let messages = Resource::new(|| (), |_| crate::recovery::server_fns::dev_outbox());
     let message = RwSignal::new(None);
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
