@@ -5,14 +5,15 @@
 
 use crate::{
     auth::{
-        extract::AuthedUser, passwords::Password, service::SignIn, tokens::IssuedTokens,
+        passwords::Password, service::SignIn,
     },
     clock::now_ms,
     error::{AppError, ErrorCode},
-    http::{body::Json, client_addr::ClientInfo},
-    sessions::service::SessionKind,
+    http::{body::Json},
+    sessions::{service::SessionKind, tokens::IssuedTokens},
     state::AppState,
 };
+use crate::request::{AuthedUser, ClientInfo};
 use axum::{
     extract::State,
     http::{header, HeaderValue, StatusCode},
@@ -197,4 +198,19 @@ async fn healthz(State(state): State<AppState>) -> Response {
     } else {
         AppError::from(ErrorCode::Unavailable).into_response()
     }
+}
+
+/// `GET /.well-known/jwks.json`: the public keys of the standby, current
+/// and previous keys, cacheable for exactly as long as a new key is
+/// published before it signs.
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    let max_age = state.config.lifetimes.jwks_max_age.as_secs();
+    (
+        [
+            (header::CONTENT_TYPE, "application/json".to_owned()),
+            (header::CACHE_CONTROL, format!("public, max-age={max_age}")),
+        ],
+        state.keys.ring().jwks().to_string(),
+    )
+        .into_response()
 }

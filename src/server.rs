@@ -249,7 +249,7 @@ pub fn router(state: AppState) -> Router {
         ))
         // Public and cacheable: outside the layers that authenticate and
         // mark signed-in answers `no-store`.
-        .route("/.well-known/jwks.json", get(crate::keys::jwks))
+        .route("/.well-known/jwks.json", get(crate::api::jwks))
         .nest_service(
             &format!("/{}", options.site_pkg_dir),
             headers::assets(&options),

@@ -5,7 +5,8 @@
 use crate::{
     account::AccountService,
     admin::service::AdminService,
-    auth::{passwords::PasswordHasherPool, service::AuthService, tokens::TokenKeys},
+    auth::{passwords::PasswordHasherPool, service::AuthService},
+    sessions::tokens::TokenKeys,
     config::Config,
     keys::{KeyService, Keyring},
     mfa::service::MfaService,

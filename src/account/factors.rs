@@ -9,14 +9,13 @@
 
 use super::AccountService;
 use crate::{
-    auth::extract::AuthedUser,
     error::{AppError, ErrorCode},
-    http::client_addr::ClientInfo,
     ids::{SessionId, UserId},
     mfa::{totp::Enrollment, PasskeyInfo},
     recovery::{letters, mail::Letter},
     store::{Db, User},
 };
+use crate::request::{AuthedUser, ClientInfo};
 
 /// The factors a command removed.
 #[derive(Debug, Default)]

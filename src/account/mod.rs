@@ -14,20 +14,20 @@ mod recovery;
 mod sessions;
 
 use crate::{
-    auth::{extract::AuthedUser, passwords::Password, service::AuthService},
+    auth::{passwords::Password, service::AuthService},
     clock::{now_ms, Millis},
     error::{AppError, ErrorCode},
-    http::client_addr::ClientInfo,
     ids::{SessionId, UserId},
     mfa::service::MfaService,
     recovery::links::{Links, Purpose},
     sessions::{
         device::device_name,
-        events::{EventKind, RevokeReason},
         service::SessionService,
     },
     store::{events::NewEvent, Db, User},
 };
+use crate::vocab::{EventKind, RevokeReason};
+use crate::request::{AuthedUser, ClientInfo};
 
 #[derive(Clone)]
 pub struct AccountService {
@@ -65,7 +65,7 @@ impl AccountService {
         current: Password,
         new: Password,
         client: &ClientInfo,
-    ) -> Result<crate::auth::tokens::IssuedTokens, AppError> {
+    ) -> Result<crate::sessions::tokens::IssuedTokens, AppError> {
         let user = self
             .auth
             .verify_password_of(&me.user_id, current, client)

@@ -9,11 +9,11 @@ use crate::{
     auth::{passwords::Password, service::SignIn},
     clock::now_ms,
     error::{AppError, ErrorCode},
-    http::client_addr::ClientInfo,
     ids::SessionId,
     recovery::{letters, links::Purpose},
-    sessions::events::{EventKind, RevokeReason},
-};
+    };
+use crate::vocab::{EventKind, RevokeReason};
+use crate::request::ClientInfo;
 
 fn link_gone() -> AppError {
     AppError::new(

@@ -7,16 +7,15 @@
 use super::{end_sessions, log, AccountService};
 use crate::{
     admin::service::Actor,
-    auth::extract::AuthedUser,
     clock::now_ms,
     error::{AppError, ErrorCode},
-    http::client_addr::ClientInfo,
     ids::{SessionId, UserId},
     sessions::{
         device::device_name,
-        events::{EventKind, RevokeReason},
-    },
+        },
 };
+use crate::vocab::{EventKind, RevokeReason};
+use crate::request::{AuthedUser, ClientInfo};
 
 impl AccountService {
     /// Signs out one of the caller's own sessions; another device's needs a

@@ -4,18 +4,15 @@
 //! the affected user's security log and to the server log.
 
 use super::AdminUser;
+use crate::request::ClientInfo;
+use crate::vocab::{EventKind, RevokeReason};
 use crate::{
     auth::service::normalize_email,
     clock::now_ms,
     error::{AppError, ErrorCode},
-    http::client_addr::ClientInfo,
     ids::UserId,
     mfa::service::MfaService,
-    sessions::{
-        events::{EventKind, RevokeReason},
-        service::SessionService,
-        SessionInfo,
-    },
+    sessions::{service::SessionService, SessionInfo},
     store::{Db, User},
 };
 

@@ -14,8 +14,6 @@ server_only! {
     pub mod refresh_layer;
     pub mod service;
     pub mod throttle;
-    pub mod tokens;
-    pub mod user_cache;
 }
 
 /// An account, as its owner sees it.

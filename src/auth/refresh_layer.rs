@@ -6,16 +6,16 @@
 
 use super::{
     cookies::{self, AuthCookies},
-    extract::{self, Auth, AuthedUser},
+    extract::{self, Auth},
 };
 use crate::{
     http::{
-        client_addr::ClientInfo,
         forms::{self, see_other},
     },
     redirect::{login_url, safe_next},
     state::AppState,
 };
+use crate::request::{AuthedUser, ClientInfo};
 use axum::{
     extract::{Request, State},
     http::{header, request::Parts, HeaderValue, Method},

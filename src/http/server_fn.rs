@@ -1,9 +1,12 @@
 //! What every server function reaches the request and response through:
 //! the state, the caller, its cookies, and the answer's headers.
 
-pub use crate::auth::{extract::AuthedUser, passwords, service};
-use crate::auth::{cookies, extract, tokens::IssuedTokens, Done, LoginAnswer, UserInfo};
-use crate::{error::AppError, http::client_addr::ClientInfo, state::AppState};
+pub use crate::auth::{passwords, service};
+pub use crate::request::AuthedUser;
+use crate::auth::{cookies, extract, Done, LoginAnswer, UserInfo};
+use crate::sessions::tokens::IssuedTokens;
+use crate::request::ClientInfo;
+use crate::{error::AppError, state::AppState};
 use axum::http::{header, request::Parts, HeaderValue};
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;

@@ -14,9 +14,9 @@ use super::{
 };
 use crate::{
     clock::{now_ms, secs},
-    auth::tokens::{AccessError, Claims, AUDIENCE, LEEWAY_SECS},
+    keys::claims::{AccessError, Claims, AUDIENCE, LEEWAY_SECS},
     config::MasterSecret,
-    seal::Sealer,
+    crypto::seal::Sealer,
     store::keys::KeyRow,
 };
 use ed25519_dalek::{pkcs8::EncodePrivateKey as _, SigningKey};
@@ -93,8 +93,8 @@ impl std::fmt::Debug for Keyring {
 
 /// The key id the HS256 scheme put in its tokens' headers.
 pub fn legacy_kid(secret: &MasterSecret) -> String {
-    let id = crate::auth::tokens::derive_key(secret.bytes(), "gatehouse jwt kid v1");
-    crate::auth::tokens::hex(&id[..8])
+    let id = crate::crypto::derive_key(secret.bytes(), "gatehouse jwt kid v1");
+    crate::crypto::hex(&id[..8])
 }
 
 /// A new Ed25519 key: its kid, public key and sealed private key.

@@ -13,7 +13,7 @@ use super::{
     KeyError, KeyState,
 };
 use crate::{
-    auth::tokens::LEEWAY_SECS,
+    keys::claims::LEEWAY_SECS,
     clock::{millis, Millis},
     config::Config,
     store::{keys::KeyRow, Db},

@@ -11,16 +11,14 @@ use super::{
 };
 
 use crate::{
-    auth::{extract::AuthedUser, tokens::derive_key},
+    crypto::derive_key,
     clock::now_ms,
     config::Config,
     error::{AppError, ErrorCode},
-    http::client_addr::ClientInfo,
     ids::UserId,
     recovery::{letters, links::Links},
-    seal::Sealer,
+    crypto::seal::Sealer,
     sessions::{
-        events::{EventKind, RevokeReason, SignInMethod},
         service::{SessionKind, SessionService},
     },
     store::{
@@ -28,6 +26,8 @@ use crate::{
         Db, User,
     },
 };
+use crate::vocab::{EventKind, RevokeReason, SignInMethod};
+use crate::request::{AuthedUser, ClientInfo};
 use sha2::{Digest, Sha256};
 
 /// A second-step token: 256 random bits, base64url.
@@ -41,7 +41,7 @@ fn challenge_hash(token: &str) -> Option<String> {
         && token
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    well_formed.then(|| crate::auth::tokens::hex(&Sha256::digest(token.as_bytes())))
+    well_formed.then(|| crate::crypto::hex(&Sha256::digest(token.as_bytes())))
 }
 
 /// The second step was not found: expired, used, or never issued.
@@ -265,7 +265,7 @@ impl MfaService {
     /// Opens the second step of a sign-in; its token, for the cookie or
     /// the token API's `mfa_token`.
     pub async fn open_step(&self, user_id: &UserId, kind: SessionKind, known_device: bool) -> Result<String, AppError> {
-        let token = crate::auth::tokens::random_id(CHALLENGE_BYTES);
+        let token = crate::crypto::random_id(CHALLENGE_BYTES);
         let hash = challenge_hash(&token).expect("a new token is well formed");
         let now = now_ms();
         self.db

@@ -15,7 +15,7 @@ pub fn OutboxPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match messages.await {
                     Err(err) if err.error == ErrorCode::NotFound => {
-                        view! { <crate::app::NotFound /> }.into_any()
+                        view! { <crate::pages::not_found::NotFound /> }.into_any()
                     }
                     Err(error) => view! { <LoadError error /> }.into_any(),
                     Ok(list) => view! {

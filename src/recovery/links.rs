@@ -8,19 +8,20 @@ use super::{
     mail::{Letter, Mailer},
 };
 use crate::{
-    auth::tokens::{hex, random_id},
+    crypto::{hex, random_id},
     clock::{now_ms, rfc3339, Millis},
     config::Config,
     error::{AppError, ErrorCode},
-    http::client_addr::ClientInfo,
     ids::{SessionId, UserId},
-    sessions::{device::device_name, events::named_enum},
+    sessions::{device::device_name},
     store::{
         links::{LinkRow, NewLink},
         throttle::Reservation,
         Db, User,
     },
 };
+use crate::vocab::named_enum;
+use crate::request::ClientInfo;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 

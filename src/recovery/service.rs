@@ -9,21 +9,20 @@ use super::{
 };
 use crate::{
     auth::{
-        extract::AuthedUser,
         passwords::Password,
         service::{normalize_email, AuthService},
         throttle::{address_scope, refuse_if_blocked},
     },
     clock::{now_ms, Millis},
     error::{AppError, ErrorCode},
-    http::client_addr::ClientInfo,
     ids::UserId,
     sessions::{
-        events::{EventKind, RevokeReason},
         service::SessionService,
     },
     store::Db,
 };
+use crate::vocab::{EventKind, RevokeReason};
+use crate::request::{AuthedUser, ClientInfo};
 
 /// Reset requests allowed per client address per window.
 const RESET_REQUESTS: i64 = 30;

@@ -4,16 +4,17 @@
 
 use serde::{Deserialize, Serialize};
 
-pub mod events;
 pub mod server_fns;
 
 server_only! {
     pub mod device;
     pub mod revocations;
     pub mod service;
+    pub mod tokens;
+    pub mod user_cache;
 }
 
-use events::EventKind;
+use crate::vocab::EventKind;
 
 /// One active session, as the sessions page shows it. Carries no secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 //! at once without a database read per request; other instances' revocations
 //! arrive through [`super::service::SessionService::sync_revocations`].
 
-use super::events::RevokeReason;
+use crate::vocab::RevokeReason;
 use crate::{clock::Millis, ids::SessionId, store::sessions::RevocationRow};
 use std::{
     collections::HashMap,

@@ -4,26 +4,23 @@
 
 use super::{
     device::device_name,
-    events::{EventKind, RevokeReason, SignInMethod},
     revocations::Revocations,
+    tokens::{self, IssuedTokens, TokenKeys},
+    user_cache::{UserCache, CHANGE_PREFIX},
     SecurityEventInfo, SessionInfo, EVENT_RETENTION_DAYS,
 };
 use crate::{
-    auth::{
-        user_cache::{UserCache, CHANGE_PREFIX},
-        extract::AuthedUser,
-        tokens::{self, IssuedTokens, TokenKeys},
-    },
     clock::{millis, now_ms, rfc3339, secs, Millis},
     config::Config,
     error::{AppError, ErrorCode},
-    http::client_addr::ClientInfo,
     ids::{SessionId, UserId},
+    vocab::{EventKind, RevokeReason, SignInMethod},
     store::{
         events::NewEvent, sessions::RevocationNotices, Db, NewSession, SecurityEvent, Session,
         User,
     },
 };
+use crate::request::{AuthedUser, ClientInfo};
 use std::sync::Arc;
 
 /// Browser (cookies) or a non-browser client (Bearer token API).
@@ -307,7 +304,7 @@ impl SessionService {
     /// Revoked session ids are kept one access-token lifetime plus the
     /// leeway: after that no access token naming them can still verify.
     fn revocation_retention(&self) -> Millis {
-        millis(self.config.lifetimes.access) + (tokens::LEEWAY_SECS as Millis + 5) * 1000
+        millis(self.config.lifetimes.access) + (crate::keys::claims::LEEWAY_SECS as Millis + 5) * 1000
     }
 
     /// Loads revocations made since the last load (by any instance).

@@ -15,25 +15,24 @@ pub use email::normalize_email;
 
 use super::{
     device::DeviceKeys,
-    extract::AuthedUser,
     passwords::{Password, PasswordHasherPool},
     throttle::{self, ThrottleKeys},
-    tokens::{IssuedTokens, TokenKeys},
 };
+use crate::sessions::tokens::{IssuedTokens, TokenKeys};
 use crate::{
     clock::now_ms,
     config::Config,
     error::{AppError, ErrorCode},
-    http::client_addr::ClientInfo,
     ids::{SessionId, UserId},
     mfa::service::MfaService,
     sessions::{
-        events::{EventKind, SignInMethod},
         service::{SessionKind, SessionService},
     },
     recovery::links::Links,
     store::{Db, User},
 };
+use crate::vocab::{EventKind, SignInMethod};
+use crate::request::{AuthedUser, ClientInfo};
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -167,7 +166,7 @@ impl AuthService {
             return Err(ErrorCode::EmailTaken.into());
         }
         let hash = self.passwords.hash(&password).await?;
-        let id = UserId::new(super::tokens::random_id(16));
+        let id = UserId::new(crate::crypto::random_id(16));
         let user = self
             .db
             .create_user(&id, &email, &hash, now_ms())

@@ -2,22 +2,19 @@
 //! and token revocation.
 
 use super::AuthService;
+use crate::sessions::tokens::{self, IssuedTokens};
 use crate::{
-    auth::{
-        extract::AuthedUser,
-        tokens::{self, IssuedTokens},
-    },
     clock::{millis, now_ms, secs, Millis},
     error::{AppError, ErrorCode},
-    http::client_addr::ClientInfo,
     ids::SessionId,
     sessions::{
         device::device_name,
-        events::{EventKind, RevokeReason, SignInMethod},
         service::truncate,
     },
     store::{sessions::Rotation, Session},
 };
+use crate::vocab::{EventKind, RevokeReason, SignInMethod};
+use crate::request::{AuthedUser, ClientInfo};
 
 /// A session that is revoked or expired cannot be refreshed.
 fn check_session_usable(session: &Session, now: Millis) -> Result<(), AppError> {

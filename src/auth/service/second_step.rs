@@ -4,21 +4,20 @@
 //! `mfa::service`.
 
 use super::AuthService;
+use crate::sessions::tokens::IssuedTokens;
 use crate::{
     auth::{
-        extract::AuthedUser,
         passwords::Password,
         throttle::{self, ThrottleKeys},
-        tokens::IssuedTokens,
     },
     error::{AppError, ErrorCode},
-    http::client_addr::ClientInfo,
     sessions::{
-        events::{EventKind, SignInMethod},
         service::SessionKind,
     },
     store::User,
 };
+use crate::vocab::{EventKind, SignInMethod};
+use crate::request::{AuthedUser, ClientInfo};
 
 /// How a correct password ended. Made once per sign-in and taken apart at
 /// once, so the size difference of its variants costs nothing.
