@@ -4,16 +4,14 @@
 //! Each handler parses its input, makes one service call and shapes the answer.
 
 use crate::{
-    auth::{
-        passwords::Password, service::SignIn,
-    },
+    auth::{passwords::Password, service::SignIn},
     clock::now_ms,
     error::{AppError, ErrorCode},
-    http::{body::Json},
+    http::body::Json,
+    request::{AuthedUser, ClientInfo},
     sessions::{service::SessionKind, tokens::IssuedTokens},
     state::AppState,
 };
-use crate::request::{AuthedUser, ClientInfo};
 use axum::{
     extract::State,
     http::{header, HeaderValue, StatusCode},

@@ -3,9 +3,9 @@
 //! database.
 
 use crate::{
-    admin::service::Actor, clock::rfc3339, config::Config, keys::service::Rotation, server, state::AppState, store::Db,
+    admin::service::Actor, clock::rfc3339, config::Config, keys::service::Rotation,
+    request::ClientInfo, server, state::AppState, store::Db,
 };
-use crate::request::ClientInfo;
 use clap::{Parser, Subcommand};
 use std::{process::ExitCode, time::Duration};
 

@@ -6,8 +6,8 @@ use crate::{
     config::Config,
     ids::{SessionId, UserId},
 };
-use axum::http::{header, request::Parts, HeaderMap};
 use axum::extract::ConnectInfo;
+use axum::http::{header, request::Parts, HeaderMap};
 use std::net::{IpAddr, SocketAddr};
 
 /// A verified access token.

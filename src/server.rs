@@ -12,8 +12,13 @@ use crate::{
     store::{ConnectError, Db},
 };
 use axum::{
-    body::Body, extract::Request, middleware::from_fn_with_state, response::IntoResponse,
-    routing::{any, get}, serve::ListenerExt as _, Router,
+    body::Body,
+    extract::Request,
+    middleware::from_fn_with_state,
+    response::IntoResponse,
+    routing::{any, get},
+    serve::ListenerExt as _,
+    Router,
 };
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};

@@ -6,11 +6,11 @@ use crate::{
     account::AccountService,
     admin::service::AdminService,
     auth::{passwords::PasswordHasherPool, service::AuthService},
-    sessions::tokens::TokenKeys,
     config::Config,
     keys::{KeyService, Keyring},
     mfa::service::MfaService,
     recovery::{links::Links, mail::Mailer, service::RecoveryService},
+    sessions::tokens::TokenKeys,
     sessions::{revocations::Revocations, service::SessionService},
     store::Db,
 };

@@ -13,9 +13,9 @@ use crate::{
     ids::{SessionId, UserId},
     mfa::{totp::Enrollment, PasskeyInfo},
     recovery::{letters, mail::Letter},
+    request::{AuthedUser, ClientInfo},
     store::{Db, User},
 };
-use crate::request::{AuthedUser, ClientInfo};
 
 /// The factors a command removed.
 #[derive(Debug, Default)]

@@ -20,14 +20,11 @@ use crate::{
     ids::{SessionId, UserId},
     mfa::service::MfaService,
     recovery::links::{Links, Purpose},
-    sessions::{
-        device::device_name,
-        service::SessionService,
-    },
+    request::{AuthedUser, ClientInfo},
+    sessions::{device::device_name, service::SessionService},
     store::{events::NewEvent, Db, User},
+    vocab::{EventKind, RevokeReason},
 };
-use crate::vocab::{EventKind, RevokeReason};
-use crate::request::{AuthedUser, ClientInfo};
 
 #[derive(Clone)]
 pub struct AccountService {

@@ -11,9 +11,9 @@ use crate::{
     error::{AppError, ErrorCode},
     ids::SessionId,
     recovery::{letters, links::Purpose},
-    };
-use crate::vocab::{EventKind, RevokeReason};
-use crate::request::ClientInfo;
+    request::ClientInfo,
+    vocab::{EventKind, RevokeReason},
+};
 
 fn link_gone() -> AppError {
     AppError::new(

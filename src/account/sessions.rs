@@ -10,12 +10,10 @@ use crate::{
     clock::now_ms,
     error::{AppError, ErrorCode},
     ids::{SessionId, UserId},
-    sessions::{
-        device::device_name,
-        },
+    request::{AuthedUser, ClientInfo},
+    sessions::device::device_name,
+    vocab::{EventKind, RevokeReason},
 };
-use crate::vocab::{EventKind, RevokeReason};
-use crate::request::{AuthedUser, ClientInfo};
 
 impl AccountService {
     /// Signs out one of the caller's own sessions; another device's needs a

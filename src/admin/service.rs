@@ -4,16 +4,16 @@
 //! the affected user's security log and to the server log.
 
 use super::AdminUser;
-use crate::request::ClientInfo;
-use crate::vocab::{EventKind, RevokeReason};
 use crate::{
     auth::service::normalize_email,
     clock::now_ms,
     error::{AppError, ErrorCode},
     ids::UserId,
     mfa::service::MfaService,
+    request::ClientInfo,
     sessions::{service::SessionService, SessionInfo},
     store::{Db, User},
+    vocab::{EventKind, RevokeReason},
 };
 
 /// Who performs an administrative action.

@@ -4,10 +4,10 @@
 //! revocation set.
 
 use super::cookies;
-use crate::keys::claims::AccessError;
 use crate::{
     error::{AppError, ErrorCode},
     ids::{SessionId, UserId},
+    keys::claims::AccessError,
     request::AuthedUser,
     state::AppState,
 };

@@ -9,13 +9,11 @@ use super::{
     extract::{self, Auth},
 };
 use crate::{
-    http::{
-        forms::{self, see_other},
-    },
+    http::forms::{self, see_other},
     redirect::{login_url, safe_next},
+    request::{AuthedUser, ClientInfo},
     state::AppState,
 };
-use crate::request::{AuthedUser, ClientInfo};
 use axum::{
     extract::{Request, State},
     http::{header, request::Parts, HeaderValue, Method},

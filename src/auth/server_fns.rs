@@ -2,10 +2,8 @@
 //! registering, signing in, silent refresh and signing out. Each parses its
 //! fields, makes one service call and shapes the answer.
 
-#[cfg(feature = "ssr")]
-use crate::auth::UserInfo;
 use crate::{
-    auth::{CurrentUser, Done, LoginAnswer, Refreshed},
+    auth::{CurrentUser, Done, LoginAnswer, Refreshed, UserInfo},
     error::AppError,
 };
 use leptos::prelude::*;

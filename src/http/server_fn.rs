@@ -3,10 +3,13 @@
 
 pub use crate::auth::{passwords, service};
 pub use crate::request::AuthedUser;
-use crate::auth::{cookies, extract, Done, LoginAnswer, UserInfo};
-use crate::sessions::tokens::IssuedTokens;
-use crate::request::ClientInfo;
-use crate::{error::AppError, state::AppState};
+use crate::{
+    auth::{cookies, extract, Done, LoginAnswer, UserInfo},
+    error::AppError,
+    request::ClientInfo,
+    sessions::tokens::IssuedTokens,
+    state::AppState,
+};
 use axum::http::{header, request::Parts, HeaderValue};
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;

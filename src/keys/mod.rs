@@ -13,9 +13,8 @@ pub mod service;
 use crate::{
     error::{AppError, ErrorCode},
     store::StoreError,
+    vocab::named_enum,
 };
-use crate::vocab::named_enum;
-
 pub use ring::Keyring;
 pub use service::KeyService;
 

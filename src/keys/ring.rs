@@ -14,18 +14,18 @@ use super::{
 };
 use crate::{
     clock::{now_ms, secs},
-    keys::claims::{AccessError, Claims, AUDIENCE, LEEWAY_SECS},
     config::MasterSecret,
     crypto::seal::Sealer,
+    keys::claims::{AccessError, Claims, AUDIENCE, LEEWAY_SECS},
     store::keys::KeyRow,
 };
 use ed25519_dalek::{pkcs8::EncodePrivateKey as _, SigningKey};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use zeroize::Zeroizing;
 use std::{
     collections::{HashMap, HashSet},
     sync::{Arc, RwLock},
 };
+use zeroize::Zeroizing;
 
 /// The label private signing keys are sealed under.
 pub const SEAL_LABEL: &str = "gatehouse signing key seal v1";

@@ -9,19 +9,19 @@
 use super::PasskeyInfo;
 use crate::{
     auth::cookies::CEREMONY_MAX_AGE_SECS,
-    crypto,
     clock::{now_ms, rfc3339},
     config::Config,
+    crypto,
     error::{AppError, ErrorCode},
     ids::UserId,
-    sessions::{service::SessionService},
+    request::{AuthedUser, ClientInfo},
+    sessions::service::SessionService,
     store::{
         passkeys::{NewCeremony, PasskeyRow},
         Db, User,
     },
+    vocab::EventKind,
 };
-use crate::vocab::EventKind;
-use crate::request::{AuthedUser, ClientInfo};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;

@@ -9,25 +9,22 @@ use super::{
     totp::{self, Enrollment},
     FactorStatus,
 };
-
 use crate::{
-    crypto::derive_key,
     clock::now_ms,
     config::Config,
+    crypto::derive_key,
+    crypto::seal::Sealer,
     error::{AppError, ErrorCode},
     ids::UserId,
     recovery::{letters, links::Links},
-    crypto::seal::Sealer,
-    sessions::{
-        service::{SessionKind, SessionService},
-    },
+    request::{AuthedUser, ClientInfo},
+    sessions::service::{SessionKind, SessionService},
     store::{
         factors::{ChallengeRow, NewChallenge, TotpRow},
         Db, User,
     },
+    vocab::{EventKind, RevokeReason, SignInMethod},
 };
-use crate::vocab::{EventKind, RevokeReason, SignInMethod};
-use crate::request::{AuthedUser, ClientInfo};
 use sha2::{Digest, Sha256};
 
 /// A second-step token: 256 random bits, base64url.

@@ -1,8 +1,8 @@
 use super::{in_place, with_refresh, Card, LocalTime};
-use crate::vocab::SignInMethod;
 use crate::{
     error::ErrorCode,
     sessions::{server_fns::list_sessions, SessionInfo},
+    vocab::SignInMethod,
 };
 use leptos::{ev::SubmitEvent, prelude::*};
 use leptos_router::hooks::{use_navigate, use_query_map};

@@ -8,20 +8,20 @@ use super::{
     mail::{Letter, Mailer},
 };
 use crate::{
-    crypto::{hex, random_id},
     clock::{now_ms, rfc3339, Millis},
     config::Config,
+    crypto::{hex, random_id},
     error::{AppError, ErrorCode},
     ids::{SessionId, UserId},
-    sessions::{device::device_name},
+    request::ClientInfo,
+    sessions::device::device_name,
     store::{
         links::{LinkRow, NewLink},
         throttle::Reservation,
         Db, User,
     },
+    vocab::named_enum,
 };
-use crate::vocab::named_enum;
-use crate::request::ClientInfo;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 

@@ -16,13 +16,11 @@ use crate::{
     clock::{now_ms, Millis},
     error::{AppError, ErrorCode},
     ids::UserId,
-    sessions::{
-        service::SessionService,
-    },
+    request::{AuthedUser, ClientInfo},
+    sessions::service::SessionService,
     store::Db,
+    vocab::{EventKind, RevokeReason},
 };
-use crate::vocab::{EventKind, RevokeReason};
-use crate::request::{AuthedUser, ClientInfo};
 
 /// Reset requests allowed per client address per window.
 const RESET_REQUESTS: i64 = 30;

@@ -3,8 +3,7 @@
 //! at once without a database read per request; other instances' revocations
 //! arrive through [`super::service::SessionService::sync_revocations`].
 
-use crate::vocab::RevokeReason;
-use crate::{clock::Millis, ids::SessionId, store::sessions::RevocationRow};
+use crate::{clock::Millis, ids::SessionId, store::sessions::RevocationRow, vocab::RevokeReason};
 use std::{
     collections::HashMap,
     sync::{Arc, RwLock},

@@ -14,13 +14,12 @@ use crate::{
     config::Config,
     error::{AppError, ErrorCode},
     ids::{SessionId, UserId},
-    vocab::{EventKind, RevokeReason, SignInMethod},
+    request::{AuthedUser, ClientInfo},
     store::{
-        events::NewEvent, sessions::RevocationNotices, Db, NewSession, SecurityEvent, Session,
-        User,
+        events::NewEvent, sessions::RevocationNotices, Db, NewSession, SecurityEvent, Session, User,
     },
+    vocab::{EventKind, RevokeReason, SignInMethod},
 };
-use crate::request::{AuthedUser, ClientInfo};
 use std::sync::Arc;
 
 /// Browser (cookies) or a non-browser client (Bearer token API).

@@ -21,8 +21,8 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use hmac::{Hmac, Mac};
 use rand::RngCore as _;
 use sha2::Sha256;
-use zeroize::Zeroizing;
 use std::{fmt, sync::Arc, time::Duration};
+use zeroize::Zeroizing;
 
 const SESSION_ID_BYTES: usize = 16;
 const MAC_BYTES: usize = 32;

@@ -4,8 +4,8 @@ use super::{execute, on_pool, Db, StoreResult};
 use crate::{
     clock::Millis,
     ids::{SessionId, UserId},
-    };
-use crate::vocab::RevokeReason;
+    vocab::RevokeReason,
+};
 
 /// A session row. `secret` is key material for deriving refresh tokens, not a token.
 #[derive(Clone, sqlx::FromRow)]

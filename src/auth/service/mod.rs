@@ -9,30 +9,26 @@ mod email;
 mod refresh;
 mod second_step;
 
-pub use second_step::SignIn;
-
-pub use email::normalize_email;
-
 use super::{
     device::DeviceKeys,
     passwords::{Password, PasswordHasherPool},
     throttle::{self, ThrottleKeys},
 };
-use crate::sessions::tokens::{IssuedTokens, TokenKeys};
 use crate::{
     clock::now_ms,
     config::Config,
     error::{AppError, ErrorCode},
     ids::{SessionId, UserId},
     mfa::service::MfaService,
-    sessions::{
-        service::{SessionKind, SessionService},
-    },
     recovery::links::Links,
+    request::{AuthedUser, ClientInfo},
+    sessions::service::{SessionKind, SessionService},
+    sessions::tokens::{IssuedTokens, TokenKeys},
     store::{Db, User},
+    vocab::{EventKind, SignInMethod},
 };
-use crate::vocab::{EventKind, SignInMethod};
-use crate::request::{AuthedUser, ClientInfo};
+pub use email::normalize_email;
+pub use second_step::SignIn;
 use std::sync::Arc;
 
 #[derive(Clone)]

@@ -2,19 +2,16 @@
 //! and token revocation.
 
 use super::AuthService;
-use crate::sessions::tokens::{self, IssuedTokens};
 use crate::{
     clock::{millis, now_ms, secs, Millis},
     error::{AppError, ErrorCode},
     ids::SessionId,
-    sessions::{
-        device::device_name,
-        service::truncate,
-    },
+    request::{AuthedUser, ClientInfo},
+    sessions::tokens::{self, IssuedTokens},
+    sessions::{device::device_name, service::truncate},
     store::{sessions::Rotation, Session},
+    vocab::{EventKind, RevokeReason, SignInMethod},
 };
-use crate::vocab::{EventKind, RevokeReason, SignInMethod};
-use crate::request::{AuthedUser, ClientInfo};
 
 /// A session that is revoked or expired cannot be refreshed.
 fn check_session_usable(session: &Session, now: Millis) -> Result<(), AppError> {

@@ -4,20 +4,18 @@
 //! `mfa::service`.
 
 use super::AuthService;
-use crate::sessions::tokens::IssuedTokens;
 use crate::{
     auth::{
         passwords::Password,
         throttle::{self, ThrottleKeys},
     },
     error::{AppError, ErrorCode},
-    sessions::{
-        service::SessionKind,
-    },
+    request::{AuthedUser, ClientInfo},
+    sessions::service::SessionKind,
+    sessions::tokens::IssuedTokens,
     store::User,
+    vocab::{EventKind, SignInMethod},
 };
-use crate::vocab::{EventKind, SignInMethod};
-use crate::request::{AuthedUser, ClientInfo};
 
 /// How a correct password ended. Made once per sign-in and taken apart at
 /// once, so the size difference of its variants costs nothing.
