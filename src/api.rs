@@ -9,8 +9,9 @@ use crate::{
     error::{AppError, ErrorCode},
     http::body::Json,
     request::{AuthedUser, ClientInfo},
-    sessions::{service::SessionKind, tokens::IssuedTokens},
+    sessions::tokens::IssuedTokens,
     state::AppState,
+    vocab::SessionKind,
 };
 use axum::{
     extract::State,

@@ -36,7 +36,7 @@ pub async fn login(
             .login(
                 &email,
                 passwords::Password::new(password),
-                crate::sessions::service::SessionKind::Browser,
+                crate::vocab::SessionKind::Browser,
                 device_cookie().as_deref(),
                 &client(),
             )

@@ -24,7 +24,7 @@ pub async fn login_mfa(code: String, next: Option<String>) -> Result<UserInfo, A
             .finish_second_step(
                 token.as_deref().unwrap_or_default(),
                 &code,
-                crate::sessions::service::SessionKind::Browser,
+                crate::vocab::SessionKind::Browser,
                 device_cookie().as_deref(),
                 &client(),
             )

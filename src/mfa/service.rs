@@ -18,12 +18,12 @@ use crate::{
     ids::UserId,
     recovery::{letters, links::Links},
     request::{AuthedUser, ClientInfo},
-    sessions::service::{SessionKind, SessionService},
+    sessions::service::SessionService,
     store::{
         factors::{ChallengeRow, NewChallenge, TotpRow},
         Db, User,
     },
-    vocab::{EventKind, RevokeReason, SignInMethod},
+    vocab::{EventKind, RevokeReason, SessionKind, SignInMethod},
 };
 use sha2::{Digest, Sha256};
 

@@ -18,25 +18,9 @@ use crate::{
     store::{
         events::NewEvent, sessions::RevocationNotices, Db, NewSession, SecurityEvent, Session, User,
     },
-    vocab::{EventKind, RevokeReason, SignInMethod},
+    vocab::{EventKind, RevokeReason, SessionKind, SignInMethod},
 };
 use std::sync::Arc;
-
-/// Browser (cookies) or a non-browser client (Bearer token API).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SessionKind {
-    Browser,
-    Api,
-}
-
-impl SessionKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Browser => "browser",
-            Self::Api => "api",
-        }
-    }
-}
 
 const DAY_MS: Millis = 24 * 3_600_000;
 

@@ -22,10 +22,10 @@ use crate::{
     mfa::service::MfaService,
     recovery::links::Links,
     request::{AuthedUser, ClientInfo},
-    sessions::service::{SessionKind, SessionService},
+    sessions::service::SessionService,
     sessions::tokens::{IssuedTokens, TokenKeys},
     store::{Db, User},
-    vocab::{EventKind, SignInMethod},
+    vocab::{EventKind, SessionKind, SignInMethod},
 };
 pub use email::normalize_email;
 pub use second_step::SignIn;
@@ -41,12 +41,6 @@ pub struct AuthService {
     sessions: SessionService,
     links: Links,
     mfa: MfaService,
-}
-
-/// What a new password may not be built from: the account's email.
-fn guessable_inputs(email: &str) -> [&str; 3] {
-    let local_part = email.split('@').next().unwrap_or_default();
-    [email, local_part, "gatehouse"]
 }
 
 impl AuthService {
@@ -75,7 +69,7 @@ impl AuthService {
     /// strength rules.
     pub async fn check_new_password(&self, password: &Password, email: &str) -> Result<(), AppError> {
         self.passwords
-            .check_new(password, &guessable_inputs(email))
+            .check_new(password, &email::guessable_inputs(email))
             .await
     }
 
@@ -156,7 +150,7 @@ impl AuthService {
             return Err(throttled);
         }
         self.passwords
-            .check_new(&password, &guessable_inputs(&email))
+            .check_new(&password, &email::guessable_inputs(&email))
             .await?;
         if self.db.user_by_email(&email).await?.is_some() {
             return Err(ErrorCode::EmailTaken.into());

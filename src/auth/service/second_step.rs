@@ -11,10 +11,9 @@ use crate::{
     },
     error::{AppError, ErrorCode},
     request::{AuthedUser, ClientInfo},
-    sessions::service::SessionKind,
     sessions::tokens::IssuedTokens,
     store::User,
-    vocab::{EventKind, SignInMethod},
+    vocab::{EventKind, SessionKind, SignInMethod},
 };
 
 /// How a correct password ended. Made once per sign-in and taken apart at
