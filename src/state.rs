@@ -10,8 +10,7 @@ use crate::{
     keys::{KeyService, Keyring},
     mfa::service::MfaService,
     recovery::{links::Links, mail::Mailer, service::RecoveryService},
-    sessions::tokens::TokenKeys,
-    sessions::{revocations::Revocations, service::SessionService},
+    sessions::{revocations::Revocations, service::SessionService, tokens::TokenKeys},
     store::Db,
 };
 use axum::extract::FromRef;

@@ -7,7 +7,6 @@ pub mod server_fns;
 
 server_only! {
     pub mod cookies;
-    pub mod device;
     pub mod extract;
     pub mod hash_workers;
     pub mod passwords;

@@ -12,8 +12,7 @@ use super::{
 use crate::{
     clock::now_ms,
     config::Config,
-    crypto::derive_key,
-    crypto::seal::Sealer,
+    crypto::{derive_key, seal::Sealer},
     error::{AppError, ErrorCode},
     ids::UserId,
     recovery::{letters, links::Links},

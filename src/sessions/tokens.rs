@@ -67,7 +67,7 @@ pub struct IssuedTokens {
     /// When the refresh token stops working if unused (unix ms).
     pub refresh_expires_at: Millis,
     /// A device credential, issued at sign-in (not at refresh).
-    pub device: Option<crate::auth::device::DeviceToken>,
+    pub device: Option<super::device_credential::DeviceToken>,
 }
 
 /// A refresh token taken apart, its MAC not yet checked.

@@ -9,8 +9,10 @@ mod email;
 mod refresh;
 mod second_step;
 
+pub use email::normalize_email;
+pub use second_step::SignIn;
+
 use super::{
-    device::DeviceKeys,
     passwords::{Password, PasswordHasherPool},
     throttle::{self, ThrottleKeys},
 };
@@ -22,13 +24,14 @@ use crate::{
     mfa::service::MfaService,
     recovery::links::Links,
     request::{AuthedUser, ClientInfo},
-    sessions::service::SessionService,
-    sessions::tokens::{IssuedTokens, TokenKeys},
+    sessions::{
+        device_credential::DeviceKeys,
+        service::SessionService,
+        tokens::{IssuedTokens, TokenKeys},
+    },
     store::{Db, User},
     vocab::{EventKind, SessionKind, SignInMethod},
 };
-pub use email::normalize_email;
-pub use second_step::SignIn;
 use std::sync::Arc;
 
 #[derive(Clone)]

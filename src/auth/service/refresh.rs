@@ -7,8 +7,11 @@ use crate::{
     error::{AppError, ErrorCode},
     ids::SessionId,
     request::{AuthedUser, ClientInfo},
-    sessions::tokens::{self, IssuedTokens},
-    sessions::{device::device_name, service::truncate},
+    sessions::{
+        device::device_name,
+        service::truncate,
+        tokens::{self, IssuedTokens},
+    },
     store::{sessions::Rotation, Session},
     vocab::{EventKind, RevokeReason, SignInMethod},
 };
