@@ -1,4 +1,5 @@
-//! The Bearer token API for non-browser clients (`/api/v1/*`) and `/healthz`.
+//! The Bearer token API for non-browser clients (`/api/v1/*`), `/healthz` and
+//! the signing keys' JWKS document.
 //! Token responses follow RFC 6749 §5.1 (`Cache-Control: no-store`);
 //! revocation follows RFC 7009 §2.2 (unknown tokens answer success too).
 //! Each handler parses its input, makes one service call and shapes the answer.

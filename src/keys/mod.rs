@@ -2,7 +2,8 @@
 //! instance shares through the database, published as a JWKS, and rotated
 //! without downtime (standby → current → previous → retired; or revoked).
 //! The ring (`ring.rs`) signs and verifies in memory; the service
-//! (`service.rs`) moves keys between states; `jwks.rs` publishes them.
+//! (`service.rs`) moves keys between states; `jwks.rs` writes the document
+//! `api.rs` publishes; `claims.rs` says what a token carries.
 
 pub mod cache;
 pub mod claims;
