@@ -3,10 +3,10 @@
 //! race). Run with `scripts/bench` (or `cargo bench --features ssr`).
 
 use gatehouse::{
-    auth::tokens::{new_session_id, new_session_secret, parse_refresh_token, TokenKeys},
     config::Config,
     keys::Keyring,
     server::{leptos_options, Application},
+    sessions::tokens::{new_session_id, new_session_secret, parse_refresh_token, TokenKeys},
 };
 use std::{
     collections::HashMap,

@@ -1,17 +1,18 @@
-//! The Bearer token API for non-browser clients (`/api/v1/*`) and `/healthz`.
+//! The Bearer token API for non-browser clients (`/api/v1/*`), `/healthz` and
+//! the signing keys' JWKS document.
 //! Token responses follow RFC 6749 §5.1 (`Cache-Control: no-store`);
 //! revocation follows RFC 7009 §2.2 (unknown tokens answer success too).
 //! Each handler parses its input, makes one service call and shapes the answer.
 
 use crate::{
-    auth::{
-        extract::AuthedUser, passwords::Password, service::SignIn, tokens::IssuedTokens,
-    },
+    auth::{passwords::Password, service::SignIn},
     clock::now_ms,
     error::{AppError, ErrorCode},
-    http::{body::Json, client_addr::ClientInfo},
-    sessions::service::SessionKind,
+    http::body::Json,
+    request::{AuthedUser, ClientInfo},
+    sessions::tokens::IssuedTokens,
     state::AppState,
+    vocab::SessionKind,
 };
 use axum::{
     extract::State,
@@ -197,4 +198,19 @@ async fn healthz(State(state): State<AppState>) -> Response {
     } else {
         AppError::from(ErrorCode::Unavailable).into_response()
     }
+}
+
+/// `GET /.well-known/jwks.json`: the public keys of the standby, current
+/// and previous keys, cacheable for exactly as long as a new key is
+/// published before it signs.
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    let max_age = state.config.lifetimes.jwks_max_age.as_secs();
+    (
+        [
+            (header::CONTENT_TYPE, "application/json".to_owned()),
+            (header::CACHE_CONTROL, format!("public, max-age={max_age}")),
+        ],
+        state.keys.ring().jwks().to_string(),
+    )
+        .into_response()
 }

@@ -1,12 +1,13 @@
 //! The Leptos application: the HTML shell, the layout and the routes.
 
 use crate::{
-    auth::{whoami, CurrentUser},
+    auth::{server_fns::whoami, CurrentUser},
     error::AppError,
     pages::{
         admin::AdminPage,
         home::HomePage,
         login::{LoginPage, SecondStepPage},
+        not_found::NotFound,
         outbox::OutboxPage,
         recovery::{
             ConfirmEmailPage, ForgotPasswordPage, NotMePage, ResetPasswordPage, VerifyEmailPage,
@@ -132,24 +133,6 @@ lazy_pages! {
     ConfirmEmailRoute => ConfirmEmailPage,
     NotMeRoute => NotMePage,
     OutboxRoute => OutboxPage,
-}
-
-/// The page for an address with nothing at it (status 404).
-#[component]
-pub fn NotFound() -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    {
-        if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
-            res.set_status(axum::http::StatusCode::NOT_FOUND);
-        }
-    }
-    view! {
-        <Title text="Not found · gatehouse" />
-        <section class="card">
-            <h1>"Page not found"</h1>
-            <p>"There is nothing at this address. " <a href="/">"Go to the start page"</a> "."</p>
-        </section>
-    }
 }
 
 /// Site header: the name, and links that depend on who is signed in.

@@ -170,25 +170,6 @@ impl FromServerFnError for AppError {
 }
 
 #[cfg(feature = "ssr")]
-impl From<crate::store::StoreError> for AppError {
-    fn from(err: crate::store::StoreError) -> Self {
-        use crate::store::StoreError;
-        match err {
-            // Transient: nothing was changed, and the caller's credentials
-            // stay valid; the client may retry.
-            StoreError::Unavailable(cause) => {
-                tracing::warn!(error = %cause, "database unavailable");
-                Self {
-                    retry_after: Some(1),
-                    ..Self::from(ErrorCode::Unavailable)
-                }
-            }
-            StoreError::Other(cause) => Self::internal(cause),
-        }
-    }
-}
-
-#[cfg(feature = "ssr")]
 impl axum::response::IntoResponse for AppError {
     fn into_response(self) -> axum::response::Response {
         use axum::http::{header, HeaderValue, StatusCode};

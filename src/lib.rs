@@ -16,6 +16,7 @@ pub mod pages;
 pub mod recovery;
 pub mod redirect;
 pub mod sessions;
+pub mod vocab;
 
 server_only! {
     pub mod account;
@@ -23,10 +24,11 @@ server_only! {
     pub mod cli;
     pub mod clock;
     pub mod config;
+    pub mod crypto;
     pub mod http;
     pub mod ids;
     pub mod keys;
-    pub mod seal;
+    pub mod request;
     pub mod server;
     pub mod state;
     pub mod store;

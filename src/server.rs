@@ -12,8 +12,13 @@ use crate::{
     store::{ConnectError, Db},
 };
 use axum::{
-    body::Body, extract::Request, middleware::from_fn_with_state, response::IntoResponse,
-    routing::{any, get}, serve::ListenerExt as _, Router,
+    body::Body,
+    extract::Request,
+    middleware::from_fn_with_state,
+    response::IntoResponse,
+    routing::{any, get},
+    serve::ListenerExt as _,
+    Router,
 };
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -249,7 +254,7 @@ pub fn router(state: AppState) -> Router {
         ))
         // Public and cacheable: outside the layers that authenticate and
         // mark signed-in answers `no-store`.
-        .route("/.well-known/jwks.json", get(crate::keys::jwks))
+        .route("/.well-known/jwks.json", get(crate::api::jwks))
         .route("/readyz", get(crate::http::ready::readyz))
         .nest_service(
             &format!("/{}", options.site_pkg_dir),

@@ -5,12 +5,12 @@
 use crate::{
     account::AccountService,
     admin::service::AdminService,
-    auth::{passwords::PasswordHasherPool, service::AuthService, tokens::TokenKeys},
+    auth::{passwords::PasswordHasherPool, service::AuthService},
     config::Config,
     keys::{KeyService, Keyring},
     mfa::service::MfaService,
     recovery::{links::Links, mail::Mailer, service::RecoveryService},
-    sessions::{revocations::Revocations, service::SessionService},
+    sessions::{revocations::Revocations, service::SessionService, tokens::TokenKeys},
     store::Db,
 };
 use axum::extract::FromRef;

@@ -10,7 +10,7 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use common::{email, eventually, TestApp, CHROME, SECRET};
 use ed25519_dalek::{Signer as _, SigningKey};
 use gatehouse::{
-    auth::tokens::{Claims, AUDIENCE},
+    keys::claims::{Claims, AUDIENCE},
     keys::{jwks::thumbprint, ring::legacy_kid, service::Rotation, KeyError, KeyState},
     server::{leptos_options, Application, StartError},
 };

@@ -409,7 +409,7 @@ async fn adding_and_removing_need_a_recent_sign_in_and_a_credential_has_one_owne
             None,
             &user.id,
             true,
-            &gatehouse::http::client_addr::ClientInfo::default(),
+            &gatehouse::request::ClientInfo::default(),
         )
         .await
         .unwrap();

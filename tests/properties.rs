@@ -9,19 +9,16 @@
 use axum::http::{header, HeaderMap, HeaderValue};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use gatehouse::{
-    auth::{
-        cookies::AuthCookies,
-        service::normalize_email,
-        tokens::{
-            new_session_id, new_session_secret, parse_refresh_token, ParsedRefreshToken, TokenKeys,
-        },
-    },
+    auth::{cookies::AuthCookies, service::normalize_email},
     config::Config,
     error::ErrorCode,
-    http::client_addr::client_ip,
     ids::SessionId,
     keys::Keyring,
     redirect::{login_url, safe_next},
+    request::client_ip,
+    sessions::tokens::{
+        new_session_id, new_session_secret, parse_refresh_token, ParsedRefreshToken, TokenKeys,
+    },
 };
 use proptest::prelude::*;
 use std::{

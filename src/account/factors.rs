@@ -9,12 +9,11 @@
 
 use super::AccountService;
 use crate::{
-    auth::extract::AuthedUser,
     error::{AppError, ErrorCode},
-    http::client_addr::ClientInfo,
     ids::{SessionId, UserId},
     mfa::{totp::Enrollment, PasskeyInfo},
     recovery::{letters, mail::Letter},
+    request::{AuthedUser, ClientInfo},
     store::{Db, User},
 };
 

@@ -14,18 +14,16 @@ mod recovery;
 mod sessions;
 
 use crate::{
-    auth::{extract::AuthedUser, passwords::Password, service::AuthService},
+    auth::{passwords::Password, service::AuthService},
     clock::{now_ms, Millis},
     error::{AppError, ErrorCode},
-    http::client_addr::ClientInfo,
     ids::{SessionId, UserId},
     mfa::service::MfaService,
     recovery::links::{Links, Purpose},
-    sessions::{
-        events::{EventKind, RevokeReason},
-        service::{write_event, SessionService},
-    },
+    request::{AuthedUser, ClientInfo},
+    sessions::service::{write_event, SessionService},
     store::{Db, User},
+    vocab::{EventKind, RevokeReason},
 };
 
 #[derive(Clone)]
@@ -64,7 +62,7 @@ impl AccountService {
         current: Password,
         new: Password,
         client: &ClientInfo,
-    ) -> Result<crate::auth::tokens::IssuedTokens, AppError> {
+    ) -> Result<crate::sessions::tokens::IssuedTokens, AppError> {
         let user = self
             .auth
             .verify_password_of(&me.user_id, current, client)

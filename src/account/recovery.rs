@@ -9,10 +9,10 @@ use crate::{
     auth::{passwords::Password, service::SignIn},
     clock::now_ms,
     error::{AppError, ErrorCode},
-    http::client_addr::ClientInfo,
     ids::SessionId,
     recovery::{letters, links::Purpose},
-    sessions::events::{EventKind, RevokeReason},
+    request::ClientInfo,
+    vocab::{EventKind, RevokeReason},
 };
 
 fn link_gone() -> AppError {

@@ -7,15 +7,12 @@
 use super::{end_sessions, log, AccountService};
 use crate::{
     admin::service::Actor,
-    auth::extract::AuthedUser,
     clock::now_ms,
     error::{AppError, ErrorCode},
-    http::client_addr::ClientInfo,
     ids::{SessionId, UserId},
-    sessions::{
-        device::device_name,
-        events::{EventKind, RevokeReason},
-    },
+    request::{AuthedUser, ClientInfo},
+    sessions::device::device_name,
+    vocab::{EventKind, RevokeReason},
 };
 
 impl AccountService {

@@ -8,15 +8,12 @@ use crate::{
     auth::service::normalize_email,
     clock::now_ms,
     error::{AppError, ErrorCode},
-    http::client_addr::ClientInfo,
     ids::UserId,
     mfa::service::MfaService,
-    sessions::{
-        events::{EventKind, RevokeReason},
-        service::SessionService,
-        SessionInfo,
-    },
+    request::ClientInfo,
+    sessions::{service::SessionService, SessionInfo},
     store::{Db, User},
+    vocab::{EventKind, RevokeReason},
 };
 
 /// Who performs an administrative action.

@@ -12,8 +12,7 @@
 //! break that first navigation and add no protection here: GET never changes
 //! state, and every state-changing request is also Origin-checked.
 
-use super::tokens::IssuedTokens;
-use crate::{clock::now_ms, config::Config};
+use crate::{clock::now_ms, config::Config, sessions::tokens::IssuedTokens};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum_extra::extract::cookie::{Cookie, SameSite};
 

@@ -1,24 +1,17 @@
-//! Who is calling: the access-token check, and the `AuthedUser` /
+//! Who is calling: the access-token check, and the [`AuthedUser`] /
 //! `MaybeUser` extractors that handlers and server functions read it through.
 //! The check needs no database: a signature, the claims, and the in-memory
 //! revocation set.
 
-use super::{cookies, tokens::AccessError};
+use super::cookies;
 use crate::{
     error::{AppError, ErrorCode},
     ids::{SessionId, UserId},
+    keys::claims::AccessError,
+    request::AuthedUser,
     state::AppState,
 };
 use axum::{extract::FromRequestParts, http::request::Parts};
-
-/// A verified access token.
-#[derive(Clone, Debug)]
-pub struct AuthedUser {
-    pub user_id: UserId,
-    pub session_id: SessionId,
-    /// Access-token expiry, unix seconds.
-    pub access_expires_at: i64,
-}
 
 /// What authenticating a request found.
 #[derive(Clone, Debug)]

@@ -6,14 +6,12 @@
 
 use super::{
     cookies::{self, AuthCookies},
-    extract::{self, Auth, AuthedUser},
+    extract::{self, Auth},
 };
 use crate::{
-    http::{
-        client_addr::ClientInfo,
-        forms::{self, see_other},
-    },
+    http::forms::{self, see_other},
     redirect::{login_url, safe_next},
+    request::{AuthedUser, ClientInfo},
     state::AppState,
 };
 use axum::{

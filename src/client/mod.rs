@@ -155,7 +155,7 @@ async fn coordinated_refresh(known_expiry: i64) -> Result<i64, AppError> {
                 return Ok(shared);
             }
         }
-        let refreshed = crate::auth::refresh().await?;
+        let refreshed = crate::auth::server_fns::refresh().await?;
         let expires_at = (js_sys::Date::parse(&refreshed.expires_at) / 1000.0) as i64;
         set_shared_expiry(expires_at);
         Ok(expires_at)

@@ -1,67 +1,9 @@
-//! Who is calling, as far as the server can tell: the client's address and
-//! browser, for the sessions page, throttling and the security log.
+//! Who is calling, as far as the server can tell: the extractor that reads
+//! the caller's address and browser ([`ClientInfo`]) from a request.
 
-use crate::{config::Config, state::AppState};
-use axum::{
-    extract::{ConnectInfo, FromRequestParts},
-    http::{header, request::Parts, HeaderMap},
-};
-use std::{
-    convert::Infallible,
-    net::{IpAddr, SocketAddr},
-};
-
-/// The caller's address and user agent.
-#[derive(Clone, Debug, Default)]
-pub struct ClientInfo {
-    pub ip: Option<String>,
-    pub user_agent: String,
-}
-
-impl ClientInfo {
-    pub fn from_parts(config: &Config, parts: &Parts) -> Self {
-        let socket = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        Self {
-            ip: socket.map(|s| client_ip(s, &parts.headers, &config.trusted_proxies).to_string()),
-            user_agent: parts
-                .headers
-                .get(header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned(),
-        }
-    }
-}
-
-/// The client's address: the socket's, or — only when the socket is a
-/// trusted proxy — the nearest untrusted address in `X-Forwarded-For`
-/// (a client can write anything into that header; only the entries our own
-/// proxies appended are believed).
-pub fn client_ip(socket: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
-    // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d.
-    let socket = socket.to_canonical();
-    let trusted = |ip: &IpAddr| trusted.iter().any(|t| t.to_canonical() == *ip);
-    if !trusted(&socket) {
-        return socket;
-    }
-    headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|s| s.trim().parse::<IpAddr>().ok().map(|ip| ip.to_canonical()))
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        // An entry that does not parse ends the chain: what lies before it
-        // cannot be trusted either.
-        .map_while(|ip| ip)
-        .find(|ip| !trusted(ip))
-        .unwrap_or(socket)
-}
+use crate::{request::ClientInfo, state::AppState};
+use axum::{extract::FromRequestParts, http::request::Parts};
+use std::convert::Infallible;
 
 impl FromRequestParts<AppState> for ClientInfo {
     type Rejection = Infallible;
@@ -74,32 +16,5 @@ impl FromRequestParts<AppState> for ClientInfo {
             Some(known) => known.clone(),
             None => ClientInfo::from_parts(&state.config, parts),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn forwarded(value: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert("x-forwarded-for", value.parse().unwrap());
-        h
-    }
-
-    #[test]
-    fn forwarded_for_is_believed_only_from_trusted_proxies() {
-        let proxy: IpAddr = "127.0.0.1".parse().unwrap();
-        let other: IpAddr = "10.0.0.9".parse().unwrap();
-        let h = forwarded("203.0.113.7, 198.51.100.2");
-        assert_eq!(client_ip(other, &h, &[proxy]), other);
-        assert_eq!(
-            client_ip(proxy, &h, &[proxy]),
-            "198.51.100.2".parse::<IpAddr>().unwrap()
-        );
-        assert_eq!(
-            client_ip(proxy, &forwarded("203.0.113.7, junk"), &[proxy]),
-            proxy
-        );
     }
 }

@@ -13,3 +13,4 @@ pub mod headers;
 pub mod host;
 pub mod ready;
 pub mod request_id;
+pub mod server_fn;

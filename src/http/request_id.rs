@@ -5,7 +5,7 @@
 //! otherwise write into the log lines of its own requests (OWASP Logging
 //! Cheat Sheet, "Event data sources").
 
-use crate::{auth::tokens::random_id, state::AppState};
+use crate::{crypto::random_id, state::AppState};
 use axum::{
     extract::{ConnectInfo, Request, State},
     http::{HeaderName, HeaderValue},

@@ -4,7 +4,7 @@
 //! and an entry is never used past its token's expiry. The key-state and
 //! revocation checks are made by the caller on every hit, outside the cache.
 
-use crate::auth::tokens::Claims;
+use crate::keys::claims::Claims;
 use sha2::{Digest, Sha256};
 use std::{
     collections::HashMap,

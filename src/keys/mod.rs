@@ -2,24 +2,19 @@
 //! instance shares through the database, published as a JWKS, and rotated
 //! without downtime (standby → current → previous → retired; or revoked).
 //! The ring (`ring.rs`) signs and verifies in memory; the service
-//! (`service.rs`) moves keys between states; `jwks.rs` publishes them.
+//! (`service.rs`) moves keys between states; `jwks.rs` writes the document
+//! `api.rs` publishes; `claims.rs` says what a token carries.
 
 pub mod cache;
+pub mod claims;
 pub mod jwks;
 pub mod ring;
 pub mod service;
 
 use crate::{
     error::{AppError, ErrorCode},
-    state::AppState,
-    sessions::events::named_enum,
     store::StoreError,
-};
-
-use axum::{
-    extract::State,
-    http::header,
-    response::{IntoResponse, Response},
+    vocab::named_enum,
 };
 pub use ring::Keyring;
 pub use service::KeyService;
@@ -43,21 +38,6 @@ impl KeyState {
     pub fn verifies(self) -> bool {
         matches!(self, KeyState::Standby | KeyState::Current | KeyState::Previous)
     }
-}
-
-/// `GET /.well-known/jwks.json`: the public keys of the standby, current
-/// and previous keys, cacheable for exactly as long as a new key is
-/// published before it signs.
-pub async fn jwks(State(state): State<AppState>) -> Response {
-    let max_age = state.config.lifetimes.jwks_max_age.as_secs();
-    (
-        [
-            (header::CONTENT_TYPE, "application/json".to_owned()),
-            (header::CACHE_CONTROL, format!("public, max-age={max_age}")),
-        ],
-        state.keys.ring().jwks().to_string(),
-    )
-        .into_response()
 }
 
 #[derive(Debug, thiserror::Error)]

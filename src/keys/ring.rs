@@ -14,18 +14,18 @@ use super::{
 };
 use crate::{
     clock::{now_ms, secs},
-    auth::tokens::{AccessError, Claims, AUDIENCE, LEEWAY_SECS},
     config::MasterSecret,
-    seal::Sealer,
+    crypto::seal::Sealer,
+    keys::claims::{AccessError, Claims, AUDIENCE, LEEWAY_SECS},
     store::keys::KeyRow,
 };
 use ed25519_dalek::{pkcs8::EncodePrivateKey as _, SigningKey};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use zeroize::Zeroizing;
 use std::{
     collections::{HashMap, HashSet},
     sync::{Arc, RwLock},
 };
+use zeroize::Zeroizing;
 
 /// The label private signing keys are sealed under.
 pub const SEAL_LABEL: &str = "gatehouse signing key seal v1";
@@ -93,8 +93,8 @@ impl std::fmt::Debug for Keyring {
 
 /// The key id the HS256 scheme put in its tokens' headers.
 pub fn legacy_kid(secret: &MasterSecret) -> String {
-    let id = crate::auth::tokens::derive_key(secret.bytes(), "gatehouse jwt kid v1");
-    crate::auth::tokens::hex(&id[..8])
+    let id = crate::crypto::derive_key(secret.bytes(), "gatehouse jwt kid v1");
+    crate::crypto::hex(&id[..8])
 }
 
 /// A new Ed25519 key: its kid, public key and sealed private key.

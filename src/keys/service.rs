@@ -13,9 +13,9 @@ use super::{
     KeyError, KeyState,
 };
 use crate::{
-    auth::tokens::LEEWAY_SECS,
     clock::{millis, Millis},
     config::Config,
+    keys::claims::LEEWAY_SECS,
     store::{keys::KeyRow, Db},
 };
 use std::sync::Arc;

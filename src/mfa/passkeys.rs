@@ -8,17 +8,19 @@
 
 use super::PasskeyInfo;
 use crate::{
-    auth::{cookies::CEREMONY_MAX_AGE_SECS, extract::AuthedUser, tokens},
+    auth::cookies::CEREMONY_MAX_AGE_SECS,
     clock::{now_ms, rfc3339},
     config::Config,
+    crypto,
     error::{AppError, ErrorCode},
-    http::client_addr::ClientInfo,
     ids::UserId,
-    sessions::{events::EventKind, service::SessionService},
+    request::{AuthedUser, ClientInfo},
+    sessions::service::SessionService,
     store::{
         passkeys::{NewCeremony, PasskeyRow},
         Db, User,
     },
+    vocab::EventKind,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use sha2::{Digest, Sha256};
@@ -82,7 +84,7 @@ fn ceremony_hash(id: &str) -> Option<String> {
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    well_formed.then(|| tokens::hex(&Sha256::digest(id.as_bytes())))
+    well_formed.then(|| crypto::hex(&Sha256::digest(id.as_bytes())))
 }
 
 /// A passkey's name as typed: trimmed, printable, not too long.
@@ -140,7 +142,7 @@ impl PasskeyService {
     }
 
     async fn open_ceremony(&self, kind: &str, user_id: Option<&UserId>, state: &str) -> Result<String, AppError> {
-        let id = tokens::random_id(32);
+        let id = crypto::random_id(32);
         let hash = ceremony_hash(&id).expect("a new id is well formed");
         let now = now_ms();
         self.db
@@ -219,7 +221,7 @@ impl PasskeyService {
                 AppError::invalid_input("The passkey could not be verified. Please try again.")
             })?;
         let row = PasskeyRow {
-            id: tokens::random_id(12),
+            id: crypto::random_id(12),
             user_id: me.user_id.clone(),
             credential_id: URL_SAFE_NO_PAD.encode(passkey.cred_id()),
             credential: serde_json::to_string(&passkey).map_err(AppError::internal)?,
@@ -333,7 +335,7 @@ mod tests {
 
     #[test]
     fn user_handles_are_the_account_ids_bits() {
-        let id = UserId::new(tokens::random_id(16));
+        let id = UserId::new(crypto::random_id(16));
         let handle = user_handle(&id).unwrap();
         assert_eq!(user_of_handle(handle), id);
         assert!(user_handle(&UserId::new("short")).is_none());

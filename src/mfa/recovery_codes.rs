@@ -5,7 +5,7 @@
 //! database alone cannot be searched for them (OWASP Multifactor
 //! Authentication Cheat Sheet, "Recovery codes"; NIST SP 800-63B §5.1.2).
 
-use crate::{auth::tokens::hex, ids::UserId};
+use crate::{crypto::hex, ids::UserId};
 use hmac::{Hmac, Mac};
 use rand::Rng as _;
 use sha2::Sha256;

@@ -9,24 +9,20 @@ use super::{
     totp::{self, Enrollment},
     FactorStatus,
 };
-
 use crate::{
-    auth::{extract::AuthedUser, tokens::derive_key},
     clock::now_ms,
     config::Config,
+    crypto::{derive_key, seal::Sealer},
     error::{AppError, ErrorCode},
-    http::client_addr::ClientInfo,
     ids::UserId,
     recovery::{letters, links::Links},
-    seal::Sealer,
-    sessions::{
-        events::{EventKind, RevokeReason, SignInMethod},
-        service::{SessionKind, SessionService},
-    },
+    request::{AuthedUser, ClientInfo},
+    sessions::service::SessionService,
     store::{
         factors::{ChallengeRow, NewChallenge, TotpRow},
         Db, User,
     },
+    vocab::{EventKind, RevokeReason, SessionKind, SignInMethod},
 };
 use sha2::{Digest, Sha256};
 
@@ -41,7 +37,7 @@ fn challenge_hash(token: &str) -> Option<String> {
         && token
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    well_formed.then(|| crate::auth::tokens::hex(&Sha256::digest(token.as_bytes())))
+    well_formed.then(|| crate::crypto::hex(&Sha256::digest(token.as_bytes())))
 }
 
 /// The second step was not found: expired, used, or never issued.
@@ -265,7 +261,7 @@ impl MfaService {
     /// Opens the second step of a sign-in; its token, for the cookie or
     /// the token API's `mfa_token`.
     pub async fn open_step(&self, user_id: &UserId, kind: SessionKind, known_device: bool) -> Result<String, AppError> {
-        let token = crate::auth::tokens::random_id(CHALLENGE_BYTES);
+        let token = crate::crypto::random_id(CHALLENGE_BYTES);
         let hash = challenge_hash(&token).expect("a new token is well formed");
         let now = now_ms();
         self.db

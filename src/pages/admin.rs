@@ -1,6 +1,9 @@
 use super::{list_view, with_refresh, Card, LocalTime, ReauthPrompt};
 use crate::{
-    admin::{admin_sessions, admin_users, AdminUser},
+    admin::{
+        server_fns::{admin_sessions, admin_users},
+        AdminUser,
+    },
     error::ErrorCode,
 };
 use leptos::prelude::*;

@@ -15,7 +15,7 @@ fn VerifyBanner() -> impl IntoView {
             .or_else(super::query_error),
     );
     let on_send = super::in_place(move |_| async move {
-        match super::with_refresh(crate::recovery::send_verification).await {
+        match super::with_refresh(crate::recovery::server_fns::send_verification).await {
             Ok(_) => message.set(Some(LINK_SENT.into())),
             Err(err) => super::handle_error(&err, message),
         }
@@ -41,7 +41,7 @@ pub fn HomePage() -> impl IntoView {
     // Its own copy of the signed-in person, not the header's: one resource
     // awaited under two Suspense boundaries can leave a server render
     // waiting forever (leptos-rs/leptos#4851).
-    let user = Resource::new(|| (), |_| crate::auth::whoami());
+    let user = Resource::new(|| (), |_| crate::auth::server_fns::whoami());
     let notices = crate::pages::security::notices_resource();
     view! {
         <Title text="gatehouse" />

@@ -14,7 +14,7 @@ pub fn LoginPage() -> impl IntoView {
     let next_for_passkey = next.clone();
 
     let on_submit = in_place(move |form| async move {
-        let call = crate::auth::login(form.get("email"), form.get("password"), None);
+        let call = crate::auth::server_fns::login(form.get("email"), form.get("password"), None);
         super::sign_in_two_step(call, &form.get("next"), pending, message).await
     });
 
@@ -51,7 +51,7 @@ pub fn SecondStepPage() -> impl IntoView {
 
     let on_submit = in_place(move |form| async move {
         pending.set(true);
-        match crate::mfa::login_mfa(form.get("code"), None).await {
+        match crate::mfa::server_fns::login_mfa(form.get("code"), None).await {
             Ok(_) => signed_in_here(&form.get("next")),
             Err(err) => {
                 message.set(Some(err.message));

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod home;
 pub mod login;
+pub mod not_found;
 pub mod outbox;
 pub mod passkeys;
 pub mod recovery;
@@ -222,7 +223,7 @@ fn now() -> ::time::OffsetDateTime {
 #[component]
 pub fn SignOutButton() -> impl IntoView {
     let on_submit = in_place(|_| async {
-        let _ = crate::auth::logout().await;
+        let _ = crate::auth::server_fns::logout().await;
         signed_out_here();
     });
     view! {
@@ -273,8 +274,12 @@ pub fn ReauthPrompt(
     let code_id = format!("reauth_code{key}");
     let message = RwSignal::new(None);
     let on_submit = in_place(move |form: Fields| async move {
-        let call =
-            || crate::auth::reauthenticate(Some(form.get("password")), Some(form.get("code")));
+        let call = || {
+            crate::auth::server_fns::reauthenticate(
+                Some(form.get("password")),
+                Some(form.get("code")),
+            )
+        };
         match with_refresh(call).await {
             Ok(_) => {
                 needed.set(false);

@@ -8,14 +8,14 @@ use leptos::prelude::*;
 
 #[component]
 pub fn OutboxPage() -> impl IntoView {
-    let messages = Resource::new(|| (), |_| crate::recovery::dev_outbox());
+    let messages = Resource::new(|| (), |_| crate::recovery::server_fns::dev_outbox());
     let message = RwSignal::new(None);
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match messages.await {
                     Err(err) if err.error == ErrorCode::NotFound => {
-                        view! { <crate::app::NotFound /> }.into_any()
+                        view! { <crate::pages::not_found::NotFound /> }.into_any()
                     }
                     Err(error) => view! { <LoadError error /> }.into_any(),
                     Ok(list) => view! {

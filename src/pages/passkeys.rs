@@ -29,7 +29,9 @@ async fn passkey_sign_in(
     let credential = crate::client::webauthn::sign_in(&options, autofill)
         .await
         .map_err(|m| AppError::new(ErrorCode::InvalidInput, m))?;
-    mfa::passkey_login_finish(credential).await.map(|_| ())
+    mfa::server_fns::passkey_login_finish(credential)
+        .await
+        .map(|_| ())
 }
 
 /// "Sign in with a passkey", and passkeys in the email field's autofill.
@@ -54,7 +56,7 @@ pub fn PasskeySignIn(
             };
             let signal = controller.signal();
             autofill.set_value(Some(controller));
-            let Ok(options) = mfa::passkey_login_start().await else {
+            let Ok(options) = mfa::server_fns::passkey_login_start().await else {
                 return;
             };
             // Only a passkey picked from the suggestions comes back; a
@@ -73,7 +75,7 @@ pub fn PasskeySignIn(
             message.set(None);
             pending.set(true);
             leptos::task::spawn_local(async move {
-                let result = match mfa::passkey_login_start().await {
+                let result = match mfa::server_fns::passkey_login_start().await {
                     Ok(options) => passkey_sign_in(options, None).await,
                     Err(err) => Err(err),
                 };
@@ -101,7 +103,7 @@ pub fn PasskeySignIn(
 
 /// The account's passkeys, loaded by the page (created at its top).
 pub fn passkeys_resource() -> Resource<Result<Vec<PasskeyInfo>, AppError>> {
-    Resource::new(|| (), |_| with_refresh(mfa::passkey_list))
+    Resource::new(|| (), |_| with_refresh(mfa::server_fns::passkey_list))
 }
 
 /// Which passkey action a recent sign-in is being asked for.
@@ -124,7 +126,7 @@ pub fn PasskeysSection(passkeys: Resource<Result<Vec<PasskeyInfo>, AppError>>) -
         leptos::task::spawn_local(async move {
             let result = match &what {
                 Waiting::Add(name) => add_passkey(name.clone()).await,
-                Waiting::Remove(id) => with_refresh(|| mfa::passkey_remove(id.clone()))
+                Waiting::Remove(id) => with_refresh(|| mfa::server_fns::passkey_remove(id.clone()))
                     .await
                     .map(|_| "Passkey removed.".to_owned()),
             };
@@ -149,7 +151,9 @@ pub fn PasskeysSection(passkeys: Resource<Result<Vec<PasskeyInfo>, AppError>>) -
     let on_add = in_place(move |form| async move { run(Waiting::Add(form.get("name"))) });
     let on_remove = in_place(move |form| async move { run(Waiting::Remove(form.get("id"))) });
     let on_rename = in_place(move |form| async move {
-        match with_refresh(|| mfa::passkey_rename(form.get("id"), form.get("name"))).await {
+        match with_refresh(|| mfa::server_fns::passkey_rename(form.get("id"), form.get("name")))
+            .await
+        {
             Ok(_) => passkeys.refetch(),
             Err(err) => handle_error(&err, message),
         }
@@ -189,7 +193,7 @@ async fn add_passkey(name: String) -> Result<String, AppError> {
     if name.trim().is_empty() {
         return Err(AppError::invalid_input("Give the passkey a name."));
     }
-    let options = with_refresh(mfa::passkey_register_start).await?;
+    let options = with_refresh(mfa::server_fns::passkey_register_start).await?;
     #[cfg(feature = "hydrate")]
     let credential = crate::client::webauthn::create(&options)
         .await
@@ -199,7 +203,7 @@ async fn add_passkey(name: String) -> Result<String, AppError> {
         let _ = options;
         String::new()
     };
-    let added = mfa::passkey_register_finish(name, credential).await?;
+    let added = mfa::server_fns::passkey_register_finish(name, credential).await?;
     Ok(format!("Passkey “{}” added.", added.name))
 }
 

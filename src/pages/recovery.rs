@@ -34,7 +34,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
     let pending = RwSignal::new(false);
     let on_submit = in_place(move |form: Fields| async move {
         pending.set(true);
-        match crate::recovery::request_password_reset(form.get("email")).await {
+        match crate::recovery::server_fns::request_password_reset(form.get("email")).await {
             Ok(_) => {
                 message.set(None);
                 sent.set(true);
@@ -73,7 +73,10 @@ pub fn ResetPasswordPage() -> impl IntoView {
     let message = RwSignal::new(query_error().or(missing));
     let pending = RwSignal::new(false);
     let on_submit = in_place(move |form: Fields| async move {
-        let call = crate::recovery::reset_password(form.get("token"), form.get("new_password"));
+        let call = crate::recovery::server_fns::reset_password(
+            form.get("token"),
+            form.get("new_password"),
+        );
         super::sign_in_two_step(call, "/", pending, message).await
     });
     view! {
@@ -151,7 +154,7 @@ pub fn VerifyEmailPage() -> impl IntoView {
             endpoint="/api/verify_email"
             page="/verify-email"
             done=|| view! { <p>"Your email address is confirmed. " <a href="/">"Continue"</a> "."</p> }.into_any()
-            call=crate::recovery::verify_email
+            call=crate::recovery::server_fns::verify_email
         />
     }
 }
@@ -166,7 +169,7 @@ pub fn ConfirmEmailPage() -> impl IntoView {
             endpoint="/api/confirm_email_change"
             page="/confirm-email"
             done=|| view! { <p>"Your account uses its new address now. " <a href="/">"Continue"</a> "."</p> }.into_any()
-            call=crate::recovery::confirm_email_change
+            call=crate::recovery::server_fns::confirm_email_change
         />
     }
 }
@@ -184,7 +187,7 @@ pub fn NotMePage() -> impl IntoView {
                 <p>"That device is signed out. Whoever used it knew your password: "
                     <a href="/forgot-password">"choose a new password now"</a> "."</p>
             }.into_any()
-            call=crate::recovery::not_me
+            call=crate::recovery::server_fns::not_me
         />
     }
 }

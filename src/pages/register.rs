@@ -8,7 +8,7 @@ pub fn RegisterPage() -> impl IntoView {
     let pending = RwSignal::new(false);
 
     let on_submit = in_place(move |form| async move {
-        let call = crate::auth::register(form.get("email"), form.get("password"));
+        let call = crate::auth::server_fns::register(form.get("email"), form.get("password"));
         sign_in_with(call, "/", pending, message).await
     });
 

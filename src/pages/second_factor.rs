@@ -11,7 +11,7 @@ use leptos::prelude::*;
 
 /// The account's second factor, loaded by the page (created at its top).
 pub fn status_resource() -> Resource<Result<FactorStatus, AppError>> {
-    Resource::new(|| (), |_| with_refresh(mfa::mfa_status))
+    Resource::new(|| (), |_| with_refresh(mfa::server_fns::mfa_status))
 }
 
 /// Which action a recent sign-in is being asked for.
@@ -35,10 +35,10 @@ pub fn TwoStepSection(status: Resource<Result<FactorStatus, AppError>>) -> impl 
         message.set(None);
         leptos::task::spawn_local(async move {
             let result = match what {
-                Waiting::Enroll => with_refresh(mfa::totp_enroll)
+                Waiting::Enroll => with_refresh(mfa::server_fns::totp_enroll)
                     .await
                     .map(|e| enrollment.set(Some(e))),
-                Waiting::NewCodes => with_refresh(mfa::recovery_codes)
+                Waiting::NewCodes => with_refresh(mfa::server_fns::recovery_codes)
                     .await
                     .map(|c| codes.set(Some(c.recovery_codes))),
             };
@@ -59,7 +59,7 @@ pub fn TwoStepSection(status: Resource<Result<FactorStatus, AppError>>) -> impl 
     };
 
     let on_confirm = in_place(move |form| async move {
-        match with_refresh(|| mfa::totp_confirm(form.get("code"))).await {
+        match with_refresh(|| mfa::server_fns::totp_confirm(form.get("code"))).await {
             Ok(answer) => {
                 enrollment.set(None);
                 codes.set(Some(answer.recovery_codes));
@@ -73,7 +73,7 @@ pub fn TwoStepSection(status: Resource<Result<FactorStatus, AppError>>) -> impl 
         }
     });
     let on_disable = in_place(move |form| async move {
-        match with_refresh(|| mfa::totp_disable(form.get("password"))).await {
+        match with_refresh(|| mfa::server_fns::totp_disable(form.get("password"))).await {
             Ok(_) => {
                 message.set(Some(
                     "The authenticator app is off. Your other devices were signed out.".into(),

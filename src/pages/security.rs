@@ -1,5 +1,8 @@
 use super::{in_place, list_view, with_refresh, Card, LocalTime};
-use crate::sessions::{notices, security_events, SecurityEventInfo};
+use crate::sessions::{
+    server_fns::{notices, security_events},
+    SecurityEventInfo,
+};
 use leptos::prelude::*;
 
 const EMAIL_LINK_SENT: &str = "We sent a link to the new address: your address changes when you follow it. Your current address got a notice.";
@@ -20,7 +23,10 @@ pub fn SecurityPage() -> impl IntoView {
 
     let on_change_password = in_place(move |form| async move {
         let call = || {
-            crate::sessions::change_password(form.get("current_password"), form.get("new_password"))
+            crate::sessions::server_fns::change_password(
+                form.get("current_password"),
+                form.get("new_password"),
+            )
         };
         match with_refresh(call).await {
             Ok(_) => {
@@ -33,14 +39,18 @@ pub fn SecurityPage() -> impl IntoView {
         }
     });
     let on_change_email = in_place(move |form| async move {
-        let call = || crate::recovery::change_email(form.get("new_email"), form.get("password"));
+        let call = || {
+            crate::recovery::server_fns::change_email(form.get("new_email"), form.get("password"))
+        };
         match with_refresh(call).await {
             Ok(_) => message.set(Some(EMAIL_LINK_SENT.into())),
             Err(err) => super::handle_error(&err, message),
         }
     });
     let on_delete = in_place(move |form| async move {
-        match with_refresh(|| crate::sessions::delete_account(form.get("password"))).await {
+        match with_refresh(|| crate::sessions::server_fns::delete_account(form.get("password")))
+            .await
+        {
             Ok(_) => super::signed_out_here(),
             Err(err) => super::handle_error(&err, message),
         }
@@ -144,7 +154,7 @@ pub fn Notices(
     let hidden = RwSignal::new(false);
     let on_dismiss = in_place(move |_| async move {
         hidden.set(true);
-        let _ = crate::sessions::dismiss_notices().await;
+        let _ = crate::sessions::server_fns::dismiss_notices().await;
     });
     view! {
         <Transition fallback=|| ()>

@@ -1,7 +1,8 @@
 use super::{in_place, with_refresh, Card, LocalTime};
 use crate::{
     error::ErrorCode,
-    sessions::{events::SignInMethod, list_sessions, SessionInfo},
+    sessions::{server_fns::list_sessions, SessionInfo},
+    vocab::SignInMethod,
 };
 use leptos::{ev::SubmitEvent, prelude::*};
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -25,7 +26,7 @@ pub fn SessionsPage() -> impl IntoView {
     // sign-in (another device's session; this one's needs none).
     let pending_one = RwSignal::new(None::<String>);
     let revoke_one = move |id: String| async move {
-        match with_refresh(|| crate::sessions::revoke_session(id.clone())).await {
+        match with_refresh(|| crate::sessions::server_fns::revoke_session(id.clone())).await {
             Ok(_) => {
                 message.set(Some("That device was signed out.".into()));
                 after_revoke();
@@ -40,7 +41,7 @@ pub fn SessionsPage() -> impl IntoView {
     };
     let on_revoke_one = in_place(move |form| revoke_one(form.get("session_id")));
     let revoke_others = move || async move {
-        match with_refresh(crate::sessions::revoke_other_sessions).await {
+        match with_refresh(crate::sessions::server_fns::revoke_other_sessions).await {
             Ok(done) => {
                 message.set(Some(format!(
                     "Signed out {} other device(s).",

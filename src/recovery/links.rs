@@ -8,18 +8,19 @@ use super::{
     mail::{Letter, Mailer},
 };
 use crate::{
-    auth::tokens::{hex, random_id},
     clock::{now_ms, rfc3339, Millis},
     config::Config,
+    crypto::{hex, random_id},
     error::{AppError, ErrorCode},
-    http::client_addr::ClientInfo,
     ids::{SessionId, UserId},
-    sessions::{device::device_name, events::named_enum},
+    request::ClientInfo,
+    sessions::device::device_name,
     store::{
         links::{LinkRow, NewLink},
         throttle::Reservation,
         Db, User,
     },
+    vocab::named_enum,
 };
 use sha2::{Digest, Sha256};
 use std::sync::Arc;

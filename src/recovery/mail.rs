@@ -165,7 +165,7 @@ fn build(from: &Mailbox, letter: &Letter) -> Result<Message, String> {
     );
     let id = format!(
         "<{}@{}>",
-        crate::auth::tokens::random_id(18),
+        crate::crypto::random_id(18),
         from.email.domain()
     );
     Message::builder()
@@ -209,7 +209,7 @@ async fn write_outbox(dir: &std::path::Path, message: &Message) -> std::io::Resu
     let name = format!(
         "{:016}-{}",
         crate::clock::now_ms(),
-        crate::auth::tokens::random_id(6)
+        crate::crypto::random_id(6)
     );
     let partial = dir.join(format!(".{name}.part"));
     tokio::fs::write(&partial, message.formatted()).await?;

@@ -9,20 +9,17 @@ use super::{
 };
 use crate::{
     auth::{
-        extract::AuthedUser,
         passwords::Password,
         service::{normalize_email, AuthService},
         throttle::{address_scope, refuse_if_blocked},
     },
     clock::{now_ms, Millis},
     error::{AppError, ErrorCode},
-    http::client_addr::ClientInfo,
     ids::UserId,
-    sessions::{
-        events::{EventKind, RevokeReason},
-        service::SessionService,
-    },
+    request::{AuthedUser, ClientInfo},
+    sessions::service::SessionService,
     store::Db,
+    vocab::{EventKind, RevokeReason},
 };
 
 /// Reset requests allowed per client address per window.

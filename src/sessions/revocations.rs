@@ -37,9 +37,9 @@
 //!
 //! [RFC 7009 §2.1]: https://www.rfc-editor.org/rfc/rfc7009#section-2.1
 
-use super::events::RevokeReason;
 use crate::{
-    auth::tokens::LEEWAY_SECS, clock::Millis, ids::SessionId, store::sessions::RevocationRow,
+    clock::Millis, ids::SessionId, keys::claims::LEEWAY_SECS, store::sessions::RevocationRow,
+    vocab::RevokeReason,
 };
 use std::{
     collections::HashMap,

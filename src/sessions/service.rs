@@ -4,44 +4,24 @@
 
 use super::{
     device::device_name,
-    events::{EventKind, RevokeReason, SignInMethod},
     revocations::{self, Revocations, TokenLifetimes},
+    tokens::{self, IssuedTokens, TokenKeys},
+    user_cache::{UserCache, CHANGE_PREFIX},
     SecurityEventInfo, SessionInfo, EVENT_RETENTION_DAYS,
 };
 use crate::{
-    auth::{
-        user_cache::{UserCache, CHANGE_PREFIX},
-        extract::AuthedUser,
-        tokens::{self, IssuedTokens, TokenKeys},
-    },
     clock::{millis, now_ms, rfc3339, secs, Millis},
     config::Config,
     error::{AppError, ErrorCode},
-    http::client_addr::ClientInfo,
     ids::{SessionId, UserId},
+    request::{AuthedUser, ClientInfo},
     store::{
         events::NewEvent, sessions::RevocationNotices, Db, NewSession, SecurityEvent, Session,
-        StoreError,
-        User,
+        StoreError, User,
     },
+    vocab::{EventKind, RevokeReason, SessionKind, SignInMethod},
 };
 use std::sync::Arc;
-
-/// Browser (cookies) or a non-browser client (Bearer token API).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SessionKind {
-    Browser,
-    Api,
-}
-
-impl SessionKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Browser => "browser",
-            Self::Api => "api",
-        }
-    }
-}
 
 const DAY_MS: Millis = 24 * 3_600_000;
 
@@ -295,7 +275,7 @@ impl SessionService {
     /// whatever its issue time (those recorded without one rely on it): one
     /// access-token lifetime plus the leeway, and a margin.
     fn revocation_retention(&self) -> Millis {
-        millis(self.config.lifetimes.access) + (tokens::LEEWAY_SECS as Millis + 5) * 1000
+        millis(self.config.lifetimes.access) + (crate::keys::claims::LEEWAY_SECS as Millis + 5) * 1000
     }
 
     /// Loads revocations made since the last load (by any instance), and

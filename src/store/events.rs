@@ -1,7 +1,7 @@
 //! The `security_events` table: what happened to an account, for its owner.
 
 use super::{execute, on_pool, Db, StoreResult};
-use crate::{clock::Millis, ids::UserId, sessions::events::EventKind};
+use crate::{clock::Millis, ids::UserId, vocab::EventKind};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct SecurityEvent {

@@ -12,6 +12,7 @@ pub mod sessions;
 pub mod throttle;
 pub mod users;
 
+use crate::error::{AppError, ErrorCode};
 use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
@@ -172,6 +173,24 @@ impl From<sqlx::Error> for StoreError {
             StoreError::Unavailable(err)
         } else {
             StoreError::Other(err)
+        }
+    }
+}
+
+/// A store failure, as a request answers it.
+impl From<StoreError> for AppError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            // Transient: nothing was changed, and the caller's credentials
+            // stay valid; the client may retry.
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                Self {
+                    retry_after: Some(1),
+                    ..Self::from(ErrorCode::Unavailable)
+                }
+            }
+            StoreError::Other(cause) => Self::internal(cause),
         }
     }
 }

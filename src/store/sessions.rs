@@ -4,7 +4,7 @@ use super::{execute, on_pool, Db, StoreResult};
 use crate::{
     clock::Millis,
     ids::{SessionId, UserId},
-    sessions::events::RevokeReason,
+    vocab::RevokeReason,
 };
 
 /// A session row. `secret` is key material for deriving refresh tokens, not a token.

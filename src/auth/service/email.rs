@@ -3,6 +3,12 @@
 
 use crate::error::AppError;
 
+/// What a new password may not be built from: the account's email.
+pub(super) fn guessable_inputs(email: &str) -> [&str; 3] {
+    let local_part = email.split('@').next().unwrap_or_default();
+    [email, local_part, "gatehouse"]
+}
+
 /// Trims and lower-cases an email and checks its shape.
 pub fn normalize_email(raw: &str) -> Result<String, AppError> {
     let email = raw.trim().to_lowercase();

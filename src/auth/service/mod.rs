@@ -9,30 +9,28 @@ mod email;
 mod refresh;
 mod second_step;
 
+pub use email::normalize_email;
 pub use second_step::SignIn;
 
-pub use email::normalize_email;
-
 use super::{
-    device::DeviceKeys,
-    extract::AuthedUser,
     passwords::{Password, PasswordHasherPool},
     throttle::{self, ThrottleKeys},
-    tokens::{IssuedTokens, TokenKeys},
 };
 use crate::{
     clock::now_ms,
     config::Config,
     error::{AppError, ErrorCode},
-    http::client_addr::ClientInfo,
     ids::{SessionId, UserId},
     mfa::service::MfaService,
-    sessions::{
-        events::{EventKind, SignInMethod},
-        service::{SessionKind, SessionService},
-    },
     recovery::links::Links,
+    request::{AuthedUser, ClientInfo},
+    sessions::{
+        device_credential::DeviceKeys,
+        service::SessionService,
+        tokens::{IssuedTokens, TokenKeys},
+    },
     store::{Db, User},
+    vocab::{EventKind, SessionKind, SignInMethod},
 };
 use std::sync::Arc;
 
@@ -46,12 +44,6 @@ pub struct AuthService {
     sessions: SessionService,
     links: Links,
     mfa: MfaService,
-}
-
-/// What a new password may not be built from: the account's email.
-fn guessable_inputs(email: &str) -> [&str; 3] {
-    let local_part = email.split('@').next().unwrap_or_default();
-    [email, local_part, "gatehouse"]
 }
 
 impl AuthService {
@@ -80,7 +72,7 @@ impl AuthService {
     /// strength rules.
     pub async fn check_new_password(&self, password: &Password, email: &str) -> Result<(), AppError> {
         self.passwords
-            .check_new(password, &guessable_inputs(email))
+            .check_new(password, &email::guessable_inputs(email))
             .await
     }
 
@@ -161,13 +153,13 @@ impl AuthService {
             return Err(throttled);
         }
         self.passwords
-            .check_new(&password, &guessable_inputs(&email))
+            .check_new(&password, &email::guessable_inputs(&email))
             .await?;
         if self.db.user_by_email(&email).await?.is_some() {
             return Err(ErrorCode::EmailTaken.into());
         }
         let hash = self.passwords.hash(&password).await?;
-        let id = UserId::new(super::tokens::random_id(16));
+        let id = UserId::new(crate::crypto::random_id(16));
         let user = self
             .db
             .create_user(&id, &email, &hash, now_ms())

@@ -3,20 +3,17 @@
 
 use super::AuthService;
 use crate::{
-    auth::{
-        extract::AuthedUser,
-        tokens::{self, IssuedTokens},
-    },
     clock::{millis, now_ms, secs, Millis},
     error::{AppError, ErrorCode},
-    http::client_addr::ClientInfo,
     ids::SessionId,
+    request::{AuthedUser, ClientInfo},
     sessions::{
         device::device_name,
-        events::{EventKind, RevokeReason, SignInMethod},
         service::truncate,
+        tokens::{self, IssuedTokens},
     },
     store::{sessions::Rotation, Session},
+    vocab::{EventKind, RevokeReason, SignInMethod},
 };
 
 /// A session that is revoked or expired cannot be refreshed.

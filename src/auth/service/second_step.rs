@@ -6,18 +6,14 @@
 use super::AuthService;
 use crate::{
     auth::{
-        extract::AuthedUser,
         passwords::Password,
         throttle::{self, ThrottleKeys},
-        tokens::IssuedTokens,
     },
     error::{AppError, ErrorCode},
-    http::client_addr::ClientInfo,
-    sessions::{
-        events::{EventKind, SignInMethod},
-        service::SessionKind,
-    },
+    request::{AuthedUser, ClientInfo},
+    sessions::tokens::IssuedTokens,
     store::User,
+    vocab::{EventKind, SessionKind, SignInMethod},
 };
 
 /// How a correct password ended. Made once per sign-in and taken apart at

@@ -4,8 +4,7 @@
 //! valid one are throttled on their own, so strangers' guesses never lock
 //! the owner's known devices out.
 
-use super::tokens::derive_key;
-use crate::{config::MasterSecret, ids::UserId};
+use crate::{config::MasterSecret, crypto::derive_key, ids::UserId};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use hmac::{Hmac, Mac};
 use rand::RngCore as _;

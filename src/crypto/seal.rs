@@ -5,7 +5,7 @@
 //! another row does not open (OWASP Cryptographic Storage Cheat Sheet,
 //! "Algorithms" and "Key Management").
 
-use crate::{auth::tokens::derive_key, config::MasterSecret};
+use crate::{config::MasterSecret, crypto::derive_key};
 use chacha20poly1305::{
     aead::{Aead, KeyInit, Payload},
     XChaCha20Poly1305, XNonce,

@@ -10,41 +10,23 @@
 use crate::{
     clock::Millis,
     config::MasterSecret,
-    error::ErrorCode,
+    crypto::{derive_key, hex, random_id},
     ids::{SessionId, UserId},
-    keys::{KeyError, Keyring},
+    keys::{
+        claims::{AccessError, Claims, AUDIENCE},
+        KeyError, Keyring,
+    },
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use hmac::{Hmac, Mac};
 use rand::RngCore as _;
-use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use zeroize::Zeroizing;
 use std::{fmt, sync::Arc, time::Duration};
-
-/// The audience every gatehouse access token is for.
-pub const AUDIENCE: &str = "gatehouse";
-/// Clock leeway when checking `exp` (the contract allows at most 5 s).
-pub const LEEWAY_SECS: u64 = 5;
+use zeroize::Zeroizing;
 
 const SESSION_ID_BYTES: usize = 16;
 const MAC_BYTES: usize = 32;
 const TOKEN_BYTES: usize = SESSION_ID_BYTES + 8 + MAC_BYTES;
-
-/// Claims of an access token.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Claims {
-    pub sub: String,
-    pub sid: String,
-    pub iat: i64,
-    pub exp: i64,
-    pub jti: String,
-    pub iss: String,
-    pub aud: String,
-    /// How the session signed in (RFC 8176 method names).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub amr: Vec<String>,
-}
 
 /// A signed access token. Its `Debug` never shows it.
 #[derive(Clone)]
@@ -85,7 +67,7 @@ pub struct IssuedTokens {
     /// When the refresh token stops working if unused (unix ms).
     pub refresh_expires_at: Millis,
     /// A device credential, issued at sign-in (not at refresh).
-    pub device: Option<super::device::DeviceToken>,
+    pub device: Option<super::device_credential::DeviceToken>,
 }
 
 /// A refresh token taken apart, its MAC not yet checked.
@@ -108,32 +90,6 @@ pub struct TokenKeys {
 impl fmt::Debug for TokenKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "TokenKeys({:?})", self.ring)
-    }
-}
-
-/// Derives a sub-key from the configured secret with HKDF-SHA256 (RFC 5869),
-/// one label per purpose, so no two uses share a key.
-pub(crate) fn derive_key(secret: &[u8], label: &str) -> Zeroizing<[u8; 32]> {
-    let mut out = Zeroizing::new([0u8; 32]);
-    hkdf::Hkdf::<Sha256>::new(Some(b"gatehouse"), secret)
-        .expand(label.as_bytes(), out.as_mut())
-        .expect("32 bytes is a valid HKDF-SHA256 output length");
-    out
-}
-
-/// Why an access token was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AccessError {
-    Expired,
-    Invalid,
-}
-
-impl From<AccessError> for ErrorCode {
-    fn from(err: AccessError) -> Self {
-        match err {
-            AccessError::Expired => ErrorCode::TokenExpired,
-            AccessError::Invalid => ErrorCode::Unauthenticated,
-        }
     }
 }
 
@@ -250,13 +206,6 @@ pub fn parse_refresh_token(token: &str) -> Option<ParsedRefreshToken> {
     })
 }
 
-/// `bytes` random bytes from the OS, base64url-encoded.
-pub fn random_id(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::rngs::OsRng.fill_bytes(&mut buf);
-    URL_SAFE_NO_PAD.encode(buf)
-}
-
 /// A new session id (128 random bits).
 pub fn new_session_id() -> String {
     random_id(SESSION_ID_BYTES)
@@ -267,11 +216,6 @@ pub fn new_session_secret() -> Vec<u8> {
     let mut buf = vec![0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut buf);
     buf
-}
-
-/// Lower-case hexadecimal.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-//! What can happen to an account (the security log) and why a session can
-//! end. Stored and sent by their names; compiled for the browser too, so the
-//! log page titles each kind from the same table.
+//! The vocabulary every floor shares: what can happen to an account (the
+//! security log), how a session signed in, why it can end, and what kind of
+//! client holds it. Stored and sent by their names; compiled for the browser
+//! too, so the log page titles each kind from the same table.
 
 use crate::error::ErrorCode;
 
@@ -153,6 +154,22 @@ impl From<RevokeReason> for ErrorCode {
             RevokeReason::Reuse => ErrorCode::ReuseDetected,
             RevokeReason::AccountDisabled => ErrorCode::AccountDisabled,
             _ => ErrorCode::SessionRevoked,
+        }
+    }
+}
+
+/// Browser (cookies) or a non-browser client (Bearer token API).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionKind {
+    Browser,
+    Api,
+}
+
+impl SessionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Browser => "browser",
+            Self::Api => "api",
         }
     }
 }
