@@ -21,7 +21,7 @@ use crate::{
     mfa::service::MfaService,
     recovery::links::{Links, Purpose},
     request::{AuthedUser, ClientInfo},
-    sessions::service::{write_event, SessionService},
+    sessions::{records::write_event, service::SessionService},
     store::{Db, User},
     vocab::{EventKind, RevokeReason},
 };

@@ -9,6 +9,7 @@ pub mod server_fns;
 server_only! {
     pub mod device;
     pub mod device_credential;
+    pub mod records;
     pub mod revocations;
     pub mod service;
     pub mod tokens;

@@ -3,21 +3,20 @@
 //! the security log. It owns those writes and their events.
 
 use super::{
-    device::device_name,
+    records::{event_info, session_info, truncate, write_event},
     revocations::{self, Revocations, TokenLifetimes},
     tokens::{self, IssuedTokens, TokenKeys},
     user_cache::{UserCache, CHANGE_PREFIX},
     SecurityEventInfo, SessionInfo, EVENT_RETENTION_DAYS,
 };
 use crate::{
-    clock::{millis, now_ms, rfc3339, secs, Millis},
+    clock::{millis, now_ms, secs, Millis},
     config::Config,
     error::{AppError, ErrorCode},
     ids::{SessionId, UserId},
     request::{AuthedUser, ClientInfo},
     store::{
-        events::NewEvent, sessions::RevocationNotices, Db, NewSession, SecurityEvent, Session,
-        StoreError, User,
+        sessions::RevocationNotices, Db, NewSession, SecurityEvent, Session, User,
     },
     vocab::{EventKind, RevokeReason, SessionKind, SignInMethod},
 };
@@ -347,60 +346,5 @@ impl SessionService {
     /// Closes the database connections (at shutdown).
     pub async fn close(&self) {
         self.db.close().await
-    }
-}
-
-/// Writes an entry of `user_id`'s security log on `db` (the pool, or the
-/// transaction of the command it tells of), naming the client's device.
-pub async fn write_event(
-    db: &Db,
-    user_id: &UserId,
-    kind: EventKind,
-    client: &ClientInfo,
-    detail: &str,
-) -> Result<(), StoreError> {
-    let device = device_name(&client.user_agent);
-    db.record_event(NewEvent {
-        user_id,
-        kind,
-        at: now_ms(),
-        device: Some(&device),
-        ip: client.ip.as_deref(),
-        detail,
-    })
-    .await
-}
-
-/// The listing of a stored session; `current` is the caller's session id.
-pub fn session_info(s: Session, current: Option<&SessionId>) -> SessionInfo {
-    SessionInfo {
-        current: current == Some(&s.id),
-        device: device_name(&s.user_agent),
-        kind: s.kind,
-        ip: s.ip,
-        method: s.method,
-        created_at: rfc3339(s.created_at),
-        last_used_at: rfc3339(s.last_used_at),
-        id: s.id.into_string(),
-    }
-}
-
-/// The listing of a stored security event (`None` for a kind this version
-/// does not know).
-fn event_info(e: SecurityEvent) -> Option<SecurityEventInfo> {
-    Some(SecurityEventInfo {
-        kind: EventKind::parse(&e.kind)?,
-        at: rfc3339(e.at),
-        device: e.device,
-        ip: e.ip,
-        detail: e.detail,
-    })
-}
-
-/// At most `max` characters of `s`.
-pub fn truncate(s: &str, max: usize) -> &str {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => &s[..i],
-        None => s,
     }
 }

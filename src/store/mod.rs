@@ -3,6 +3,7 @@
 //! else touches the database handle. Errors are [`StoreError`]; services map
 //! them to the answers a client sees.
 
+mod error;
 pub mod events;
 pub mod factors;
 pub mod keys;
@@ -12,7 +13,6 @@ pub mod sessions;
 pub mod throttle;
 pub mod users;
 
-use crate::error::{AppError, ErrorCode};
 use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
@@ -20,6 +20,7 @@ use sqlx::{
 };
 use std::{str::FromStr, time::Duration};
 
+pub use error::{StoreError, StoreResult};
 pub use events::SecurityEvent;
 pub use sessions::{NewSession, Session};
 pub use users::{User, UserSummary};
@@ -146,85 +147,6 @@ macro_rules! execute {
 }
 pub(crate) use execute;
 
-/// A failed statement.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The database is unreachable, overloaded or busy: nothing was changed,
-    /// and trying again later may work.
-    #[error("database unavailable: {0}")]
-    Unavailable(sqlx::Error),
-    #[error("database error: {0}")]
-    Other(sqlx::Error),
-}
-
-pub type StoreResult<T> = Result<T, StoreError>;
-
-impl StoreError {
-    /// Whether the database was away or busy, so that the same statement
-    /// may work if tried again later.
-    pub fn is_unavailable(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_))
-    }
-}
-
-impl From<sqlx::Error> for StoreError {
-    fn from(err: sqlx::Error) -> Self {
-        if is_transient(&err) {
-            StoreError::Unavailable(err)
-        } else {
-            StoreError::Other(err)
-        }
-    }
-}
-
-/// A store failure, as a request answers it.
-impl From<StoreError> for AppError {
-    fn from(err: StoreError) -> Self {
-        match err {
-            // Transient: nothing was changed, and the caller's credentials
-            // stay valid; the client may retry.
-            StoreError::Unavailable(cause) => {
-                tracing::warn!(error = %cause, "database unavailable");
-                Self {
-                    retry_after: Some(1),
-                    ..Self::from(ErrorCode::Unavailable)
-                }
-            }
-            StoreError::Other(cause) => Self::internal(cause),
-        }
-    }
-}
-
-/// Whether an error is the database being away or busy rather than a fault
-/// in the statement: a request that meets one must not sign anybody out.
-fn is_transient(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(db) => {
-            let Some(code) = db.code() else { return false };
-            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
-                // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
-                code.parse::<i32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
-            } else {
-                // PostgreSQL: connection exceptions (08…), insufficient
-                // resources such as too many connections (53…), operator
-                // intervention such as a shutdown (57…), serialization
-                // failures and deadlocks (40001, 40P01).
-                code.starts_with("08")
-                    || code.starts_with("53")
-                    || code.starts_with("57")
-                    || code == "40001"
-                    || code == "40P01"
-            }
-        }
-        _ => false,
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error("unsupported DATABASE_URL scheme `{0}`: use sqlite: or postgres://")]
@@ -252,7 +174,7 @@ impl ConnectError {
             | ConnectError::Postgres(_, err)
             | ConnectError::Migrate(
                 MigrateError::Execute(err) | MigrateError::ExecuteMigration(err, _),
-            ) => matches!(err, sqlx::Error::Database(_)) && is_transient(err),
+            ) => matches!(err, sqlx::Error::Database(_)) && error::is_transient(err),
             _ => false,
         }
     }
@@ -410,79 +332,4 @@ async fn take<T: sqlx::Database>(tx: &Shared<T>) -> sqlx::Transaction<'static, T
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    /// A real `SQLITE_BUSY`: a write while another connection holds the
-    /// write lock, with no busy timeout to wait it out.
-    pub(crate) async fn busy_error(dir: &std::path::Path) -> sqlx::Error {
-        let file = dir.join("busy.db");
-        let options = SqliteConnectOptions::new()
-            .filename(&file)
-            .create_if_missing(true);
-        let holder = SqlitePool::connect_with(options.clone()).await.unwrap();
-        sqlx::query("CREATE TABLE IF NOT EXISTS t (x INTEGER)")
-            .execute(&holder)
-            .await
-            .unwrap();
-        let mut lock = holder.acquire().await.unwrap();
-        sqlx::query("BEGIN EXCLUSIVE")
-            .execute(&mut *lock)
-            .await
-            .unwrap();
-        let writer = SqlitePool::connect_with(options.busy_timeout(Duration::ZERO))
-            .await
-            .unwrap();
-        let err = sqlx::query("INSERT INTO t (x) VALUES (1)")
-            .execute(&writer)
-            .await
-            .unwrap_err();
-        sqlx::query("ROLLBACK").execute(&mut *lock).await.unwrap();
-        err
-    }
-
-    #[tokio::test]
-    async fn a_busy_database_is_unavailable_and_a_bad_statement_is_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let busy = busy_error(dir.path()).await;
-        let code = busy
-            .as_database_error()
-            .and_then(|e| e.code())
-            .map(|c| c.into_owned());
-        assert_eq!(code.as_deref(), Some("5"), "SQLITE_BUSY: {busy}");
-        assert!(StoreError::from(busy).is_unavailable());
-        assert!(ConnectError::Open(busy_error(dir.path()).await).is_busy());
-
-        let pool = SqlitePool::connect_with(
-            SqliteConnectOptions::new().filename(dir.path().join("busy.db")),
-        )
-        .await
-        .unwrap();
-        let bad = sqlx::query("INSERT INTO no_such_table VALUES (1)")
-            .execute(&pool)
-            .await
-            .unwrap_err();
-        assert!(!StoreError::from(bad).is_unavailable());
-        assert!(StoreError::from(sqlx::Error::PoolTimedOut).is_unavailable());
-        // The pool has already waited for a server that does not answer.
-        assert!(!ConnectError::Open(sqlx::Error::PoolTimedOut).is_busy());
-    }
-
-    #[tokio::test]
-    async fn start_up_errors_name_the_server_but_never_the_password() {
-        let err = Db::connect("mysql://root:hunter2@127.0.0.1/app")
-            .await
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unsupported DATABASE_URL scheme `mysql:`: use sqlite: or postgres://"
-        );
-        // Nothing listens on port 1.
-        let err = Db::connect("postgres://gatehouse:hunter2@127.0.0.1:1/gatehouse")
-            .await
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("127.0.0.1:1/gatehouse"), "{err}");
-        assert!(!err.contains("hunter2"), "{err}");
-    }
-}
+pub(crate) mod tests;

@@ -9,7 +9,7 @@ use crate::{
     request::{AuthedUser, ClientInfo},
     sessions::{
         device::device_name,
-        service::truncate,
+        records::truncate,
         tokens::{self, IssuedTokens},
     },
     store::{sessions::Rotation, Session},
