@@ -434,3 +434,72 @@ async fn pages_get_a_fresh_csp_nonce_and_other_answers_a_policy_that_loads_nothi
         assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     }
 }
+
+/// The sign-in allowance of one client address (an IPv4 address or an IPv6
+/// /64); the /56 around a client gets four times as much, the /48 sixteen.
+const FREE_PER_CLIENT: usize = 20;
+const FREE_PER_48: usize = 16 * FREE_PER_CLIENT;
+
+/// Client `n` of the /48 `prefix` (e.g. `2001:db8:aa`): every `n` below
+/// 65,536 is a /64 of its own, and no /56 holds more than `n / 256 + 1`.
+fn client_in_48(prefix: &str, n: usize) -> String {
+    format!("{prefix}:{:x}::1", ((n % 256) << 8) | (n / 256))
+}
+
+#[tokio::test]
+async fn guesses_spread_over_the_64s_of_one_48_are_counted_together() {
+    let app = TestApp::spawn_with(&[("GATEHOUSE_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let owner_address = email("tunnel-owner");
+    let owner = app.signed_up(&owner_address).await;
+    // Password spraying from a tunnel broker's /48: one guess per account,
+    // every guess from a /64 of its own. Up to the /48's allowance each
+    // one is checked.
+    let mut n = 0;
+    while n < FREE_PER_48 - 1 {
+        let batch = (n..(n + 8).min(FREE_PER_48 - 1)).map(|i| {
+            let app = &app;
+            async move { guess_from(app, &client_in_48("2001:db8:aa", i), &email("spray")).await }
+        });
+        for answer in futures::future::join_all(batch).await {
+            assert_eq!(answer.code(), "invalid_credentials", "{}", answer.body);
+        }
+        n = (n + 8).min(FREE_PER_48 - 1);
+    }
+    // Beyond it the /48 is in backoff, whichever of its /64s guesses next
+    // (guessing on until the backoff is at least two seconds long, so the
+    // checks below fall inside it).
+    let mut locked = false;
+    for _ in 0..40 {
+        n += 1;
+        let answer = guess_from(&app, &client_in_48("2001:db8:aa", n), &email("spray")).await;
+        let retry: u64 = answer
+            .header("retry-after")
+            .map_or(0, |v| v.parse().unwrap());
+        if answer.status == StatusCode::TOO_MANY_REQUESTS && retry >= 2 {
+            assert_eq!(answer.code(), "throttled");
+            locked = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(locked, "the /48 is throttled once its allowance is spent");
+    let fresh = guess_from(&app, "2001:db8:aa:ffff::1", &email("spray")).await;
+    assert_eq!(
+        (fresh.status, fresh.code().as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, "throttled"),
+        "a /64 and /56 never used before are inside the same /48"
+    );
+    assert!(fresh.header("retry-after").is_some());
+    // The owner's known device is exempt from the address-wide locks.
+    let res = owner
+        .post_form_from(
+            "2001:db8:aa:fffe::1",
+            "/api/login",
+            &[("email", &owner_address), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    // Another /48 is not affected.
+    let other = guess_from(&app, "2001:db8:ab::1", &email("spray")).await;
+    assert_eq!(other.code(), "invalid_credentials", "{}", other.body);
+}
