@@ -503,3 +503,75 @@ async fn guesses_spread_over_the_64s_of_one_48_are_counted_together() {
     let other = guess_from(&app, "2001:db8:ab::1", &email("spray")).await;
     assert_eq!(other.code(), "invalid_credentials", "{}", other.body);
 }
+
+#[tokio::test]
+async fn sign_ups_are_limited_per_ipv6_56_and_48_too() {
+    let app = TestApp::spawn_with(&[
+        ("GATEHOUSE_REGISTER_LIMIT", "2"),
+        ("GATEHOUSE_TRUSTED_PROXIES", "127.0.0.1"),
+    ])
+    .await;
+    let refused = |res: common::Answer, what: &str| {
+        assert_eq!(
+            (res.status, res.code().as_str()),
+            (StatusCode::TOO_MANY_REQUESTS, "throttled"),
+            "{what}: {}",
+            res.body
+        );
+        let retry: u64 = res.header("retry-after").unwrap().parse().unwrap();
+        assert!((1..=3600).contains(&retry), "{retry}");
+    };
+    // A /56 gets four times the limit, whichever of its /64s sign up.
+    for n in 0..8 {
+        let res = register_from(&app, &format!("2001:db8:aa:bb{n:02x}::1"), &email("v6")).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    }
+    refused(
+        register_from(&app, "2001:db8:aa:bbff::1", &email("v6")).await,
+        "a fresh /64 of a spent /56",
+    );
+    // A /48 gets sixteen times the limit, whichever of its /56s sign up.
+    for n in 0..24 {
+        let res = register_from(&app, &format!("2001:db8:aa:{n:02x}00::1"), &email("v6")).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    }
+    refused(
+        register_from(&app, "2001:db8:aa:ff00::1", &email("v6")).await,
+        "a fresh /56 of a spent /48",
+    );
+    // Another /48 is not affected.
+    let other = register_from(&app, "2001:db8:ab::1", &email("v6")).await;
+    assert_eq!(other.status, StatusCode::OK, "{}", other.body);
+}
+
+#[tokio::test]
+async fn reset_requests_are_limited_per_ipv6_56_too() {
+    let app = TestApp::spawn_with(&[("GATEHOUSE_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let ask = |ip: String| {
+        let app = &app;
+        async move {
+            app.browser()
+                .post_form_from(
+                    &ip,
+                    "/api/request_password_reset",
+                    &[("email", &email("nobody"))],
+                )
+                .await
+        }
+    };
+    // 30 an hour per client; a /56 gets four times as many, whichever of
+    // its /64s ask.
+    for n in 0..120 {
+        let res = ask(format!("2001:db8:cc:dd{n:02x}::1")).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    }
+    let refused = ask("2001:db8:cc:ddff::1".to_owned()).await;
+    assert_eq!(
+        (refused.status, refused.code().as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, "throttled")
+    );
+    assert!(refused.header("retry-after").is_some());
+    // Another /56 of the same /48 is not held up.
+    let other = ask("2001:db8:cc:ee00::1".to_owned()).await;
+    assert_eq!(other.status, StatusCode::OK, "{}", other.body);
+}

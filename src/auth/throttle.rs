@@ -9,7 +9,7 @@
 use crate::{
     clock::Millis,
     error::AppError,
-    store::throttle::{Attempt, Reservation},
+    store::throttle::{Attempt, Reservation, WindowLimit},
 };
 
 /// Attempts allowed per (account, client address) before backoff starts.
@@ -24,7 +24,8 @@ const MAX_BLOCK_MS: Millis = 15 * 60 * 1000;
 const CLIENT_WINDOW_MS: Millis = 3_600_000;
 /// An account's streak starts over after a day without failures.
 const ACCOUNT_WINDOW_MS: Millis = 24 * 3_600_000;
-/// The sign-up window: `GATEHOUSE_REGISTER_LIMIT` per client address per hour.
+/// The sign-up window: `GATEHOUSE_REGISTER_LIMIT` per client address per
+/// hour (more for the wider IPv6 scopes, see [`address_scopes`]).
 pub const REGISTER_WINDOW_MS: Millis = 3_600_000;
 
 /// The throttle keys one sign-in attempt is counted under.
@@ -130,11 +131,6 @@ pub fn account_devices_attempt(key: &str) -> Attempt<'_> {
     }
 }
 
-/// The sign-up key of a client address.
-pub fn register_key(client_ip: Option<&str>) -> String {
-    format!("register:{}", address_scope(client_ip))
-}
-
 /// How many times one client's allowance the /56 around an IPv6 client gets.
 const SHARE_OF_56: i64 = 4;
 /// How many times one client's allowance the /48 around an IPv6 client gets.
@@ -194,6 +190,20 @@ pub fn address_scope(client_ip: Option<&str>) -> String {
     address_scopes(client_ip).swap_remove(0).prefix
 }
 
+/// The fixed-window limits a request from `client_ip` is counted under:
+/// `{kind}:{scope}` for each of its [`address_scopes`], narrowest first,
+/// `limit` times the scope's share. Reserve them with
+/// [`crate::store::Db::reserve_in_windows`].
+pub fn per_address_limits(kind: &str, client_ip: Option<&str>, limit: i64) -> Vec<WindowLimit> {
+    address_scopes(client_ip)
+        .into_iter()
+        .map(|s| WindowLimit {
+            key: format!("{kind}:{}", s.prefix),
+            limit: limit.saturating_mul(s.share),
+        })
+        .collect()
+}
+
 /// `Err(throttled)` with the seconds to wait when a reservation was refused.
 pub fn refuse_if_blocked(reservation: Reservation) -> Result<(), AppError> {
     match reservation {
@@ -206,7 +216,7 @@ pub fn refuse_if_blocked(reservation: Reservation) -> Result<(), AppError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{address_scope, address_scopes, ThrottleKeys};
+    use super::{address_scope, address_scopes, per_address_limits, ThrottleKeys};
 
     fn scopes(ip: &str) -> Vec<(String, i64)> {
         address_scopes(Some(ip))
@@ -308,5 +318,26 @@ mod tests {
             keys.released_by_success(),
             ["ip:192.0.2.7", "acct:a@example.com"]
         );
+    }
+
+    #[test]
+    fn per_address_limits_grow_with_the_scope() {
+        let limits: Vec<_> = per_address_limits("reset", Some("2001:db8:aa:bb01::7"), 30)
+            .into_iter()
+            .map(|l| (l.key, l.limit))
+            .collect();
+        assert_eq!(
+            limits,
+            [
+                ("reset:2001:db8:aa:bb01::/64".to_owned(), 30),
+                ("reset:2001:db8:aa:bb00::/56".to_owned(), 120),
+                ("reset:2001:db8:aa::/48".to_owned(), 480),
+            ]
+        );
+        let limits: Vec<_> = per_address_limits("register", Some("192.0.2.7"), 30)
+            .into_iter()
+            .map(|l| (l.key, l.limit))
+            .collect();
+        assert_eq!(limits, [("register:192.0.2.7".to_owned(), 30)]);
     }
 }
