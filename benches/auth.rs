@@ -323,7 +323,8 @@ async fn run() {
 
     // A distributed guessing flood (random accounts from random addresses
     // through the trusted proxy, each a real argon2 check) while /me is
-    // measured again.
+    // measured again. Every guess comes from a /48 of its own, so none is
+    // refused by the throttle of a spent IPv6 prefix.
     let flooding = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let flood = (0..16).map(|worker| {
         let (client, base, flooding) = (client.clone(), base.clone(), flooding.clone());
@@ -332,7 +333,7 @@ async fn run() {
             // Bounded in count and time: it stops with the measurement.
             while flooding.load(std::sync::atomic::Ordering::Relaxed) && sent < 2_000 {
                 let n = worker * 100_000 + sent;
-                let ip = format!("2001:db8:{:x}:{:x}::1", worker, sent);
+                let ip = format!("2001:db8:{:x}::1", worker * 2_000 + sent);
                 let account = format!("victim-{n}@example.com");
                 guess(&client, &base, &account, &ip, n).await;
                 sent += 1;

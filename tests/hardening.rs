@@ -729,3 +729,144 @@ async fn every_answer_names_its_request_and_only_a_trusted_proxy_chooses_the_nam
     assert_eq!(ready.json(), serde_json::json!({"ready": true}));
     assert_eq!(ready.header("cache-control").as_deref(), Some("no-store"));
 }
+
+/// The sign-in allowance of one client address (an IPv4 address or an IPv6
+/// /64); the /56 around a client gets four times as much, the /48 sixteen.
+const FREE_PER_CLIENT: usize = 20;
+const FREE_PER_48: usize = 16 * FREE_PER_CLIENT;
+
+/// Client `n` of the /48 `prefix` (e.g. `2001:db8:aa`): every `n` below
+/// 65,536 is a /64 of its own, and no /56 holds more than `n / 256 + 1`.
+fn client_in_48(prefix: &str, n: usize) -> String {
+    format!("{prefix}:{:x}::1", ((n % 256) << 8) | (n / 256))
+}
+
+#[tokio::test]
+async fn guesses_spread_over_the_64s_of_one_48_are_counted_together() {
+    let app = TestApp::spawn_with(&[("GATEHOUSE_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let owner_address = email("tunnel-owner");
+    let owner = app.signed_up(&owner_address).await;
+    // Password spraying from a tunnel broker's /48: one guess per account,
+    // every guess from a /64 of its own. Up to the /48's allowance each
+    // one is checked.
+    let mut n = 0;
+    while n < FREE_PER_48 - 1 {
+        let batch = (n..(n + 8).min(FREE_PER_48 - 1)).map(|i| {
+            let app = &app;
+            async move { guess_from(app, &client_in_48("2001:db8:aa", i), &email("spray")).await }
+        });
+        for answer in futures::future::join_all(batch).await {
+            assert_eq!(answer.code(), "invalid_credentials", "{}", answer.body);
+        }
+        n = (n + 8).min(FREE_PER_48 - 1);
+    }
+    // Beyond it the /48 is in backoff, whichever of its /64s guesses next
+    // (guessing on until the backoff is at least two seconds long, so the
+    // checks below fall inside it).
+    let mut locked = false;
+    for _ in 0..40 {
+        n += 1;
+        let answer = guess_from(&app, &client_in_48("2001:db8:aa", n), &email("spray")).await;
+        let retry: u64 = answer
+            .header("retry-after")
+            .map_or(0, |v| v.parse().unwrap());
+        if answer.status == StatusCode::TOO_MANY_REQUESTS && retry >= 2 {
+            assert_eq!(answer.code(), "throttled");
+            locked = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(locked, "the /48 is throttled once its allowance is spent");
+    let fresh = guess_from(&app, "2001:db8:aa:ffff::1", &email("spray")).await;
+    assert_eq!(
+        (fresh.status, fresh.code().as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, "throttled"),
+        "a /64 and /56 never used before are inside the same /48"
+    );
+    assert!(fresh.header("retry-after").is_some());
+    // The owner's known device is exempt from the address-wide locks.
+    let res = owner
+        .post_form_from(
+            "2001:db8:aa:fffe::1",
+            "/api/login",
+            &[("email", &owner_address), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    // Another /48 is not affected.
+    let other = guess_from(&app, "2001:db8:ab::1", &email("spray")).await;
+    assert_eq!(other.code(), "invalid_credentials", "{}", other.body);
+}
+
+#[tokio::test]
+async fn sign_ups_are_limited_per_ipv6_56_and_48_too() {
+    let app = TestApp::spawn_with(&[
+        ("GATEHOUSE_REGISTER_LIMIT", "2"),
+        ("GATEHOUSE_TRUSTED_PROXIES", "127.0.0.1"),
+    ])
+    .await;
+    let refused = |res: common::Answer, what: &str| {
+        assert_eq!(
+            (res.status, res.code().as_str()),
+            (StatusCode::TOO_MANY_REQUESTS, "throttled"),
+            "{what}: {}",
+            res.body
+        );
+        let retry: u64 = res.header("retry-after").unwrap().parse().unwrap();
+        assert!((1..=3600).contains(&retry), "{retry}");
+    };
+    // A /56 gets four times the limit, whichever of its /64s sign up.
+    for n in 0..8 {
+        let res = register_from(&app, &format!("2001:db8:aa:bb{n:02x}::1"), &email("v6")).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    }
+    refused(
+        register_from(&app, "2001:db8:aa:bbff::1", &email("v6")).await,
+        "a fresh /64 of a spent /56",
+    );
+    // A /48 gets sixteen times the limit, whichever of its /56s sign up.
+    for n in 0..24 {
+        let res = register_from(&app, &format!("2001:db8:aa:{n:02x}00::1"), &email("v6")).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    }
+    refused(
+        register_from(&app, "2001:db8:aa:ff00::1", &email("v6")).await,
+        "a fresh /56 of a spent /48",
+    );
+    // Another /48 is not affected.
+    let other = register_from(&app, "2001:db8:ab::1", &email("v6")).await;
+    assert_eq!(other.status, StatusCode::OK, "{}", other.body);
+}
+
+#[tokio::test]
+async fn reset_requests_are_limited_per_ipv6_56_too() {
+    let app = TestApp::spawn_with(&[("GATEHOUSE_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let ask = |ip: String| {
+        let app = &app;
+        async move {
+            app.browser()
+                .post_form_from(
+                    &ip,
+                    "/api/request_password_reset",
+                    &[("email", &email("nobody"))],
+                )
+                .await
+        }
+    };
+    // 30 an hour per client; a /56 gets four times as many, whichever of
+    // its /64s ask.
+    for n in 0..120 {
+        let res = ask(format!("2001:db8:cc:dd{n:02x}::1")).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    }
+    let refused = ask("2001:db8:cc:ddff::1".to_owned()).await;
+    assert_eq!(
+        (refused.status, refused.code().as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, "throttled")
+    );
+    assert!(refused.header("retry-after").is_some());
+    // Another /56 of the same /48 is not held up.
+    let other = ask("2001:db8:cc:ee00::1".to_owned()).await;
+    assert_eq!(other.status, StatusCode::OK, "{}", other.body);
+}

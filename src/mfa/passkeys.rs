@@ -244,11 +244,12 @@ impl PasskeyService {
     /// and the ceremony id for the cookie.
     pub async fn sign_in_start(&self, client: &ClientInfo) -> Result<(serde_json::Value, String), AppError> {
         let webauthn = self.webauthn()?;
-        let key = format!(
-            "passkey-start:{}",
-            crate::auth::throttle::address_scope(client.ip.as_deref())
+        let limits = crate::auth::throttle::per_address_limits(
+            "passkey-start",
+            client.ip.as_deref(),
+            STARTS_PER_MINUTE,
         );
-        let reservation = self.db.reserve_in_window(&key, STARTS_PER_MINUTE, 60_000).await?;
+        let reservation = self.db.reserve_in_windows(&limits, 60_000).await?;
         crate::auth::throttle::refuse_if_blocked(reservation)?;
         let (challenge, state) = webauthn
             .start_discoverable_authentication()

@@ -11,7 +11,7 @@ use crate::{
     auth::{
         passwords::Password,
         service::{normalize_email, AuthService},
-        throttle::{address_scope, refuse_if_blocked},
+        throttle::{per_address_limits, refuse_if_blocked},
     },
     clock::{now_ms, Millis},
     error::{AppError, ErrorCode},
@@ -22,7 +22,8 @@ use crate::{
     vocab::{EventKind, RevokeReason},
 };
 
-/// Reset requests allowed per client address per window.
+/// Reset requests allowed per client address per window (more for the
+/// wider IPv6 scopes, see `auth::throttle::address_scopes`).
 const RESET_REQUESTS: i64 = 30;
 const RESET_WINDOW_MS: Millis = 3_600_000;
 /// Address changes one account may start per window.
@@ -63,10 +64,10 @@ impl RecoveryService {
         client: &ClientInfo,
     ) -> Result<(), AppError> {
         let email = normalize_email(email)?;
-        let key = format!("reset:{}", address_scope(client.ip.as_deref()));
+        let limits = per_address_limits("reset", client.ip.as_deref(), RESET_REQUESTS);
         let reservation = self
             .db
-            .reserve_in_window(&key, RESET_REQUESTS, RESET_WINDOW_MS)
+            .reserve_in_windows(&limits, RESET_WINDOW_MS)
             .await?;
         if let Err(throttled) = refuse_if_blocked(reservation) {
             tracing::warn!(ip = client.ip.as_deref().unwrap_or("unknown"), "reset requests throttled");

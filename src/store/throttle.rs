@@ -17,6 +17,13 @@ pub struct Attempt<'a> {
     pub max_block_ms: Millis,
 }
 
+/// A fixed-window limit on one key: at most `limit` per window.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WindowLimit {
+    pub key: String,
+    pub limit: i64,
+}
+
 /// The outcome of reserving an attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reservation {
@@ -62,6 +69,23 @@ impl Db {
             Some(_) => Ok(Reservation::Allowed),
             None => self.blocked_for(a.key).await,
         }
+    }
+
+    /// Counts a request under every limit, narrowest first, each in one
+    /// statement ([`Self::reserve_in_window`]); refused by the first limit
+    /// that is spent, and then not counted by the wider ones after it.
+    pub async fn reserve_in_windows(
+        &self,
+        limits: &[WindowLimit],
+        window_ms: Millis,
+    ) -> StoreResult<Reservation> {
+        for WindowLimit { key, limit } in limits {
+            let reservation = self.reserve_in_window(key, *limit, window_ms).await?;
+            if reservation != Reservation::Allowed {
+                return Ok(reservation);
+            }
+        }
+        Ok(Reservation::Allowed)
     }
 
     /// Counts an attempt in a fixed window: at most `limit` per `window_ms`

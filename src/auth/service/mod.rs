@@ -143,10 +143,11 @@ impl AuthService {
         let email = normalize_email(email)?;
         // Sign-ups per client address are limited before any work is done:
         // account spam, bulk `email_taken` probing and a CPU sink.
-        let key = throttle::register_key(client.ip.as_deref());
+        let limits =
+            throttle::per_address_limits("register", client.ip.as_deref(), self.config.register_limit);
         let reservation = self
             .db
-            .reserve_in_window(&key, self.config.register_limit, throttle::REGISTER_WINDOW_MS)
+            .reserve_in_windows(&limits, throttle::REGISTER_WINDOW_MS)
             .await?;
         if let Err(throttled) = throttle::refuse_if_blocked(reservation) {
             tracing::warn!(ip = client.ip.as_deref().unwrap_or("unknown"), "sign-up throttled");
