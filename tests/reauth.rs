@@ -110,7 +110,7 @@ async fn without_javascript_the_page_asks_for_the_password_and_returns() {
         .await;
     assert_eq!(refused.status, StatusCode::SEE_OTHER);
     let back = refused.header("location").unwrap();
-    assert_eq!(back, "/sessions?error=reauth_required");
+    assert_eq!(back, "/sessions?confirm=others&error=reauth_required");
     let page = here.get(&back).await;
     assert!(
         page.body.contains("data-testid=\"reauth\""),

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import path from "node:path";
-import { expect, type Locator, type Page } from "@playwright/test";
+import { expect, type BrowserContext, type Locator, type Page } from "@playwright/test";
 
 /** A strong password that passes the strength check. */
 export const PASSWORD = "quiet lighthouse hums over grey water";
@@ -78,4 +78,28 @@ export function anHourLater(email: string): void {
     `UPDATE sessions SET created_at = created_at - 3600000, proved_at = proved_at - 3600000 ` +
       `WHERE user_id = (SELECT id FROM users WHERE email = '${email}')`,
   ]);
+}
+
+// WebAuthn refuses an IP address as relying party: these tests open the
+// app on localhost, whatever the other tests use.
+export const passkeyOrigin = `http://localhost:${process.env.E2E_PORT ?? 3210}`;
+
+/** A page with Chromium's virtual platform authenticator (user
+ *  verification on, passkeys stored on it), reached through the DevTools
+ *  protocol. */
+export async function withAuthenticator(context: BrowserContext): Promise<Page> {
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("WebAuthn.enable");
+  await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2",
+      transport: "internal",
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return page;
 }

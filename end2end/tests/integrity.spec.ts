@@ -2,7 +2,17 @@ import { execFileSync } from "node:child_process";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { expect, test } from "@playwright/test";
-import { anHourLater, followMailedLink, hydrated, newEmail, PASSWORD, register, signIn } from "./helpers";
+import {
+  anHourLater,
+  followMailedLink,
+  hydrated,
+  newEmail,
+  passkeyOrigin,
+  PASSWORD,
+  register,
+  signIn,
+  withAuthenticator,
+} from "./helpers";
 
 const NEW_PASSWORD = "amber tide carries seven paper boats";
 
@@ -18,8 +28,9 @@ function gatehouse(...args: string[]): string {
 
 test("an account opened with someone else's address cannot be armed before its owner arrives", async ({ browser }) => {
   const email = newEmail("prehijack");
-  const planterContext = await browser.newContext();
-  const planter = await planterContext.newPage();
+  // On localhost with an authenticator, where a passkey could be added.
+  const planterContext = await browser.newContext({ baseURL: passkeyOrigin });
+  const planter = await withAuthenticator(planterContext);
   await register(planter, email);
 
   // Neither an authenticator app nor a passkey can be added to the unproved address.

@@ -1,29 +1,5 @@
-import { expect, test, type BrowserContext, type Page } from "@playwright/test";
-import { hydrated, newEmail, registerVerified } from "./helpers";
-
-// WebAuthn refuses an IP address as relying party: these tests open the
-// app on localhost, whatever the other tests use.
-const origin = `http://localhost:${process.env.E2E_PORT ?? 3210}`;
-
-/** A page with Chromium's virtual platform authenticator (user
- *  verification on, passkeys stored on it), reached through the DevTools
- *  protocol. */
-async function withAuthenticator(context: BrowserContext): Promise<Page> {
-  const page = await context.newPage();
-  const cdp = await context.newCDPSession(page);
-  await cdp.send("WebAuthn.enable");
-  await cdp.send("WebAuthn.addVirtualAuthenticator", {
-    options: {
-      protocol: "ctap2",
-      transport: "internal",
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
-  return page;
-}
+import { expect, test } from "@playwright/test";
+import { hydrated, newEmail, passkeyOrigin as origin, registerVerified, withAuthenticator } from "./helpers";
 
 test("a passkey is added on the security page, then signs in alone", async ({ browser }) => {
   const email = newEmail("passkey");

@@ -181,11 +181,15 @@ async fn form_redirect(
                 .and_then(safe_next)
                 .unwrap_or("/")
                 .to_owned();
-            rewrite_query(
-                &back,
-                &["error", "confirm", "done", "sent"],
-                Some(("error", code.as_str())),
-            )
+            // A refusal closes the confirm step, except one that asks for
+            // a recent sign-in first: the page asks for it in place and
+            // returns to that step.
+            let closed: &[&str] = if code == ErrorCode::ReauthRequired {
+                &["error", "done", "sent"]
+            } else {
+                &["error", "confirm", "done", "sent"]
+            };
+            rewrite_query(&back, closed, Some(("error", code.as_str())))
         }
     };
     let mut redirect = see_other(&location);
