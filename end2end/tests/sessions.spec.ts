@@ -46,7 +46,10 @@ test("revoking works with JavaScript disabled", async ({ browser }) => {
   await expect(pageA).toHaveURL(/\/sessions$/);
   await expect(pageA.getByTestId("session")).toHaveCount(1);
 
-  await pageB.reload();
+  // B's own refresh timer may meet the revocation first and leave for the
+  // sign-in page while it reloads; where it lands and what it says are
+  // checked either way.
+  await pageB.reload().catch(() => undefined);
   await expect(pageB).toHaveURL(/\/login/);
   await expect(pageB.getByTestId("form-error")).toHaveText("This device was signed out from another device.");
   await a.close();
