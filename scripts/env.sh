@@ -21,10 +21,19 @@ else
 fi
 export GATEHOUSE_WASM_ROUTE
 
-# Builds the server and the hydrating wasm in debug mode, once. `--split`
-# puts each lazy route (src/app.rs) in its own wasm piece.
+# Every build passes `--split` (cargo-leptos has it only as a command-line
+# flag, no Cargo.toml key): it puts each lazy route (src/app.rs) in its own
+# wasm piece and replaces the placeholder module the lazy routes import.
+# Without it the browser cannot load the wasm and no page hydrates.
+
+# Builds the server and the hydrating wasm in debug mode, once.
 leptos_build() {
   cargo leptos build --split "${LEPTOS_LIB_ARGS[@]}" "$@"
+}
+
+# Builds in debug mode, serves, and rebuilds on every change (scripts/dev).
+leptos_watch() {
+  cargo leptos watch --split "${LEPTOS_LIB_ARGS[@]}" "$@"
 }
 
 # Builds the release server and wasm with hashed, precompressed (brotli,
