@@ -14,4 +14,11 @@ export GATEHOUSE_ACCESS_TTL="${GATEHOUSE_ACCESS_TTL:-4}"
 # Every test signs up from 127.0.0.1; the suite is not a sign-up flood.
 export GATEHOUSE_REGISTER_LIMIT="${GATEHOUSE_REGISTER_LIMIT:-10000}"
 export RUST_LOG="${RUST_LOG:-warn,gatehouse=info}"
+# A wasm built without `--split` (a plain `cargo leptos end-to-end`, say)
+# imports a placeholder module only the split step replaces: no page would
+# hydrate, and every test would fail for that one reason.
+if grep -qs "__wasm_split_placeholder__" "$LEPTOS_SITE_ROOT"/pkg/*.js; then
+  echo "serve.sh: $LEPTOS_SITE_ROOT was built without --split; build it with scripts/test (or cargo leptos end-to-end --split)" >&2
+  exit 1
+fi
 exec "$target/debug/gatehouse" serve

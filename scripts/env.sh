@@ -21,8 +21,13 @@ else
 fi
 export GATEHOUSE_WASM_ROUTE
 
-# Builds the server and the hydrating wasm in debug mode, once. `--split`
-# puts each lazy route (src/app.rs) in its own wasm piece.
+# Every build passes `--split` (cargo-leptos has it only as a command-line
+# flag, no Cargo.toml key): it puts each lazy route (src/app.rs) in its own
+# wasm piece and replaces the placeholder module the lazy routes import.
+# Without it the browser cannot load the wasm and no page hydrates. The
+# development server, `cargo leptos watch --split`, is scripts/dev.
+
+# Builds the server and the hydrating wasm in debug mode, once.
 leptos_build() {
   cargo leptos build --split "${LEPTOS_LIB_ARGS[@]}" "$@"
 }

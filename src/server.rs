@@ -71,6 +71,10 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
         .site_root(var("LEPTOS_SITE_ROOT", "target/site"))
         .site_pkg_dir(var("LEPTOS_SITE_PKG_DIR", "pkg"))
         .site_addr(config.site_addr)
+        // Under `cargo leptos watch`, the page's live-reload script connects
+        // to the port the CSP allows (`LEPTOS_RELOAD_PORT`), not Leptos'
+        // default.
+        .reload_port(u32::from(config.reload_port.unwrap_or(3001)))
         .env(match config.environment {
             Environment::Production => leptos::config::Env::PROD,
             Environment::Development => leptos::config::Env::DEV,

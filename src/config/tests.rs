@@ -129,6 +129,19 @@ fn defaults_match_the_contract() {
 }
 
 #[test]
+fn the_page_reloads_through_the_port_the_csp_allows() {
+    let c = config(&[
+        ("GATEHOUSE_JWT_SECRET", SECRET),
+        ("LEPTOS_WATCH", "true"),
+        ("LEPTOS_RELOAD_PORT", "45245"),
+    ])
+    .unwrap();
+    assert_eq!(c.reload_port, Some(45245));
+    // What `<AutoReload>` puts in the page.
+    assert_eq!(crate::server::leptos_options(&c).reload_port, 45245);
+}
+
+#[test]
 fn development_secret_is_generated_once_and_kept() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
