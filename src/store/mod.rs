@@ -69,10 +69,8 @@ impl std::fmt::Debug for Pool {
 pub(crate) fn open<'a, T: sqlx::Database>(
     tx: &'a mut Option<sqlx::Transaction<'static, T>>,
 ) -> &'a mut T::Connection {
-    let tx = tx
-        .as_mut()
-        .expect("a transaction is not used after its commit");
-    &mut **tx
+    tx.as_mut()
+        .expect("a transaction is not used after its commit")
 }
 
 /// Runs the same statement on whichever engine this store uses, on the pool
