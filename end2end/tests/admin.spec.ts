@@ -1,18 +1,5 @@
-import { execFileSync } from "node:child_process";
-import { homedir } from "node:os";
-import { join, resolve } from "node:path";
 import { expect, test } from "@playwright/test";
-import { clickWhileSignedOutElsewhere, newEmail, register } from "./helpers";
-
-/** Runs the gatehouse command line against the test server's database. */
-function gatehouse(...args: string[]): string {
-  const target = process.env.CARGO_TARGET_DIR ?? join(homedir(), ".cache/gatehouse/target");
-  const data = resolve(__dirname, "../test-data");
-  return execFileSync(join(target, "debug/gatehouse"), args, {
-    env: { ...process.env, DATABASE_URL: `sqlite://${data}/e2e.db`, GATEHOUSE_DATA_DIR: data, RUST_LOG: "warn" },
-    encoding: "utf8",
-  });
-}
+import { clickWhileSignedOutElsewhere, gatehouse, newEmail, register } from "./helpers";
 
 test("an admin disables a signed-in user, whose next click lands on the sign-in page", async ({ browser }) => {
   const adminEmail = newEmail("admin");

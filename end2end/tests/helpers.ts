@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { homedir } from "node:os";
 import path from "node:path";
 import { expect, type BrowserContext, type Locator, type Page } from "@playwright/test";
 
@@ -102,4 +103,14 @@ export async function withAuthenticator(context: BrowserContext): Promise<Page> 
     },
   });
   return page;
+}
+
+/** Runs the gatehouse command line against the test server's database. */
+export function gatehouse(...args: string[]): string {
+  const target = process.env.CARGO_TARGET_DIR ?? path.join(homedir(), ".cache/gatehouse/target");
+  const data = path.resolve(__dirname, "../test-data");
+  return execFileSync(path.join(target, "debug/gatehouse"), args, {
+    env: { ...process.env, DATABASE_URL: `sqlite://${data}/e2e.db`, GATEHOUSE_DATA_DIR: data, RUST_LOG: "warn" },
+    encoding: "utf8",
+  });
 }

@@ -1,10 +1,8 @@
-import { execFileSync } from "node:child_process";
-import { homedir } from "node:os";
-import { join, resolve } from "node:path";
 import { expect, test } from "@playwright/test";
 import {
   anHourLater,
   followMailedLink,
+  gatehouse,
   hydrated,
   newEmail,
   passkeyOrigin,
@@ -15,16 +13,6 @@ import {
 } from "./helpers";
 
 const NEW_PASSWORD = "amber tide carries seven paper boats";
-
-/** Runs the gatehouse command line against the test server's database. */
-function gatehouse(...args: string[]): string {
-  const target = process.env.CARGO_TARGET_DIR ?? join(homedir(), ".cache/gatehouse/target");
-  const data = resolve(__dirname, "../test-data");
-  return execFileSync(join(target, "debug/gatehouse"), args, {
-    env: { ...process.env, DATABASE_URL: `sqlite://${data}/e2e.db`, GATEHOUSE_DATA_DIR: data, RUST_LOG: "warn" },
-    encoding: "utf8",
-  });
-}
 
 test("an account opened with someone else's address cannot be armed before its owner arrives", async ({ browser }) => {
   const email = newEmail("prehijack");
