@@ -44,6 +44,13 @@ impl ClientInfo {
     }
 }
 
+/// Whether `ip` is one of the configured proxies (`GATEHOUSE_TRUSTED_PROXIES`),
+/// comparing IPv4-mapped IPv6 addresses as the IPv4 addresses they are.
+pub fn is_trusted_proxy(ip: IpAddr, trusted: &[IpAddr]) -> bool {
+    let ip = ip.to_canonical();
+    trusted.iter().any(|t| t.to_canonical() == ip)
+}
+
 /// The client's address: the socket's, or — only when the socket is a
 /// trusted proxy — the nearest untrusted address in `X-Forwarded-For`
 /// (a client can write anything into that header; only the entries our own
@@ -51,7 +58,7 @@ impl ClientInfo {
 pub fn client_ip(socket: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
     // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d.
     let socket = socket.to_canonical();
-    let trusted = |ip: &IpAddr| trusted.iter().any(|t| t.to_canonical() == *ip);
+    let trusted = |ip: &IpAddr| is_trusted_proxy(*ip, trusted);
     if !trusted(&socket) {
         return socket;
     }

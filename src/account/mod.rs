@@ -21,7 +21,10 @@ use crate::{
     mfa::service::MfaService,
     recovery::links::{Links, Purpose},
     request::{AuthedUser, ClientInfo},
-    sessions::{records::write_event, service::SessionService},
+    sessions::{
+        records::write_event,
+        service::{end_sessions, SessionService},
+    },
     store::{Db, User},
     vocab::{EventKind, RevokeReason},
 };
@@ -126,19 +129,6 @@ impl AccountService {
             .await?
             .ok_or_else(|| ErrorCode::Unauthenticated.into())
     }
-}
-
-/// Ends every session of the account but `keep` (and any sign-in waiting
-/// for its second factor, which may have been opened with what just
-/// changed), inside the command's transaction; the sessions ended.
-async fn end_sessions(
-    tx: &Db,
-    user_id: &UserId,
-    keep: Option<&SessionId>,
-    reason: RevokeReason,
-) -> Result<Vec<SessionId>, AppError> {
-    tx.void_second_steps(user_id).await?;
-    Ok(tx.revoke_user_sessions(user_id, keep, reason).await?)
 }
 
 /// Makes the account's unused links of these purposes stop working.

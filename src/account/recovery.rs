@@ -4,7 +4,8 @@
 //! 2022): those added while the address was unproved, and — for "this
 //! wasn't me" — those added by the sessions it ends.
 
-use super::{end_sessions, log, void_links, AccountService};
+use super::{log, void_links, AccountService};
+use crate::sessions::service::end_sessions;
 use crate::{
     auth::{passwords::Password, service::SignIn},
     clock::now_ms,

@@ -4,7 +4,8 @@
 //! is asked for (OWASP ASVS 4.0 V3.7.1), so a stolen session cannot sign
 //! its owner out one device at a time.
 
-use super::{end_sessions, log, AccountService};
+use super::{log, AccountService};
+use crate::sessions::service::end_sessions;
 use crate::{
     admin::service::Actor,
     clock::now_ms,

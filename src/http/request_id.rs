@@ -5,7 +5,7 @@
 //! otherwise write into the log lines of its own requests (OWASP Logging
 //! Cheat Sheet, "Event data sources").
 
-use crate::{crypto::random_id, state::AppState};
+use crate::{crypto::random_id, request::is_trusted_proxy, state::AppState};
 use axum::{
     extract::{ConnectInfo, Request, State},
     http::{HeaderName, HeaderValue},
@@ -35,14 +35,7 @@ pub async fn request_id(State(state): State<AppState>, mut req: Request, next: N
     let from_proxy = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_canonical())
-        .is_some_and(|peer| {
-            state
-                .config
-                .trusted_proxies
-                .iter()
-                .any(|t| t.to_canonical() == peer)
-        });
+        .is_some_and(|c| is_trusted_proxy(c.0.ip(), &state.config.trusted_proxies));
     let id = req
         .headers()
         .get(&X_REQUEST_ID)

@@ -16,7 +16,7 @@ use crate::{
     ids::{SessionId, UserId},
     request::{AuthedUser, ClientInfo},
     store::{
-        sessions::RevocationNotices, Db, NewSession, SecurityEvent, Session, User,
+        sessions::RevocationNotices, Db, NewSession, SecurityEvent, Session, StoreError, User,
     },
     vocab::{EventKind, RevokeReason, SessionKind, SignInMethod},
 };
@@ -168,13 +168,7 @@ impl SessionService {
         reason: RevokeReason,
     ) -> Result<usize, AppError> {
         let now = now_ms();
-        // A sign-in waiting for its second factor ends with the rest (it
-        // may have been opened with the password that just changed).
-        self.db.void_second_steps(user_id).await?;
-        let ids = self
-            .db
-            .revoke_user_sessions(user_id, keep, reason)
-            .await?;
+        let ids = end_sessions(&self.db, user_id, keep, reason).await?;
         Ok(self.refuse_ended(&ids, now, reason))
     }
 
@@ -347,4 +341,19 @@ impl SessionService {
     pub async fn close(&self) {
         self.db.close().await
     }
+}
+
+/// Ends every session of the account but `keep` on `db` (the pool, or the
+/// transaction of a larger command), and any sign-in waiting for its second
+/// factor, which may have been opened with what just changed; the sessions
+/// ended. Refusing their access tokens here is the caller's next step
+/// ([`SessionService::refuse_ended`]), after a transaction's commit.
+pub async fn end_sessions(
+    db: &Db,
+    user_id: &UserId,
+    keep: Option<&SessionId>,
+    reason: RevokeReason,
+) -> Result<Vec<SessionId>, StoreError> {
+    db.void_second_steps(user_id).await?;
+    db.revoke_user_sessions(user_id, keep, reason).await
 }
