@@ -462,3 +462,36 @@ async fn this_wasnt_me_that_fails_at_its_last_write_changes_nothing() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn a_session_ended_meanwhile_adds_no_factor() {
+    let app = TestApp::spawn().await;
+    let ada = email("ada");
+    let browser = app.verified_up(&ada).await;
+    let enrolled = browser.post_form("/api/totp/enroll", &[]).await;
+    assert_eq!(enrolled.status, StatusCode::OK, "{}", enrolled.body);
+    let text = enrolled.json()["secret"].as_str().unwrap().to_owned();
+    let secret = totp_rs::Secret::try_from_base32(&text)
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    // The session ends in the database while its access token is still
+    // accepted (another instance, or before this one hears of it).
+    app.execute("UPDATE sessions SET revoked_at = 1, revoked_reason = 'revoked'")
+        .await;
+    let refused = browser
+        .post_form(
+            "/api/totp/confirm",
+            &[("code", &code_at(&secret, now_secs()))],
+        )
+        .await;
+    assert_ne!(refused.status, StatusCode::OK, "{}", refused.body);
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM totp_factors WHERE confirmed_at IS NOT NULL AND user_id = (SELECT id FROM users WHERE email = $1)",
+            &ada
+        )
+        .await,
+        0
+    );
+}

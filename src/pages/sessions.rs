@@ -68,9 +68,12 @@ pub fn SessionsPage() -> impl IntoView {
         }
     };
     // Without JavaScript the prompt returns to the confirm step it came from.
+    // The value is encoded: a crafted one cannot add parameters of its own.
     let reauth_next = format!(
         "/sessions?confirm={}",
-        confirm.get_untracked().unwrap_or_else(|| "others".into())
+        crate::redirect::encode_component(
+            &confirm.get_untracked().unwrap_or_else(|| "others".into())
+        )
     );
 
     view! {

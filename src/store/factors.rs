@@ -8,6 +8,14 @@ use crate::{
     ids::{SessionId, UserId},
 };
 
+/// Whether session `session` of account `user` is still open: a session
+/// ended meanwhile adds no factor.
+pub(super) fn session_active(user: &str, session: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM sessions WHERE id = {session} AND user_id = {user} AND revoked_at IS NULL)"
+    )
+}
+
 /// An account's authenticator app.
 #[derive(Clone, sqlx::FromRow)]
 pub struct TotpRow {
@@ -108,11 +116,12 @@ impl Db {
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let matched = match guard {
-                CodesGuard::Confirm { sealed, step, session } => sqlx::query(
+                CodesGuard::Confirm { sealed, step, session } => sqlx::query(&format!(
                     "UPDATE totp_factors SET confirmed_at = $1, last_step = $2, added_by_session = $5, \
                        added_unverified = (SELECT email_verified_at IS NULL FROM users WHERE id = $3) \
-                     WHERE user_id = $3 AND secret_sealed = $4 AND confirmed_at IS NULL",
-                )
+                     WHERE user_id = $3 AND secret_sealed = $4 AND confirmed_at IS NULL AND {}",
+                    session_active("$3", "$5"),
+                ))
                 .bind(now)
                 .bind(step)
                 .bind(user_id)

@@ -43,15 +43,18 @@ const COLUMNS: &str = "id, user_id, credential_id, credential, name, created_at,
 impl Db {
     /// Stores a new passkey; `false` if its credential is already
     /// registered (to this account or another).
-    /// `added_by` is the session that added it; whether the account's
-    /// address was proved then is recorded with it.
+    /// `added_by` is the session that added it, which must still be open;
+    /// whether the account's address was proved then is recorded with it.
     pub async fn insert_passkey(&self, row: &PasskeyRow, added_by: &SessionId) -> StoreResult<bool> {
-        let done = execute!(self, pool => sqlx::query(
+        let sql = format!(
             "INSERT INTO passkeys \
                (id, user_id, credential_id, credential, name, created_at, added_by_session, added_unverified) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, email_verified_at IS NULL FROM users WHERE id = $2 \
+             SELECT $1, $2, $3, $4, $5, $6, $7, email_verified_at IS NULL FROM users \
+             WHERE id = $2 AND {} \
              ON CONFLICT (credential_id) DO NOTHING",
-        )
+            super::factors::session_active("$2", "$7"),
+        );
+        let done = execute!(self, pool => sqlx::query(&sql)
         .bind(&row.id)
         .bind(&row.user_id)
         .bind(&row.credential_id)
