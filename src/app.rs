@@ -16,6 +16,7 @@ use crate::{
         security::SecurityPage,
         sessions::SessionsPage,
     },
+    vocab::Role,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
@@ -150,7 +151,7 @@ fn Header() -> impl IntoView {
                                 view! {
                                     <a href="/sessions">"Devices"</a>
                                     <a href="/security">"Security"</a>
-                                    {(me.role == "admin").then(|| view! { <a href="/admin">"Admin"</a> })}
+                                    {(me.role == Role::Admin).then(|| view! { <a href="/admin">"Admin"</a> })}
                                     <span class="who" data-testid="signed-in-as">{me.email.clone()}</span>
                                     <crate::pages::SignOutButton />
                                 }

@@ -221,7 +221,7 @@ async fn administer(command: Command) -> Result<(), Failure> {
                 action: SessionsAction::Revoke { user },
             } => {
                 let user = admin.user_by_email(&user).await?;
-                let ended = admin.revoke_all(Actor::Cli, &user, &here).await?;
+                let ended = state.account.revoke_all(Actor::Cli, &user, &here).await?;
                 println!("{ended} session(s) of {} revoked", user.email);
             }
         }

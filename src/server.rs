@@ -271,7 +271,7 @@ pub fn router(state: AppState) -> Router {
             std::sync::Arc::new(host::AllowedHosts::from_config(&state.config)),
             host::refuse_misdirected,
         ));
-    headers::static_headers(router, &state)
+    headers::static_headers(router, &state.config)
         .layer(headers::compression())
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {

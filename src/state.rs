@@ -30,6 +30,13 @@ impl std::ops::Deref for AppState {
     }
 }
 
+/// What the HTTP layers take: the configuration, not the services.
+impl FromRef<AppState> for Arc<Config> {
+    fn from_ref(state: &AppState) -> Self {
+        state.config.clone()
+    }
+}
+
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos_options.clone()
@@ -46,13 +53,13 @@ pub struct Services {
     pub signing: KeyService,
     /// Sessions ended recently, checked on every request (no database).
     pub revocations: Revocations,
-    pub auth: AuthService,
-    pub sessions: SessionService,
-    pub admin: AdminService,
-    pub recovery: RecoveryService,
-    pub mfa: MfaService,
+    pub auth: Arc<AuthService>,
+    pub sessions: Arc<SessionService>,
+    pub admin: Arc<AdminService>,
+    pub recovery: Arc<RecoveryService>,
+    pub mfa: Arc<MfaService>,
     /// The account lifecycle: commands that span the capabilities above.
-    pub account: AccountService,
+    pub account: Arc<AccountService>,
 }
 
 impl AppState {
@@ -68,15 +75,15 @@ impl AppState {
         let passwords = tokio::task::spawn_blocking(PasswordHasherPool::new)
             .await
             .expect("building the password hasher does not panic");
-        let sessions = SessionService::new(
+        let sessions = Arc::new(SessionService::new(
             db.clone(),
             config.clone(),
             keys.clone(),
             revocations.clone(),
-        );
-        let links = Links::new(db.clone(), Mailer::start(&config), config.clone());
-        let mfa = MfaService::new(db.clone(), &config, sessions.clone(), links.clone());
-        let auth = AuthService::new(
+        ));
+        let links = Arc::new(Links::new(db.clone(), Mailer::start(&config), config.clone()));
+        let mfa = Arc::new(MfaService::new(db.clone(), &config, sessions.clone(), links.clone()));
+        let auth = Arc::new(AuthService::new(
             db.clone(),
             config.clone(),
             keys.clone(),
@@ -84,11 +91,15 @@ impl AppState {
             sessions.clone(),
             links.clone(),
             mfa.clone(),
-        );
-        let recovery =
-            RecoveryService::new(db.clone(), auth.clone(), sessions.clone(), links.clone());
-        let admin = AdminService::new(db.clone(), sessions.clone(), mfa.clone());
-        let account = AccountService::new(db, auth.clone(), sessions.clone(), links, mfa.clone());
+        ));
+        let recovery = Arc::new(RecoveryService::new(
+            db.clone(),
+            auth.clone(),
+            sessions.clone(),
+            links.clone(),
+        ));
+        let admin = Arc::new(AdminService::new(db.clone(), sessions.clone()));
+        let account = Arc::new(AccountService::new(db, auth.clone(), sessions.clone(), links, mfa.clone()));
         Self(Arc::new(Services {
             leptos_options,
             config,

@@ -1,7 +1,9 @@
 //! The vocabulary every floor shares: what can happen to an account (the
-//! security log), how a session signed in, why it can end, and what kind of
-//! client holds it. Stored and sent by their names; compiled for the browser
-//! too, so the log page titles each kind from the same table.
+//! security log), how a session signed in, why it can end, what kind of
+//! client holds it, an account's role, a signing key's state, a link's
+//! purpose. Stored by their names through `sqlx::Type` (rows carry these
+//! enums, never strings) and sent by the same names; compiled for the
+//! browser too, so the log page titles each kind from the same table.
 
 use crate::error::ErrorCode;
 
@@ -26,10 +28,58 @@ macro_rules! named_enum {
                 Self::ALL.iter().copied().find(|v| v.as_str() == name)
             }
         }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        // Stored as its name in a text column on either engine; a name this
+        // build does not know is a decoding error, never a silent default.
+        #[cfg(feature = "ssr")]
+        impl<DB: ::sqlx::Database> ::sqlx::Type<DB> for $name
+        where
+            str: ::sqlx::Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <str as ::sqlx::Type<DB>>::type_info()
+            }
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <str as ::sqlx::Type<DB>>::compatible(ty)
+            }
+        }
+
+        #[cfg(feature = "ssr")]
+        impl<'q, DB: ::sqlx::Database> ::sqlx::Encode<'q, DB> for $name
+        where
+            &'q str: ::sqlx::Encode<'q, DB>,
+        {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <DB as ::sqlx::Database>::ArgumentBuffer<'q>,
+            ) -> Result<::sqlx::encode::IsNull, ::sqlx::error::BoxDynError> {
+                let name: &'q str = self.as_str();
+                <&'q str as ::sqlx::Encode<'q, DB>>::encode_by_ref(&name, buf)
+            }
+        }
+
+        #[cfg(feature = "ssr")]
+        impl<'r, DB: ::sqlx::Database> ::sqlx::Decode<'r, DB> for $name
+        where
+            &'r str: ::sqlx::Decode<'r, DB>,
+        {
+            fn decode(
+                value: <DB as ::sqlx::Database>::ValueRef<'r>,
+            ) -> Result<Self, ::sqlx::error::BoxDynError> {
+                let name = <&'r str as ::sqlx::Decode<'r, DB>>::decode(value)?;
+                Self::parse(name).ok_or_else(|| {
+                    format!(concat!("unknown ", stringify!($name), " {:?}"), name).into()
+                })
+            }
+        }
     };
 }
-#[cfg(feature = "ssr")]
-pub(crate) use named_enum;
 
 named_enum! {
     /// An entry kind of the security log.
@@ -149,29 +199,71 @@ impl SignInMethod {
 
 impl From<RevokeReason> for ErrorCode {
     /// The error a revoked session's requests are refused with.
+    /// Every reason is named, so a new one cannot be forgotten here.
     fn from(reason: RevokeReason) -> Self {
+        use RevokeReason::*;
         match reason {
-            RevokeReason::Reuse => ErrorCode::ReuseDetected,
-            RevokeReason::AccountDisabled => ErrorCode::AccountDisabled,
-            _ => ErrorCode::SessionRevoked,
+            Reuse => ErrorCode::ReuseDetected,
+            AccountDisabled => ErrorCode::AccountDisabled,
+            SignedOut | Revoked | AdminRevoked | PasswordChanged | AccountDeleted
+            | EmailChanged | NotMe | SecondFactorRemoved => ErrorCode::SessionRevoked,
         }
     }
 }
 
-/// Browser (cookies) or a non-browser client (Bearer token API).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SessionKind {
-    Browser,
-    Api,
+named_enum! {
+    /// Browser (cookies) or a non-browser client (Bearer token API).
+    SessionKind;
+    Browser = "browser",
+    Api = "api",
 }
 
-impl SessionKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Browser => "browser",
-            Self::Api => "api",
-        }
+named_enum! {
+    /// What an account may do: everyone is a `user`; an `admin` also runs
+    /// the console.
+    Role;
+    User = "user",
+    Admin = "admin",
+}
+
+named_enum! {
+    /// Where a signing key is in its life: `standby` (published, not yet
+    /// signing), `current` (signing; exactly one key), `previous` (no longer
+    /// signing; verifies until the tokens it signed have expired), `retired`
+    /// (gone after that), `revoked` (taken out of the set at once).
+    KeyState;
+    Standby = "standby",
+    Current = "current",
+    Previous = "previous",
+    Retired = "retired",
+    Revoked = "revoked",
+}
+
+impl KeyState {
+    /// Whether tokens signed by a key in this state are accepted (the keys
+    /// published in the JWKS).
+    pub fn verifies(self) -> bool {
+        matches!(
+            self,
+            KeyState::Standby | KeyState::Current | KeyState::Previous
+        )
     }
+}
+
+named_enum! {
+    /// What a mailed link may be used for.
+    Purpose;
+    VerifyEmail = "verify_email",
+    ResetPassword = "reset_password",
+    ChangeEmail = "change_email",
+    NotMe = "not_me",
+}
+
+named_enum! {
+    /// Which WebAuthn ceremony a stored challenge belongs to.
+    CeremonyKind;
+    Register = "register",
+    SignIn = "sign_in",
 }
 
 #[cfg(test)]
@@ -195,6 +287,11 @@ mod tests {
         names_round_trip(RevokeReason::ALL, RevokeReason::as_str, RevokeReason::parse);
         names_round_trip(SignInMethod::ALL, SignInMethod::as_str, SignInMethod::parse);
         names_round_trip(ErrorCode::ALL, ErrorCode::as_str, ErrorCode::parse);
+        names_round_trip(SessionKind::ALL, SessionKind::as_str, SessionKind::parse);
+        names_round_trip(Role::ALL, Role::as_str, Role::parse);
+        names_round_trip(KeyState::ALL, KeyState::as_str, KeyState::parse);
+        names_round_trip(Purpose::ALL, Purpose::as_str, Purpose::parse);
+        names_round_trip(CeremonyKind::ALL, CeremonyKind::as_str, CeremonyKind::parse);
         assert_eq!(EventKind::parse("nope"), None);
         assert_eq!(
             ErrorCode::from(RevokeReason::Reuse),

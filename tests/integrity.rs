@@ -249,16 +249,10 @@ async fn signing_out_another_device_one_at_a_time_needs_a_recent_sign_in() {
 #[tokio::test]
 async fn a_stale_administrator_cannot_disable_or_sign_out_anyone() {
     let app = TestApp::spawn().await;
-    let root = email("root");
-    let admin = app.signed_up(&root).await;
-    let user = app.state.admin.user_by_email(&root).await.unwrap();
-    app.state.admin.grant_admin(&user).await.unwrap();
+    let admin = signed_in_admin(&app).await;
     let ada = email("ada");
     let victim = app.signed_up(&ada).await;
-    let victim_id = victim.get("/api/v1/me").await.json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let victim_id = account_id(&victim).await;
     let session_id = victim.get("/api/v1/me").await.json()["session_id"]
         .as_str()
         .unwrap()
@@ -284,6 +278,23 @@ async fn a_stale_administrator_cannot_disable_or_sign_out_anyone() {
     assert_eq!(disable.status, StatusCode::OK, "{}", disable.body);
     let refused = victim.get("/api/v1/me").await;
     assert_ne!(refused.status, StatusCode::OK, "{}", refused.body);
+}
+
+/// An administrator, signed in just now.
+async fn signed_in_admin(app: &TestApp) -> Browser {
+    let root = email("root");
+    let admin = app.signed_up(&root).await;
+    let user = app.state.admin.user_by_email(&root).await.unwrap();
+    app.state.admin.grant_admin(&user).await.unwrap();
+    admin
+}
+
+/// The account id of whoever `browser` is signed in as.
+async fn account_id(browser: &Browser) -> String {
+    browser.get("/api/v1/me").await.json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// Makes the database refuse every write of `table` (`INSERT` or
@@ -404,15 +415,9 @@ async fn signing_out_others_that_fails_at_its_last_write_changes_nothing() {
 #[tokio::test]
 async fn a_disable_that_fails_at_its_last_write_changes_nothing() {
     let app = TestApp::spawn().await;
-    let root = email("root");
-    let admin = app.signed_up(&root).await;
-    let user = app.state.admin.user_by_email(&root).await.unwrap();
-    app.state.admin.grant_admin(&user).await.unwrap();
+    let admin = signed_in_admin(&app).await;
     let (ada, here, other, token) = account_with_two_devices(&app).await;
-    let victim_id = here.get("/api/v1/me").await.json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let victim_id = account_id(&here).await;
     break_writes(&app, "security_events", "INSERT").await;
     let failed = admin
         .post_form("/api/admin/disable_user", &[("user_id", &victim_id)])
@@ -493,5 +498,144 @@ async fn a_session_ended_meanwhile_adds_no_factor() {
         )
         .await,
         0
+    );
+}
+
+const APP_ON: &str = "SELECT COUNT(*) FROM totp_factors WHERE confirmed_at IS NOT NULL \
+     AND user_id = (SELECT id FROM users WHERE email = $1)";
+
+#[tokio::test]
+async fn turning_the_app_off_that_fails_at_its_last_write_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let (ada, here, other, token) = account_with_two_devices(&app).await;
+    turn_on_app(&here).await;
+    break_writes(&app, "security_events", "INSERT").await;
+    let failed = here
+        .post_form("/api/totp/disable", &[("password", PASSWORD)])
+        .await;
+    assert!(failed.status.is_server_error(), "{}", failed.body);
+    heal(&app, "security_events").await;
+    assert_eq!(app.count(APP_ON, &ada).await, 1, "the app is still on");
+    assert_eq!(other.get("/api/v1/me").await.status, StatusCode::OK);
+    assert_eq!(here.get("/api/v1/me").await.status, StatusCode::OK);
+    assert!(asks_for_a_code(&app, &ada, PASSWORD).await);
+    let _ = token;
+}
+
+#[tokio::test]
+async fn an_administrators_factor_reset_that_fails_at_its_last_write_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let admin = signed_in_admin(&app).await;
+    let ada = email("ada");
+    let here = app.verified_up(&ada).await;
+    turn_on_app(&here).await;
+    let ada_id = account_id(&here).await;
+    break_writes(&app, "security_events", "INSERT").await;
+    let failed = admin
+        .post_form("/api/admin/reset_mfa", &[("user_id", &ada_id)])
+        .await;
+    assert!(failed.status.is_server_error(), "{}", failed.body);
+    heal(&app, "security_events").await;
+    assert_eq!(app.count(APP_ON, &ada).await, 1, "the app is still on");
+    assert!(asks_for_a_code(&app, &ada, PASSWORD).await);
+    // Healed, the same request does it, once.
+    let done = admin
+        .post_form("/api/admin/reset_mfa", &[("user_id", &ada_id)])
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert_eq!(app.count(APP_ON, &ada).await, 0);
+    assert!(!asks_for_a_code(&app, &ada, PASSWORD).await);
+}
+
+#[tokio::test]
+async fn removing_a_passkey_that_fails_at_its_last_write_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let ada = email("ada");
+    let here = app.verified_up(&ada).await;
+    app.execute(&format!(
+        "INSERT INTO passkeys (id, user_id, credential_id, credential, name, created_at) \
+         SELECT 'pk1', id, 'cred1', '{{}}', 'Laptop', 1 FROM users WHERE email = '{ada}'"
+    ))
+    .await;
+    let passkeys =
+        "SELECT COUNT(*) FROM passkeys WHERE user_id = (SELECT id FROM users WHERE email = $1)";
+    break_writes(&app, "security_events", "INSERT").await;
+    let failed = here
+        .post_form("/api/passkey/remove", &[("id", "pk1")])
+        .await;
+    assert!(failed.status.is_server_error(), "{}", failed.body);
+    heal(&app, "security_events").await;
+    assert_eq!(app.count(passkeys, &ada).await, 1, "the passkey stays");
+    let done = here
+        .post_form("/api/passkey/remove", &[("id", "pk1")])
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert_eq!(app.count(passkeys, &ada).await, 0);
+    let logged = "SELECT COUNT(*) FROM security_events WHERE kind = 'passkey_removed' \
+         AND user_id = (SELECT id FROM users WHERE email = $1)";
+    assert_eq!(app.count(logged, &ada).await, 1);
+}
+
+#[tokio::test]
+async fn an_address_change_that_fails_at_its_last_write_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let (ada, here, other, token) = account_with_two_devices(&app).await;
+    let new = email("ada-new");
+    let asked = here
+        .post_form(
+            "/api/change_email",
+            &[("new_email", &new), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+    let letter = app
+        .wait_for_mail(&new, "Confirm your new email address", 1)
+        .await;
+    let confirm = link_token(&letter, "/confirm-email");
+    break_writes(&app, "security_events", "INSERT").await;
+    let failed = here
+        .post_form("/api/confirm_email_change", &[("token", &confirm)])
+        .await;
+    assert!(failed.status.is_server_error(), "{}", failed.body);
+    heal(&app, "security_events").await;
+    assert_eq!(here.get("/api/v1/me").await.json()["email"], ada.as_str());
+    nothing_changed(&app, &ada, &here, &other, &token).await;
+    // The link was not spent: it still moves the address, once.
+    let done = here
+        .post_form("/api/confirm_email_change", &[("token", &confirm)])
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert_eq!(here.get("/api/v1/me").await.json()["email"], new.as_str());
+    assert_eq!(
+        other.get("/api/v1/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn signing_out_every_device_from_the_command_line_is_one_transaction() {
+    let app = TestApp::spawn().await;
+    let (ada, here, other, token) = account_with_two_devices(&app).await;
+    let user = app.state.admin.user_by_email(&ada).await.unwrap();
+    let cli = gatehouse::request::ClientInfo::default();
+    break_writes(&app, "security_events", "INSERT").await;
+    let failed = app
+        .state
+        .account
+        .revoke_all(gatehouse::admin::service::Actor::Cli, &user, &cli)
+        .await;
+    assert!(failed.is_err());
+    heal(&app, "security_events").await;
+    nothing_changed(&app, &ada, &here, &other, &token).await;
+    let ended = app
+        .state
+        .account
+        .revoke_all(gatehouse::admin::service::Actor::Cli, &user, &cli)
+        .await
+        .unwrap();
+    assert_eq!(ended, 3);
+    assert_eq!(
+        here.get("/api/v1/me").await.status,
+        StatusCode::UNAUTHORIZED
     );
 }

@@ -281,8 +281,8 @@ async fn the_jwks_follows_a_key_from_standby_to_retired() {
     assert_eq!(
         states(app.state.signing.list().await.unwrap()),
         [
-            (first.clone(), "previous".to_owned()),
-            (second.clone(), "current".to_owned())
+            (first.clone(), KeyState::Previous),
+            (second.clone(), KeyState::Current)
         ]
     );
 
@@ -296,10 +296,7 @@ async fn the_jwks_follows_a_key_from_standby_to_retired() {
     .await;
     assert_eq!(
         states(app.state.signing.list().await.unwrap()),
-        [
-            (first, "retired".to_owned()),
-            (second, "current".to_owned())
-        ]
+        [(first, KeyState::Retired), (second, KeyState::Current)]
     );
 }
 
@@ -538,7 +535,7 @@ async fn hs256_tokens_from_before_the_upgrade_work_until_they_expire_then_never(
     let listed = upgraded.state.signing.list().await.unwrap();
     assert!(listed
         .iter()
-        .any(|k| k.kid == legacy && k.state == "retired"));
+        .any(|k| k.kid == legacy && k.state == KeyState::Retired));
 }
 
 #[tokio::test]

@@ -7,14 +7,18 @@
 //! V2.5.7). Every factor added is mailed to the owner, at most one letter of
 //! a kind a minute.
 
-use super::AccountService;
+use super::{log, AccountService};
+use crate::sessions::service::end_sessions;
 use crate::{
+    auth::passwords::Password,
+    clock::now_ms,
     error::{AppError, ErrorCode},
     ids::{SessionId, UserId},
     mfa::{totp::Enrollment, PasskeyInfo},
     recovery::{letters, mail::Letter},
     request::{AuthedUser, ClientInfo},
     store::{Db, User},
+    vocab::{EventKind, RevokeReason},
 };
 
 /// The factors a command removed.
@@ -151,5 +155,46 @@ impl AccountService {
         )
         .await;
         Ok(added)
+    }
+
+    /// Turns the authenticator app off after checking the password (which
+    /// counts as this session's recent sign-in): the app and its recovery
+    /// codes go, and every other session ends, in one transaction.
+    pub async fn disable_totp(
+        &self,
+        me: &AuthedUser,
+        password: Password,
+        client: &ClientInfo,
+    ) -> Result<(), AppError> {
+        self.auth.verify_password_of(&me.user_id, password, client).await?;
+        self.sessions.mark_proved(&me.session_id).await?;
+        let now = now_ms();
+        let tx = self.db.begin().await?;
+        if !tx.delete_totp(&me.user_id).await? {
+            return Err(AppError::invalid_input("No authenticator app is set up."));
+        }
+        let reason = RevokeReason::SecondFactorRemoved;
+        let ended = end_sessions(&tx, &me.user_id, Some(&me.session_id), reason).await?;
+        let detail = format!("Authenticator app turned off; {} other session(s) ended", ended.len());
+        log(&tx, &me.user_id, EventKind::SecondFactorDisabled, client, &detail).await?;
+        tx.commit().await?;
+        self.committed(&me.user_id, &ended, now, reason);
+        tracing::info!(user_id = %me.user_id, ended = ended.len(), "authenticator app turned off");
+        Ok(())
+    }
+
+    /// Removes one of the caller's passkeys (needs a recent sign-in).
+    pub async fn remove_passkey(&self, me: &AuthedUser, id: &str, client: &ClientInfo) -> Result<(), AppError> {
+        self.sessions.require_recent_proof(me).await?;
+        let tx = self.db.begin().await?;
+        let name = tx
+            .delete_passkey(id, &me.user_id)
+            .await?
+            .ok_or(ErrorCode::NotFound)?;
+        let detail = format!("Passkey “{name}” removed");
+        log(&tx, &me.user_id, EventKind::PasskeyRemoved, client, &detail).await?;
+        tx.commit().await?;
+        tracing::info!(user_id = %me.user_id, passkey_id = id, "passkey removed");
+        Ok(())
     }
 }

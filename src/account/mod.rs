@@ -9,6 +9,7 @@
 //! exists; the adapters (server functions, the token API, the CLI) call
 //! in here for every such command.
 
+mod admin;
 mod factors;
 mod recovery;
 mod sessions;
@@ -28,23 +29,24 @@ use crate::{
     store::{Db, User},
     vocab::{EventKind, RevokeReason},
 };
+use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct AccountService {
     db: Db,
-    auth: AuthService,
-    sessions: SessionService,
-    links: Links,
-    mfa: MfaService,
+    auth: Arc<AuthService>,
+    sessions: Arc<SessionService>,
+    links: Arc<Links>,
+    mfa: Arc<MfaService>,
 }
 
 impl AccountService {
     pub fn new(
         db: Db,
-        auth: AuthService,
-        sessions: SessionService,
-        links: Links,
-        mfa: MfaService,
+        auth: Arc<AuthService>,
+        sessions: Arc<SessionService>,
+        links: Arc<Links>,
+        mfa: Arc<MfaService>,
     ) -> Self {
         Self {
             db,
@@ -134,7 +136,7 @@ impl AccountService {
 /// Makes the account's unused links of these purposes stop working.
 async fn void_links(tx: &Db, user_id: &UserId, purposes: &[Purpose], now: Millis) -> Result<(), AppError> {
     for purpose in purposes {
-        tx.void_links(user_id, purpose.as_str(), now).await?;
+        tx.void_links(user_id, *purpose, now).await?;
     }
     Ok(())
 }

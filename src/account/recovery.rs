@@ -12,7 +12,7 @@ use crate::{
     error::{AppError, ErrorCode},
     ids::SessionId,
     recovery::{letters, links::Purpose},
-    request::ClientInfo,
+    request::{AuthedUser, ClientInfo},
     vocab::{EventKind, RevokeReason},
 };
 
@@ -120,6 +120,40 @@ impl AccountService {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Completes an address change from the link mailed to the new address:
+    /// the address moves, links sent to the old one stop working, and every
+    /// session but the caller's own ends — all in one transaction.
+    pub async fn confirm_email_change(
+        &self,
+        token: &str,
+        me: Option<&AuthedUser>,
+        client: &ClientInfo,
+    ) -> Result<(), AppError> {
+        let now = now_ms();
+        let tx = self.db.begin().await?;
+        let link = self.links.take_in(&tx, token, Purpose::ChangeEmail).await?;
+        let new = link.email.ok_or_else(link_gone)?;
+        let user = tx.user_by_id(&link.user_id).await?.ok_or_else(link_gone)?;
+        if user.disabled {
+            return Err(ErrorCode::AccountDisabled.into());
+        }
+        match tx.change_email(&user.id, &user.email, &new, now).await? {
+            Some(true) => {}
+            Some(false) => return Err(link_gone()),
+            None => return Err(ErrorCode::EmailTaken.into()),
+        }
+        // Links sent to the old address must not work for the new one.
+        void_links(&tx, &user.id, &[Purpose::ResetPassword, Purpose::VerifyEmail, Purpose::NotMe], now).await?;
+        let keep = me.filter(|me| me.user_id == user.id).map(|me| &me.session_id);
+        let ended = end_sessions(&tx, &user.id, keep, RevokeReason::EmailChanged).await?;
+        let detail = format!("Email address changed; {} other session(s) ended", ended.len());
+        log(&tx, &user.id, EventKind::EmailChanged, client, &detail).await?;
+        tx.commit().await?;
+        self.committed(&user.id, &ended, now, RevokeReason::EmailChanged);
+        tracing::info!(user_id = %user.id, ended = ended.len(), "email changed");
         Ok(())
     }
 }

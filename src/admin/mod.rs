@@ -1,6 +1,7 @@
 //! The admin capability: the console's view of users, and the answers its
 //! server functions ([`server_fns`]) give.
 
+use crate::vocab::Role;
 use serde::{Deserialize, Serialize};
 
 pub mod server_fns;
@@ -12,7 +13,7 @@ pub mod service;
 pub struct AdminUser {
     pub id: String,
     pub email: String,
-    pub role: String,
+    pub role: Role,
     pub disabled: bool,
     pub sessions: i64,
     /// Whether an authenticator app is on.

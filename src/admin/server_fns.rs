@@ -80,7 +80,7 @@ pub async fn admin_reset_mfa(user_id: String) -> Result<Done, AppError> {
         // administrator's own recent sign-in.
         state().sessions.require_recent_proof(&authed()?).await?;
         state()
-            .admin
+            .account
             .reset_second_factor(Actor::Admin(&admin), &user_id.into(), &client())
             .await?;
         Ok(Done {})

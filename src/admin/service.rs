@@ -9,12 +9,11 @@ use crate::{
     clock::now_ms,
     error::{AppError, ErrorCode},
     ids::UserId,
-    mfa::service::MfaService,
-    request::ClientInfo,
     sessions::{service::SessionService, SessionInfo},
     store::{Db, User},
-    vocab::{EventKind, RevokeReason},
+    vocab::Role,
 };
+use std::sync::Arc;
 
 /// Who performs an administrative action.
 #[derive(Clone, Copy, Debug)]
@@ -37,13 +36,12 @@ impl Actor<'_> {
 #[derive(Clone)]
 pub struct AdminService {
     db: Db,
-    sessions: SessionService,
-    mfa: MfaService,
+    sessions: Arc<SessionService>,
 }
 
 impl AdminService {
-    pub fn new(db: Db, sessions: SessionService, mfa: MfaService) -> Self {
-        Self { db, sessions, mfa }
+    pub fn new(db: Db, sessions: Arc<SessionService>) -> Self {
+        Self { db, sessions }
     }
 
     /// The signed-in administrator; others get `403 forbidden` and nothing
@@ -107,50 +105,9 @@ impl AdminService {
 
     /// Makes an account an administrator.
     pub async fn grant_admin(&self, user: &User) -> Result<(), AppError> {
-        self.db.set_role(&user.id, "admin").await?;
+        self.db.set_role(&user.id, Role::Admin).await?;
         self.sessions.account_changed(&user.id);
         tracing::info!(user_id = %user.id, "administrator role granted");
         Ok(())
-    }
-
-    /// Removes a person's authenticator app and recovery codes (they lost
-    /// them and proved who they are some other way); recorded in their log
-    /// and mailed to them. `not_found` if they had none.
-    pub async fn reset_second_factor(
-        &self,
-        actor: Actor<'_>,
-        user_id: &UserId,
-        client: &ClientInfo,
-    ) -> Result<(), AppError> {
-        let user = self.target(user_id).await?;
-        if !self.mfa.admin_reset(&user, client).await? {
-            return Err(AppError::new(
-                ErrorCode::NotFound,
-                "This account has no second factor to reset.",
-            ));
-        }
-        tracing::info!(admin_id = actor.id(), user_id = %user.id, "second factor reset by admin");
-        Ok(())
-    }
-
-    /// Revokes every session of an account; returns how many ended.
-    pub async fn revoke_all(
-        &self,
-        actor: Actor<'_>,
-        user: &User,
-        client: &ClientInfo,
-    ) -> Result<usize, AppError> {
-        let ended = self
-            .sessions
-            .end_all(&user.id, None, RevokeReason::AdminRevoked)
-            .await?;
-        tracing::info!(admin_id = actor.id(), user_id = %user.id, ended, "all sessions revoked by admin");
-        if ended > 0 {
-            let detail = format!("An administrator signed out {ended} device(s)");
-            self.sessions
-                .record_event(&user.id, EventKind::AdminRevokedSession, client, &detail)
-                .await;
-        }
-        Ok(ended)
     }
 }

@@ -14,6 +14,7 @@
 
 use crate::{clock::now_ms, config::Config, sessions::tokens::IssuedTokens};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
+use std::sync::{Arc, Mutex};
 use axum_extra::extract::cookie::{Cookie, SameSite};
 
 struct CookieNames {
@@ -224,18 +225,27 @@ pub fn clear(config: &Config) -> CookieUpdate {
     ])
 }
 
-/// Whether a response already stores or clears the access or refresh
-/// cookie: a handler that signed someone in, rotated the session or ended
-/// it.
-pub fn sets_session(config: &Config, headers: &HeaderMap) -> bool {
-    let n = names(config);
-    headers.get_all(header::SET_COOKIE).iter().any(|value| {
-        value
-            .to_str()
-            .ok()
-            .and_then(|v| v.split_once('='))
-            .is_some_and(|(name, _)| name == n.access || name == n.refresh)
-    })
+/// The session cookies a handler decided on — a sign-in, a rotation, an
+/// ending — left for the authentication layer, which writes one answer: the
+/// handler's decision if it made one, else its own silent renewal. Neither
+/// reads back what the other wrote, and both can never be sent.
+#[derive(Clone, Default)]
+pub struct SessionCookies(Arc<Mutex<Option<CookieUpdate>>>);
+
+impl SessionCookies {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<CookieUpdate>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The handler's decision; a later one replaces an earlier one.
+    pub fn decide(&self, update: CookieUpdate) {
+        *self.lock() = Some(update);
+    }
+
+    /// What the handler decided, if anything.
+    pub fn take(&self) -> Option<CookieUpdate> {
+        self.lock().take()
+    }
 }
 
 impl CookieUpdate {

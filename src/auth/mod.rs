@@ -1,6 +1,7 @@
 //! The auth capability: passwords, throttling, sign-in decisions and access
 //! tokens, and the answers its server functions ([`server_fns`]) give.
 
+use crate::vocab::Role;
 use serde::{Deserialize, Serialize};
 
 pub mod server_fns;
@@ -28,7 +29,7 @@ pub struct CurrentUser {
     pub id: String,
     pub email: String,
     pub email_verified: bool,
-    pub role: String,
+    pub role: Role,
     /// When the access token expires, unix seconds; lets the page refresh in
     /// time without reading the HttpOnly cookie.
     pub access_expires_at: i64,

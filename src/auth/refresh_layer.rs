@@ -62,6 +62,7 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
     let mut auth = extract::authenticate(&state, &parts.headers, &presented);
     let page = is_page_request(&parts);
     let mut update = None;
+    let decided = cookies::SessionCookies::default();
 
     let form_post = is_plain_form_post(&parts);
     if (page || form_post) && !auth.is_signed_in() {
@@ -119,6 +120,7 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
         parts.extensions.insert(client);
         parts.extensions.insert(presented);
         parts.extensions.insert(auth);
+        parts.extensions.insert(decided.clone());
         let mut res = next.run(Request::from_parts(parts, body)).await;
         if signed_in && is_page_or_data(&res) {
             // No cache may keep account data (OWASP Session Management
@@ -128,15 +130,13 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
         }
         res
     };
-    if let Some(update) = update {
-        // A handler that set the session cookies itself (signed in, rotated
-        // the session again, ended it) answered after this renewal: its
-        // cookies are the ones the browser must keep. Sent after them, the
-        // renewal's would win, and a later refresh would present a token
-        // already replaced.
-        if !cookies::sets_session(&state.config, res.headers()) {
-            update.write_to(res.headers_mut());
-        }
+    // A handler that decided the session cookies itself (signed in,
+    // rotated the session again, ended it) decided after this renewal: its
+    // cookies are the ones the browser must keep, and only they are sent
+    // (with both, the later would win, and a later refresh could present a
+    // token already replaced).
+    if let Some(update) = decided.take().or(update) {
+        update.write_to(res.headers_mut());
     }
     res
 }

@@ -1,20 +1,24 @@
 //! Who is calling, as far as the server can tell: the extractor that reads
 //! the caller's address and browser ([`ClientInfo`]) from a request.
 
-use crate::{request::ClientInfo, state::AppState};
-use axum::{extract::FromRequestParts, http::request::Parts};
-use std::convert::Infallible;
+use crate::{config::Config, request::ClientInfo};
+use axum::{
+    extract::{FromRef, FromRequestParts},
+    http::request::Parts,
+};
+use std::{convert::Infallible, sync::Arc};
 
-impl FromRequestParts<AppState> for ClientInfo {
+impl<S> FromRequestParts<S> for ClientInfo
+where
+    Arc<Config>: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = Infallible;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         Ok(match parts.extensions.get::<ClientInfo>() {
             Some(known) => known.clone(),
-            None => ClientInfo::from_parts(&state.config, parts),
+            None => ClientInfo::from_parts(&Arc::<Config>::from_ref(state), parts),
         })
     }
 }

@@ -3,9 +3,10 @@
 //! Headers"). GET and HEAD never change state, so they pass.
 
 use crate::{
+    config::Config,
     error::{AppError, ErrorCode},
-    state::AppState,
 };
+use std::sync::Arc;
 use axum::{
     extract::{Request, State},
     http::{header, HeaderMap, Method},
@@ -15,8 +16,8 @@ use axum::{
 
 /// Whether `origin` is this site's origin: `GATEHOUSE_PUBLIC_URL`, else the
 /// request's own `Host`.
-pub fn same_origin(state: &AppState, headers: &HeaderMap, origin: &str) -> bool {
-    match &state.config.public_url {
+pub fn same_origin(config: &Config, headers: &HeaderMap, origin: &str) -> bool {
+    match &config.public_url {
         Some(public) => origin.eq_ignore_ascii_case(public),
         None => {
             let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
@@ -31,7 +32,7 @@ pub fn same_origin(state: &AppState, headers: &HeaderMap, origin: &str) -> bool 
 }
 
 pub async fn refuse_cross_site(
-    State(state): State<AppState>,
+    State(config): State<Arc<Config>>,
     req: Request,
     next: Next,
 ) -> Response {
@@ -44,7 +45,7 @@ pub async fn refuse_cross_site(
     // on the first alone).
     let foreign_origin = headers.get_all(header::ORIGIN).iter().any(|o| {
         o.to_str()
-            .map_or(true, |o| !same_origin(&state, headers, o))
+            .map_or(true, |o| !same_origin(&config, headers, o))
     });
     let cross = fetch_site.is_some_and(|s| s.eq_ignore_ascii_case("cross-site")) || foreign_origin;
     if cross {

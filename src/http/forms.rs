@@ -14,8 +14,8 @@ use super::{
 };
 use crate::{
     error::{AppError, ErrorCode},
+    config::Config,
     redirect::{login_url, safe_next},
-    state::AppState,
 };
 use axum::{
     body::Body,
@@ -25,6 +25,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use http_body_util::BodyExt as _;
+use std::sync::Arc;
 
 /// A header a server function sets to send a form post without JavaScript
 /// somewhere other than its `next` field (a sign-in that needs its second
@@ -47,7 +48,7 @@ pub fn wants_html(headers: &HeaderMap) -> bool {
 }
 
 pub async fn server_fn_adapter(
-    State(state): State<AppState>,
+    State(config): State<Arc<Config>>,
     req: Request,
     next: Next,
 ) -> Response {
@@ -57,7 +58,7 @@ pub async fn server_fn_adapter(
     }
     let is_login = path == "/api/login";
     let wants_html = wants_html(req.headers());
-    let form_origin = wants_html.then(|| referer_path(&state, req.headers()));
+    let form_origin = wants_html.then(|| referer_path(&config, req.headers()));
 
     let (mut parts, body) = req.into_parts();
     let result = collect_limited(body).await.and_then(|bytes| {
@@ -101,10 +102,10 @@ pub async fn server_fn_adapter(
 }
 
 /// The same-origin path and query of the Referer, if there is one.
-fn referer_path(state: &AppState, headers: &HeaderMap) -> Option<String> {
+fn referer_path(config: &Config, headers: &HeaderMap) -> Option<String> {
     let referer = headers.get(header::REFERER)?.to_str().ok()?;
     let url = url::Url::parse(referer).ok()?;
-    if !same_origin(state, headers, &url.origin().ascii_serialization()) {
+    if !same_origin(config, headers, &url.origin().ascii_serialization()) {
         return None;
     }
     let mut path = url.path().to_owned();

@@ -2,7 +2,8 @@
 //! the per-response CSP nonce (<https://web.dev/articles/strict-csp>: a
 //! nonce with 'strict-dynamic', no 'unsafe-inline').
 
-use crate::{config::Environment, state::AppState};
+use crate::config::{Config, Environment};
+use std::sync::Arc;
 use axum::{
     extract::{Request, State},
     http::{header, HeaderValue, Method},
@@ -19,7 +20,7 @@ pub struct CspNonce(pub String);
 /// Adds the headers that are the same on every response.
 pub fn static_headers<S: Clone + Send + Sync + 'static>(
     router: Router<S>,
-    state: &AppState,
+    config: &Config,
 ) -> Router<S> {
     let router = router
         .layer(SetResponseHeaderLayer::overriding(
@@ -41,7 +42,7 @@ pub fn static_headers<S: Clone + Send + Sync + 'static>(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(NOT_A_PAGE),
         ));
-    if state.config.secure_cookies {
+    if config.secure_cookies {
         router.layer(SetResponseHeaderLayer::overriding(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=63072000; includeSubDomains"),
@@ -60,7 +61,7 @@ const NOT_A_PAGE: &str =
 /// assets) a fresh nonce and its response a CSP naming it; every other
 /// answer gets a fixed policy without the cost of a nonce.
 pub async fn content_security_policy(
-    State(state): State<AppState>,
+    State(config): State<Arc<Config>>,
     mut req: Request,
     next: Next,
 ) -> Response {
@@ -80,8 +81,8 @@ pub async fn content_security_policy(
     let nonce = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes);
     req.extensions_mut().insert(CspNonce(nonce.clone()));
     let mut res = next.run(req).await;
-    let dev_reload = match state.config.reload_port {
-        Some(port) if state.config.environment == Environment::Development => {
+    let dev_reload = match config.reload_port {
+        Some(port) if config.environment == Environment::Development => {
             format!(" ws://127.0.0.1:{port} ws://localhost:{port}")
         }
         _ => String::new(),

@@ -5,7 +5,8 @@
 //! otherwise write into the log lines of its own requests (OWASP Logging
 //! Cheat Sheet, "Event data sources").
 
-use crate::{crypto::random_id, request::is_trusted_proxy, state::AppState};
+use crate::{config::Config, crypto::random_id, request::is_trusted_proxy};
+use std::sync::Arc;
 use axum::{
     extract::{ConnectInfo, Request, State},
     http::{HeaderName, HeaderValue},
@@ -31,11 +32,11 @@ fn acceptable(value: &HeaderValue) -> bool {
 
 /// Gives the request its id (the trusted proxy's, or a new random one) and
 /// answers it in `X-Request-Id`.
-pub async fn request_id(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn request_id(State(config): State<Arc<Config>>, mut req: Request, next: Next) -> Response {
     let from_proxy = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .is_some_and(|c| is_trusted_proxy(c.0.ip(), &state.config.trusted_proxies));
+        .is_some_and(|c| is_trusted_proxy(c.0.ip(), &config.trusted_proxies));
     let id = req
         .headers()
         .get(&X_REQUEST_ID)

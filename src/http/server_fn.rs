@@ -120,8 +120,17 @@ fn write(update: cookies::CookieUpdate) {
     }
 }
 
+/// Hands the session cookies to the authentication layer, which writes
+/// them (or, outside it, writes them here).
+fn decide_session(update: cookies::CookieUpdate) {
+    match parts().extensions.get::<cookies::SessionCookies>() {
+        Some(decided) => decided.decide(update),
+        None => write(update),
+    }
+}
+
 pub fn store_tokens(issued: &IssuedTokens) {
-    write(cookies::store(&state().config, issued));
+    decide_session(cookies::store(&state().config, issued));
 }
 
 /// Stores a new sign-in's cookies and describes its account.
@@ -134,7 +143,7 @@ pub fn signed_in(user: crate::store::User, issued: &IssuedTokens) -> UserInfo {
 }
 
 pub fn clear_tokens() {
-    write(cookies::clear(&state().config));
+    decide_session(cookies::clear(&state().config));
 }
 
 /// Clears this browser's cookies after its sign-in ended here.

@@ -14,31 +14,11 @@ pub mod service;
 use crate::{
     error::{AppError, ErrorCode},
     store::StoreError,
-    vocab::named_enum,
 };
 pub use ring::Keyring;
 pub use service::KeyService;
 
-named_enum! {
-    /// Where a key is in its life: `standby` (published, not yet signing),
-    /// `current` (signing; exactly one key), `previous` (no longer signing;
-    /// verifies until the tokens it signed have expired), `retired` (gone
-    /// after that), `revoked` (taken out of the set at once).
-    KeyState;
-    Standby = "standby",
-    Current = "current",
-    Previous = "previous",
-    Retired = "retired",
-    Revoked = "revoked",
-}
-
-impl KeyState {
-    /// Whether tokens signed by a key in this state are accepted (the keys
-    /// published in the JWKS).
-    pub fn verifies(self) -> bool {
-        matches!(self, KeyState::Standby | KeyState::Current | KeyState::Previous)
-    }
-}
+pub use crate::vocab::KeyState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {

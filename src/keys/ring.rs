@@ -57,7 +57,7 @@ struct KeySet {
     jwks: Arc<str>,
     /// `(kid, state)` of every key, to tell whether a reload changed
     /// anything.
-    fingerprint: Vec<(String, String)>,
+    fingerprint: Vec<(String, KeyState)>,
 }
 
 impl KeySet {
@@ -140,7 +140,7 @@ impl Keyring {
         let row = KeyRow {
             kid,
             alg: EDDSA.to_owned(),
-            state: KeyState::Current.as_str().to_owned(),
+            state: KeyState::Current,
             public_key,
             private_key: Some(sealed),
             created_at: 0,
@@ -181,8 +181,8 @@ impl Keyring {
     /// same (a revocation must never wait on it), and the ring keeps
     /// signing with its former key while that still verifies.
     pub fn install(&self, rows: &[KeyRow]) -> Result<bool, KeyError> {
-        let fingerprint: Vec<(String, String)> =
-            rows.iter().map(|r| (r.kid.clone(), r.state.clone())).collect();
+        let fingerprint: Vec<(String, KeyState)> =
+            rows.iter().map(|r| (r.kid.clone(), r.state)).collect();
         let old = self.current();
         if old.fingerprint == fingerprint && !fingerprint.is_empty() {
             return Ok(false);
@@ -194,7 +194,7 @@ impl Keyring {
         let mut published = Vec::new();
         let mut unusable = None;
         for row in rows {
-            let Some(state) = KeyState::parse(&row.state).filter(|s| s.verifies()) else {
+            let Some(state) = Some(row.state).filter(|s| s.verifies()) else {
                 set.ended.insert(row.kid.clone());
                 continue;
             };

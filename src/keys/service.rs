@@ -38,7 +38,7 @@ pub struct KeyService {
 
 fn oldest(rows: &[KeyRow], state: KeyState) -> Option<&KeyRow> {
     rows.iter()
-        .filter(|r| r.state == state.as_str())
+        .filter(|r| r.state == state)
         .min_by_key(|r| (r.created_at, r.kid.clone()))
 }
 
@@ -64,7 +64,7 @@ impl KeyService {
         KeyRow {
             kid,
             alg: EDDSA.to_owned(),
-            state: state.as_str().to_owned(),
+            state,
             public_key,
             private_key: Some(sealed),
             created_at: now,
@@ -83,7 +83,7 @@ impl KeyService {
             let legacy = KeyRow {
                 kid: ring::legacy_kid(&self.config.secret),
                 alg: HS256.to_owned(),
-                state: KeyState::Previous.as_str().to_owned(),
+                state: KeyState::Previous,
                 public_key: Vec::new(),
                 private_key: None,
                 created_at: now,
@@ -150,7 +150,7 @@ impl KeyService {
         }
         if rows
             .iter()
-            .any(|r| r.state == KeyState::Previous.as_str() && r.verify_until.is_some_and(|t| t <= now))
+            .any(|r| r.state == KeyState::Previous && r.verify_until.is_some_and(|t| t <= now))
         {
             changed |= self.db.retire_signing_keys(now).await? > 0;
         }
@@ -232,7 +232,7 @@ impl KeyService {
             .iter()
             .find(|r| r.kid == kid)
             .ok_or_else(|| KeyError::UnknownKey(kid.to_owned()))?;
-        let state = KeyState::parse(&row.state).unwrap_or(KeyState::Retired);
+        let state = row.state;
         if !state.verifies() {
             return Err(KeyError::Ended(kid.to_owned(), state.as_str()));
         }
@@ -261,7 +261,7 @@ impl KeyService {
         }
         if !self
             .db
-            .revoke_signing_key(kid, revoked_state.as_str(), now)
+            .revoke_signing_key(kid, revoked_state, now)
             .await?
         {
             return Err(KeyError::Changed(kid.to_owned()));

@@ -20,7 +20,7 @@ use crate::{
         passkeys::{NewCeremony, PasskeyRow},
         Db, User,
     },
-    vocab::EventKind,
+    vocab::{CeremonyKind, EventKind},
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use sha2::{Digest, Sha256};
@@ -38,8 +38,6 @@ const MAX_NAME: usize = 64;
 /// stored row).
 const STARTS_PER_MINUTE: i64 = 60;
 
-const REGISTER: &str = "register";
-const SIGN_IN: &str = "sign_in";
 
 /// The relying party for this deployment: `(rp id, origin)`.
 pub fn relying_party(config: &Config) -> Option<(String, Url)> {
@@ -114,11 +112,11 @@ fn info(row: PasskeyRow) -> PasskeyInfo {
 pub struct PasskeyService {
     db: Db,
     webauthn: Option<Arc<Webauthn>>,
-    sessions: SessionService,
+    sessions: Arc<SessionService>,
 }
 
 impl PasskeyService {
-    pub fn new(db: Db, config: &Config, sessions: SessionService) -> Self {
+    pub fn new(db: Db, config: &Config, sessions: Arc<SessionService>) -> Self {
         let webauthn = relying_party(config).and_then(|(rp_id, origin)| {
             let built = WebauthnBuilder::new(&rp_id, &origin)
                 .and_then(|b| b.rp_name("gatehouse").build());
@@ -141,7 +139,7 @@ impl PasskeyService {
         self.webauthn.as_deref().ok_or_else(not_available)
     }
 
-    async fn open_ceremony(&self, kind: &str, user_id: Option<&UserId>, state: &str) -> Result<String, AppError> {
+    async fn open_ceremony(&self, kind: CeremonyKind, user_id: Option<&UserId>, state: &str) -> Result<String, AppError> {
         let id = crypto::random_id(32);
         let hash = ceremony_hash(&id).expect("a new id is well formed");
         let now = now_ms();
@@ -158,7 +156,7 @@ impl PasskeyService {
         Ok(id)
     }
 
-    async fn take_ceremony(&self, id: Option<&str>, kind: &str) -> Result<(Option<UserId>, String), AppError> {
+    async fn take_ceremony(&self, id: Option<&str>, kind: CeremonyKind) -> Result<(Option<UserId>, String), AppError> {
         let hash = id.and_then(ceremony_hash).ok_or_else(ceremony_gone)?;
         let row = self.db.take_ceremony(&hash, kind, now_ms()).await?;
         let row = row.ok_or_else(ceremony_gone)?;
@@ -191,7 +189,7 @@ impl PasskeyService {
         selection["residentKey"] = "required".into();
         selection["requireResidentKey"] = true.into();
         let state = serde_json::to_string(&state).map_err(AppError::internal)?;
-        let id = self.open_ceremony(REGISTER, Some(&user.id), &state).await?;
+        let id = self.open_ceremony(CeremonyKind::Register, Some(&user.id), &state).await?;
         Ok((options, id))
     }
 
@@ -207,7 +205,7 @@ impl PasskeyService {
         self.sessions.require_recent_proof(me).await?;
         let name = clean_name(name)?;
         let webauthn = self.webauthn()?;
-        let (owner, state) = self.take_ceremony(ceremony, REGISTER).await?;
+        let (owner, state) = self.take_ceremony(ceremony, CeremonyKind::Register).await?;
         if owner.as_ref() != Some(&me.user_id) {
             return Err(ceremony_gone());
         }
@@ -256,7 +254,7 @@ impl PasskeyService {
             .map_err(AppError::internal)?;
         let options = serde_json::to_value(&challenge).map_err(AppError::internal)?;
         let state = serde_json::to_string(&state).map_err(AppError::internal)?;
-        let id = self.open_ceremony(SIGN_IN, None, &state).await?;
+        let id = self.open_ceremony(CeremonyKind::SignIn, None, &state).await?;
         Ok((options, id))
     }
 
@@ -264,7 +262,7 @@ impl PasskeyService {
     /// ceremony. The caller opens the session.
     pub async fn sign_in_finish(&self, ceremony: Option<&str>, credential: &str) -> Result<UserId, AppError> {
         let webauthn = self.webauthn()?;
-        let (_, state) = self.take_ceremony(ceremony, SIGN_IN).await?;
+        let (_, state) = self.take_ceremony(ceremony, CeremonyKind::SignIn).await?;
         let state: DiscoverableAuthentication = serde_json::from_str(&state).map_err(AppError::internal)?;
         let answer: PublicKeyCredential = serde_json::from_str(credential)
             .map_err(|_| AppError::invalid_input("The passkey answer is malformed."))?;
@@ -310,22 +308,6 @@ impl PasskeyService {
         if !self.db.rename_passkey(id, &me.user_id, &name).await? {
             return Err(ErrorCode::NotFound.into());
         }
-        Ok(())
-    }
-
-    /// Removes a passkey (needs a recent sign-in).
-    pub async fn remove(&self, me: &AuthedUser, id: &str, client: &ClientInfo) -> Result<(), AppError> {
-        self.sessions.require_recent_proof(me).await?;
-        let name = self
-            .db
-            .delete_passkey(id, &me.user_id)
-            .await?
-            .ok_or(ErrorCode::NotFound)?;
-        tracing::info!(user_id = %me.user_id, passkey_id = id, "passkey removed");
-        let detail = format!("Passkey “{name}” removed");
-        self.sessions
-            .record_event(&me.user_id, EventKind::PasskeyRemoved, client, &detail)
-            .await;
         Ok(())
     }
 }

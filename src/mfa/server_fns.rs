@@ -81,8 +81,8 @@ pub async fn totp_disable(password: String) -> Result<Done, AppError> {
     run(async move {
         let me = authed()?;
         state()
-            .auth
-            .disable_second_factor(&me, passwords::Password::new(password), &client())
+            .account
+            .disable_totp(&me, passwords::Password::new(password), &client())
             .await?;
         Ok(Done {})
     })
@@ -216,7 +216,7 @@ pub async fn passkey_remove(id: String) -> Result<Done, AppError> {
     use crate::http::server_fn::*;
     run(async move {
         let me = authed()?;
-        state().mfa.passkeys().remove(&me, &id, &client()).await?;
+        state().account.remove_passkey(&me, &id, &client()).await?;
         Ok(Done {})
     })
     .await

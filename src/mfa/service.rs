@@ -22,8 +22,9 @@ use crate::{
         factors::{ChallengeRow, NewChallenge, TotpRow},
         Db, User,
     },
-    vocab::{EventKind, RevokeReason, SessionKind, SignInMethod},
+    vocab::{EventKind, SessionKind, SignInMethod},
 };
+use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 /// A second-step token: 256 random bits, base64url.
@@ -53,13 +54,13 @@ pub struct MfaService {
     db: Db,
     sealer: Sealer,
     codes: RecoveryCodes,
-    sessions: SessionService,
-    links: Links,
+    sessions: Arc<SessionService>,
+    links: Arc<Links>,
     passkeys: PasskeyService,
 }
 
 impl MfaService {
-    pub fn new(db: Db, config: &Config, sessions: SessionService, links: Links) -> Self {
+    pub fn new(db: Db, config: &Config, sessions: Arc<SessionService>, links: Arc<Links>) -> Self {
         Self {
             sealer: Sealer::new(&config.secret, "gatehouse totp secret v1"),
             codes: RecoveryCodes::new(derive_key(
@@ -186,41 +187,6 @@ impl MfaService {
         Ok(shown)
     }
 
-    /// Turns the authenticator off (the caller checked the password) and
-    /// ends every other session, which may have been opened by whoever
-    /// made this necessary.
-    pub async fn disable(&self, me: &AuthedUser, client: &ClientInfo) -> Result<(), AppError> {
-        if !self.db.delete_totp(&me.user_id).await? {
-            return Err(AppError::invalid_input("No authenticator app is set up."));
-        }
-        let ended = self
-            .sessions
-            .end_all(&me.user_id, Some(&me.session_id), RevokeReason::SecondFactorRemoved)
-            .await?;
-        tracing::info!(user_id = %me.user_id, ended, "authenticator app turned off");
-        let detail = format!("Authenticator app turned off; {ended} other session(s) ended");
-        self.sessions
-            .record_event(&me.user_id, EventKind::SecondFactorDisabled, client, &detail)
-            .await;
-        Ok(())
-    }
-
-    /// An administrator removes a person's second factor (they lost it);
-    /// recorded in their log and mailed to them.
-    pub async fn admin_reset(&self, user: &User, client: &ClientInfo) -> Result<bool, AppError> {
-        if !self.db.delete_totp(&user.id).await? {
-            return Ok(false);
-        }
-        self.db.void_second_steps(&user.id).await?;
-        tracing::info!(user_id = %user.id, "second factor reset by an administrator");
-        self.sessions
-            .record_event(&user.id, EventKind::SecondFactorReset, client, "Authenticator app and recovery codes removed by an administrator")
-            .await;
-        self.links
-            .mail(letters::second_factor_reset(&user.email, &self.links.forgot_url()));
-        Ok(true)
-    }
-
     /// Checks a code against the account's second factor and spends it:
     /// an authenticator code once per time step, a recovery code once
     /// ever. `None` if it is not right (or was used); throttling is the
@@ -268,7 +234,7 @@ impl MfaService {
             .insert_challenge(NewChallenge {
                 token_hash: &hash,
                 user_id,
-                kind: kind.as_str(),
+                kind,
                 known_device,
                 now,
                 expires_at: now + crate::auth::cookies::SECOND_STEP_MAX_AGE_SECS * 1000,
@@ -281,7 +247,7 @@ impl MfaService {
     pub async fn find_step(&self, token: &str, kind: SessionKind) -> Result<ChallengeRow, AppError> {
         let hash = challenge_hash(token.trim()).ok_or_else(step_gone)?;
         let row = self.db.find_challenge(&hash, now_ms()).await?;
-        row.filter(|r| r.kind == kind.as_str()).ok_or_else(step_gone)
+        row.filter(|r| r.kind == kind).ok_or_else(step_gone)
     }
 
     /// Completes the second step: succeeds once, for one caller.

@@ -5,6 +5,7 @@ use crate::{
         AdminUser,
     },
     error::ErrorCode,
+    vocab::Role,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -84,7 +85,7 @@ pub fn AdminPage() -> impl IntoView {
                                             view! {
                                                 <li class="session">
                                                     <strong class="device">{s.device.clone()}</strong>
-                                                    " · " {s.kind.clone()} " · "
+                                                    " · " {s.kind.as_str()} " · "
                                                     {s.ip.clone().unwrap_or_else(|| "unknown".into())}
                                                     " · last active " <LocalTime at=s.last_used_at.clone() />
                                                     <form method="post" action="/api/admin/revoke_session" class="confirm">
@@ -120,7 +121,7 @@ fn UserRow(user: AdminUser, here: Memo<String>) -> impl IntoView {
         <li class="session" data-testid="admin-user">
             <div class="session-main">
                 <strong>{user.email.clone()}</strong>
-                {(user.role == "admin").then(|| view! { <span class="badge">"admin"</span> })}
+                {(user.role == Role::Admin).then(|| view! { <span class="badge">"admin"</span> })}
                 {user.disabled.then(|| view! { <span class="badge muted">"disabled"</span> })}
                 {user.second_factor.then(|| view! { <span class="badge muted">"two-step"</span> })}
             </div>

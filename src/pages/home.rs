@@ -1,3 +1,4 @@
+use crate::vocab::Role;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -60,7 +61,7 @@ pub fn HomePage() -> impl IntoView {
                                 <ul class="links">
                                     <li><a href="/sessions">"Devices you are signed in on"</a></li>
                                     <li><a href="/security">"Security log and password"</a></li>
-                                    {(me.role == "admin").then(|| view! { <li><a href="/admin">"Administration"</a></li> })}
+                                    {(me.role == Role::Admin).then(|| view! { <li><a href="/admin">"Administration"</a></li> })}
                                 </ul>
                             </section>
                         }

@@ -2,7 +2,7 @@ use super::{in_place, with_refresh, Card, LocalTime};
 use crate::{
     error::ErrorCode,
     sessions::{server_fns::list_sessions, SessionInfo},
-    vocab::SignInMethod,
+    vocab::SessionKind,
 };
 use leptos::{ev::SubmitEvent, prelude::*};
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -142,14 +142,14 @@ fn SessionRow(
             <div class="session-main">
                 <strong class="device">{session.device.clone()}</strong>
                 {session.current.then(|| view! { <span class="badge">"this device"</span> })}
-                {(session.kind == "api").then(|| view! { <span class="badge muted">"API"</span> })}
+                {(session.kind == SessionKind::Api).then(|| view! { <span class="badge muted">"API"</span> })}
             </div>
             <dl class="session-meta">
                 <dt>"Address"</dt>
                 <dd>{session.ip.clone().unwrap_or_else(|| "unknown".into())}</dd>
                 <dt>"Signed in with"</dt>
                 <dd data-testid="method">
-                    {SignInMethod::parse(&session.method).map_or("Password", SignInMethod::title)}
+                    {session.method.title()}
                 </dd>
                 <dt>"Signed in"</dt>
                 <dd><LocalTime at=session.created_at.clone() /></dd>

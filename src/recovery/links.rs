@@ -20,19 +20,11 @@ use crate::{
         throttle::Reservation,
         Db, User,
     },
-    vocab::named_enum,
 };
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
-named_enum! {
-    /// What a link token may be used for.
-    Purpose;
-    VerifyEmail = "verify_email",
-    ResetPassword = "reset_password",
-    ChangeEmail = "change_email",
-    NotMe = "not_me",
-}
+pub use crate::vocab::Purpose;
 
 impl Purpose {
     /// How long a link works.
@@ -107,7 +99,7 @@ impl Links {
         let now = now_ms();
         let link = NewLink {
             token_hash: &hash,
-            purpose: purpose.as_str(),
+            purpose,
             user_id,
             email,
             session_id,
@@ -144,7 +136,7 @@ impl Links {
     /// `purpose`, without using it.
     pub async fn peek(&self, token: &str, purpose: Purpose) -> Result<LinkRow, AppError> {
         let hash = token_hash(token).ok_or_else(invalid_token)?;
-        let found = self.db.find_link(&hash, purpose.as_str(), now_ms()).await?;
+        let found = self.db.find_link(&hash, purpose, now_ms()).await?;
         found.ok_or_else(invalid_token)
     }
 
@@ -157,13 +149,13 @@ impl Links {
     /// command fails, the link still works.
     pub async fn take_in(&self, db: &Db, token: &str, purpose: Purpose) -> Result<LinkRow, AppError> {
         let hash = token_hash(token).ok_or_else(invalid_token)?;
-        let used = db.use_link(&hash, purpose.as_str(), now_ms()).await?;
+        let used = db.use_link(&hash, purpose, now_ms()).await?;
         used.ok_or_else(invalid_token)
     }
 
     /// Makes the account's unused links of `purpose` stop working.
     pub async fn void(&self, user_id: &UserId, purpose: Purpose) -> Result<(), AppError> {
-        Ok(self.db.void_links(user_id, purpose.as_str(), now_ms()).await?)
+        Ok(self.db.void_links(user_id, purpose, now_ms()).await?)
     }
 
     /// The page where a person asks for a reset link.

@@ -81,7 +81,7 @@ pub async fn confirm_email_change(token: String) -> Result<Done, AppError> {
     run(async move {
         let me = authed().ok();
         state()
-            .recovery
+            .account
             .confirm_email_change(&token, me.as_ref(), &client())
             .await?;
         Ok(Done {})

@@ -19,8 +19,9 @@ use crate::{
     request::{AuthedUser, ClientInfo},
     sessions::service::SessionService,
     store::Db,
-    vocab::{EventKind, RevokeReason},
+    vocab::EventKind,
 };
+use std::sync::Arc;
 
 /// Reset requests allowed per client address per window (more for the
 /// wider IPv6 scopes, see `auth::throttle::address_scopes`).
@@ -32,9 +33,9 @@ const CHANGE_REQUESTS: i64 = 5;
 #[derive(Clone)]
 pub struct RecoveryService {
     db: Db,
-    auth: AuthService,
-    sessions: SessionService,
-    links: Links,
+    auth: Arc<AuthService>,
+    sessions: Arc<SessionService>,
+    links: Arc<Links>,
 }
 
 fn link_gone() -> AppError {
@@ -45,7 +46,7 @@ fn link_gone() -> AppError {
 }
 
 impl RecoveryService {
-    pub fn new(db: Db, auth: AuthService, sessions: SessionService, links: Links) -> Self {
+    pub fn new(db: Db, auth: Arc<AuthService>, sessions: Arc<SessionService>, links: Arc<Links>) -> Self {
         Self {
             db,
             auth,
@@ -205,52 +206,4 @@ impl RecoveryService {
             .await;
         Ok(())
     }
-
-    /// Completes an address change; every session of the account but the
-    /// caller's own ends.
-    pub async fn confirm_email_change(
-        &self,
-        token: &str,
-        me: Option<&AuthedUser>,
-        client: &ClientInfo,
-    ) -> Result<(), AppError> {
-        let link = self.links.take(token, Purpose::ChangeEmail).await?;
-        let new = link.email.ok_or_else(link_gone)?;
-        let user = self
-            .db
-            .user_by_id(&link.user_id)
-            .await?
-            .ok_or_else(link_gone)?;
-        if user.disabled {
-            return Err(ErrorCode::AccountDisabled.into());
-        }
-        match self
-            .db
-            .change_email(&user.id, &user.email, &new, now_ms())
-            .await?
-        {
-            Some(true) => {}
-            Some(false) => return Err(link_gone()),
-            None => return Err(ErrorCode::EmailTaken.into()),
-        }
-        self.sessions.account_changed(&user.id);
-        // Links sent to the old address must not work for the new one.
-        for purpose in [Purpose::ResetPassword, Purpose::VerifyEmail, Purpose::NotMe] {
-            self.links.void(&user.id, purpose).await?;
-        }
-        let keep = me
-            .filter(|me| me.user_id == user.id)
-            .map(|me| &me.session_id);
-        let ended = self
-            .sessions
-            .end_all(&user.id, keep, RevokeReason::EmailChanged)
-            .await?;
-        tracing::info!(user_id = %user.id, ended, "email changed");
-        let detail = format!("Email address changed; {ended} other session(s) ended");
-        self.sessions
-            .record_event(&user.id, EventKind::EmailChanged, client, &detail)
-            .await;
-        Ok(())
-    }
-
 }

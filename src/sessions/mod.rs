@@ -16,17 +16,17 @@ server_only! {
     pub mod user_cache;
 }
 
-use crate::vocab::EventKind;
+use crate::vocab::{EventKind, SessionKind, SignInMethod};
 
 /// One active session, as the sessions page shows it. Carries no secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
     pub id: String,
     pub device: String,
-    pub kind: String,
+    pub kind: SessionKind,
     /// How it signed in: `password`, `password+totp`, `recovery_code` or
     /// `passkey`.
-    pub method: String,
+    pub method: SignInMethod,
     pub ip: Option<String>,
     pub created_at: String,
     pub last_used_at: String,

@@ -50,7 +50,7 @@ pub fn session_info(s: Session, current: Option<&SessionId>) -> SessionInfo {
 /// does not know).
 pub(super) fn event_info(e: SecurityEvent) -> Option<SecurityEventInfo> {
     Some(SecurityEventInfo {
-        kind: EventKind::parse(&e.kind)?,
+        kind: e.kind,
         at: rfc3339(e.at),
         device: e.device,
         ip: e.ip,

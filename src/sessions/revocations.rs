@@ -38,7 +38,7 @@
 //! [RFC 7009 §2.1]: https://www.rfc-editor.org/rfc/rfc7009#section-2.1
 
 use crate::{
-    clock::Millis, ids::SessionId, keys::claims::LEEWAY_SECS, store::sessions::RevocationRow,
+    clock::Millis, ids::SessionId, keys::claims::LEEWAY_SECS, store::revocation_log::RevocationRow,
     vocab::RevokeReason,
 };
 use std::{
@@ -160,8 +160,7 @@ impl Revocations {
         let loaded = rows.len();
         for row in rows {
             set.high_water = set.high_water.max(row.seq);
-            let reason = RevokeReason::parse(&row.reason).unwrap_or(RevokeReason::Revoked);
-            let entry = set.learn(row.session_id, reason, now, lifetimes);
+            let entry = set.learn(row.session_id, row.reason, now, lifetimes);
             if let Some(issued) = row.last_issued_at {
                 let until = issued.saturating_add(lifetimes.longest_life());
                 entry.keep_until = entry.keep_until.max(until);
@@ -220,7 +219,7 @@ mod tests {
         RevocationRow {
             seq,
             session_id: id(session_id),
-            reason: "revoked".to_owned(),
+            reason: RevokeReason::Revoked,
             revoked_at,
             last_issued_at,
         }

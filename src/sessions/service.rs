@@ -6,7 +6,7 @@ use super::{
     records::{event_info, session_info, truncate, write_event},
     revocations::{self, Revocations, TokenLifetimes},
     tokens::{self, IssuedTokens, TokenKeys},
-    user_cache::{UserCache, CHANGE_PREFIX},
+    user_cache::UserCache,
     SecurityEventInfo, SessionInfo, EVENT_RETENTION_DAYS,
 };
 use crate::{
@@ -16,7 +16,8 @@ use crate::{
     ids::{SessionId, UserId},
     request::{AuthedUser, ClientInfo},
     store::{
-        sessions::RevocationNotices, Db, NewSession, SecurityEvent, Session, StoreError, User,
+        revocation_log::{LogEntry, RevocationNotices},
+        Db, NewSession, SecurityEvent, Session, StoreError, User,
     },
     vocab::{EventKind, RevokeReason, SessionKind, SignInMethod},
 };
@@ -112,7 +113,7 @@ impl SessionService {
             .insert_session(NewSession {
                 id: &session_id,
                 user_id: &user.id,
-                kind: kind.as_str(),
+                kind,
                 secret: &secret,
                 now,
                 idle_expires_at: idle,
@@ -120,7 +121,7 @@ impl SessionService {
                 user_agent: truncate(&client.user_agent, 512),
                 ip: client.ip.as_deref(),
                 credential: &user.password_hash,
-                method: method.as_str(),
+                method,
             })
             .await?;
         if !opened {
@@ -288,20 +289,24 @@ impl SessionService {
                 issued_since,
             )
             .await?;
-        // Account changes travel in the same log, as `user:<id>`.
-        let read_up_to = rows.iter().map(|r| r.seq).max();
-        let (changes, revocations): (Vec<_>, Vec<_>) = rows
-            .into_iter()
-            .partition(|r| r.session_id.as_str().starts_with(CHANGE_PREFIX));
-        for change in &changes {
-            let id = &change.session_id.as_str()[CHANGE_PREFIX.len()..];
-            self.users.forget(&UserId::new(id.to_owned()));
+        // Account changes travel in the same log.
+        let read_up_to = rows.iter().map(LogEntry::seq).max();
+        let mut revocations = Vec::with_capacity(rows.len());
+        let mut changes = 0;
+        for entry in rows {
+            match entry {
+                LogEntry::Revoked(row) => revocations.push(row),
+                LogEntry::AccountChanged { user_id, .. } => {
+                    self.users.forget(&user_id);
+                    changes += 1;
+                }
+            }
         }
         let merged = self.revocations.merge(revocations, now, lifetimes);
         if let Some(seq) = read_up_to {
             self.revocations.advance(seq);
         }
-        Ok(merged + changes.len())
+        Ok(merged + changes)
     }
 
     /// Revocations pushed by the database as they happen (PostgreSQL), if it

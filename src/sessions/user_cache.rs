@@ -20,8 +20,6 @@ const CAPACITY: usize = 16_384;
 /// An entry is read again after this long even without a change notice,
 /// as a bound on any missed one.
 const TTL_MS: Millis = 5 * 60_000;
-/// The prefix of account-change rows in the revocation log.
-pub const CHANGE_PREFIX: &str = "user:";
 
 #[derive(Clone, Debug, Default)]
 pub struct UserCache {
@@ -80,13 +78,14 @@ impl UserCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocab::Role;
 
     fn user(id: &str, email: &str) -> User {
         User {
             id: UserId::new(id.to_owned()),
             email: email.into(),
             password_hash: String::new(),
-            role: "user".into(),
+            role: Role::User,
             disabled: false,
             created_at: 0,
             email_verified_at: None,

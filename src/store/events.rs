@@ -6,7 +6,7 @@ use crate::{clock::Millis, ids::UserId, vocab::EventKind};
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct SecurityEvent {
     pub id: i64,
-    pub kind: String,
+    pub kind: EventKind,
     pub at: Millis,
     pub device: Option<String>,
     pub ip: Option<String>,
@@ -30,7 +30,7 @@ impl Db {
             "INSERT INTO security_events (user_id, kind, at, device, ip, detail) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(e.user_id)
-        .bind(e.kind.as_str())
+        .bind(e.kind)
         .bind(e.at)
         .bind(e.device)
         .bind(e.ip)

@@ -6,6 +6,7 @@ use super::{execute, on_pool, BeginWrite as _, Db, StoreResult};
 use crate::{
     clock::Millis,
     ids::{SessionId, UserId},
+    vocab::SessionKind,
 };
 
 /// Whether session `session` of account `user` is still open: a session
@@ -37,7 +38,7 @@ impl std::fmt::Debug for TotpRow {
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ChallengeRow {
     pub user_id: UserId,
-    pub kind: String,
+    pub kind: SessionKind,
     pub known_device: bool,
 }
 
@@ -53,7 +54,7 @@ enum CodesGuard<'a> {
 pub struct NewChallenge<'a> {
     pub token_hash: &'a str,
     pub user_id: &'a UserId,
-    pub kind: &'a str,
+    pub kind: SessionKind,
     pub known_device: bool,
     pub now: Millis,
     pub expires_at: Millis,

@@ -5,14 +5,14 @@
 //! at most one key signing.
 
 use super::{execute, on_pool, BeginWrite as _, Db, StoreResult};
-use crate::clock::Millis;
+use crate::{clock::Millis, vocab::KeyState};
 
 /// One key as stored. `private_key` is sealed (see `keys::seal`).
 #[derive(Clone, sqlx::FromRow)]
 pub struct KeyRow {
     pub kid: String,
     pub alg: String,
-    pub state: String,
+    pub state: KeyState,
     pub public_key: Vec<u8>,
     pub private_key: Option<Vec<u8>>,
     pub created_at: Millis,
@@ -56,7 +56,7 @@ impl Db {
         let added = execute!(self, pool => sqlx::query(&sql)
             .bind(&key.kid)
             .bind(&key.alg)
-            .bind(&key.state)
+            .bind(key.state)
             .bind(&key.public_key)
             .bind(&key.private_key)
             .bind(key.created_at)
@@ -127,7 +127,7 @@ impl Db {
     }
 
     /// Ends key `kid` at once if it is still in `state`; whether it was.
-    pub async fn revoke_signing_key(&self, kid: &str, state: &str, now: Millis) -> StoreResult<bool> {
+    pub async fn revoke_signing_key(&self, kid: &str, state: KeyState, now: Millis) -> StoreResult<bool> {
         let changed = execute!(self, pool => sqlx::query(
             "UPDATE signing_keys SET state = 'revoked', ended_at = $1, private_key = NULL \
              WHERE kid = $2 AND state = $3",

@@ -6,12 +6,13 @@ use super::{execute, on_pool, BeginWrite as _, Db, StoreResult};
 use crate::{
     clock::Millis,
     ids::{SessionId, UserId},
+    vocab::Purpose,
 };
 
 /// A link token to store.
 pub struct NewLink<'a> {
     pub token_hash: &'a str,
-    pub purpose: &'a str,
+    pub purpose: Purpose,
     pub user_id: &'a UserId,
     pub email: Option<&'a str>,
     pub session_id: Option<&'a SessionId>,
@@ -69,7 +70,7 @@ impl Db {
     pub async fn find_link(
         &self,
         token_hash: &str,
-        purpose: &str,
+        purpose: Purpose,
         now: Millis,
     ) -> StoreResult<Option<LinkRow>> {
         Ok(on_pool!(self, pool => sqlx::query_as(
@@ -88,7 +89,7 @@ impl Db {
     pub async fn use_link(
         &self,
         token_hash: &str,
-        purpose: &str,
+        purpose: Purpose,
         now: Millis,
     ) -> StoreResult<Option<LinkRow>> {
         Ok(on_pool!(self, pool => sqlx::query_as(
@@ -106,7 +107,7 @@ impl Db {
 
     /// Makes an account's unused tokens of `purpose` stop working (its
     /// password or address changed).
-    pub async fn void_links(&self, user_id: &UserId, purpose: &str, now: Millis) -> StoreResult<()> {
+    pub async fn void_links(&self, user_id: &UserId, purpose: Purpose, now: Millis) -> StoreResult<()> {
         execute!(self, pool => sqlx::query(
             "UPDATE link_tokens SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL",
         )

@@ -9,6 +9,7 @@ pub mod factors;
 pub mod keys;
 pub mod links;
 pub mod passkeys;
+pub mod revocation_log;
 pub mod sessions;
 pub mod throttle;
 pub mod users;

@@ -6,6 +6,7 @@ use super::{execute, on_pool, Db, StoreResult};
 use crate::{
     clock::Millis,
     ids::{SessionId, UserId},
+    vocab::CeremonyKind,
 };
 
 /// A stored passkey.
@@ -24,7 +25,7 @@ pub struct PasskeyRow {
 /// A ceremony to store.
 pub struct NewCeremony<'a> {
     pub id_hash: &'a str,
-    pub kind: &'a str,
+    pub kind: CeremonyKind,
     pub user_id: Option<&'a UserId>,
     pub state: &'a str,
     pub now: Millis,
@@ -158,7 +159,7 @@ impl Db {
     }
 
     /// Uses a ceremony of `kind`: succeeds once, for one caller.
-    pub async fn take_ceremony(&self, id_hash: &str, kind: &str, now: Millis) -> StoreResult<Option<CeremonyRow>> {
+    pub async fn take_ceremony(&self, id_hash: &str, kind: CeremonyKind, now: Millis) -> StoreResult<Option<CeremonyRow>> {
         Ok(on_pool!(self, pool => sqlx::query_as(
             "UPDATE webauthn_ceremonies SET used_at = $1 \
              WHERE id_hash = $2 AND kind = $3 AND used_at IS NULL AND expires_at > $1 \

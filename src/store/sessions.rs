@@ -4,7 +4,7 @@ use super::{execute, on_pool, Db, StoreResult};
 use crate::{
     clock::Millis,
     ids::{SessionId, UserId},
-    vocab::RevokeReason,
+    vocab::{RevokeReason, SessionKind, SignInMethod},
 };
 
 /// A session row. `secret` is key material for deriving refresh tokens, not a token.
@@ -12,7 +12,7 @@ use crate::{
 pub struct Session {
     pub id: SessionId,
     pub user_id: UserId,
-    pub kind: String,
+    pub kind: SessionKind,
     pub secret: Vec<u8>,
     pub generation: i64,
     pub rotated_at: Option<Millis>,
@@ -23,9 +23,9 @@ pub struct Session {
     pub user_agent: String,
     pub ip: Option<String>,
     pub revoked_at: Option<Millis>,
-    pub revoked_reason: Option<String>,
-    /// How it signed in (a `SignInMethod` name).
-    pub method: String,
+    pub revoked_reason: Option<RevokeReason>,
+    /// How it signed in.
+    pub method: SignInMethod,
     /// When it last proved a factor after signing in.
     pub proved_at: Option<Millis>,
     /// The database's clock when the row was read: rules that compare times
@@ -35,15 +35,11 @@ pub struct Session {
 }
 
 impl Session {
-    /// Why the session was revoked, if it was (an unknown stored reason
-    /// counts as a plain revocation).
+    /// Why the session was revoked, if it was (a row revoked without a
+    /// reason counts as a plain revocation).
     pub fn revoke_reason(&self) -> Option<RevokeReason> {
-        self.revoked_at.map(|_| {
-            self.revoked_reason
-                .as_deref()
-                .and_then(RevokeReason::parse)
-                .unwrap_or(RevokeReason::Revoked)
-        })
+        self.revoked_at
+            .map(|_| self.revoked_reason.unwrap_or(RevokeReason::Revoked))
     }
 }
 
@@ -58,36 +54,11 @@ impl std::fmt::Debug for Session {
     }
 }
 
-/// One revocation as recorded for other instances.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct RevocationRow {
-    pub seq: i64,
-    pub session_id: SessionId,
-    pub reason: String,
-    /// By the database's clock.
-    pub revoked_at: Millis,
-    /// When the session was last given an access token, by the clock of
-    /// the instance that issued it (none for an account change, or a
-    /// revocation recorded before this was kept).
-    pub last_issued_at: Option<Millis>,
-}
-
-/// Notices that a session was revoked somewhere (a connection of its own).
-pub struct RevocationNotices(sqlx::postgres::PgListener);
-
-impl RevocationNotices {
-    /// Waits for the next notice. After an error the next call reconnects.
-    pub async fn next(&mut self) -> StoreResult<()> {
-        self.0.recv().await?;
-        Ok(())
-    }
-}
-
 /// What a new session starts with.
 pub struct NewSession<'a> {
     pub id: &'a SessionId,
     pub user_id: &'a UserId,
-    pub kind: &'a str,
+    pub kind: SessionKind,
     pub secret: &'a [u8],
     pub now: Millis,
     pub idle_expires_at: Millis,
@@ -97,7 +68,7 @@ pub struct NewSession<'a> {
     /// The password hash the sign-in was checked against.
     pub credential: &'a str,
     /// How the person signed in.
-    pub method: &'a str,
+    pub method: SignInMethod,
 }
 
 /// A rotation: the session moves from `expected_generation` to the next.
@@ -197,7 +168,7 @@ impl Db {
             self.now_sql()
         );
         let done = execute!(self, pool => sqlx::query(&sql)
-        .bind(reason.as_str())
+        .bind(reason)
         .bind(id)
         )?;
         Ok(done == 1)
@@ -216,7 +187,7 @@ impl Db {
             self.now_sql()
         );
         let ids: Vec<(SessionId,)> = on_pool!(self, pool => sqlx::query_as(&sql)
-        .bind(reason.as_str())
+        .bind(reason)
         .bind(user_id)
         .bind(keep)
         .fetch_all(pool)
@@ -265,7 +236,7 @@ impl Db {
             self.now_sql()
         );
         let ids: Vec<(SessionId,)> = on_pool!(self, pool => sqlx::query_as(&sql)
-        .bind(reason.as_str())
+        .bind(reason)
         .bind(user_id)
         .bind(since)
         .fetch_all(pool)
@@ -289,49 +260,6 @@ impl Db {
         .bind(now)
         .fetch_all(pool)
         .await)?)
-    }
-
-    /// Revocations still of use — younger than `retention_ms` by the
-    /// database's clock, or of a session last given an access token at or
-    /// after `issued_since` (by the issuer's clock, as the caller's clock
-    /// will judge that token's `exp`) — that are numbered after `after_seq`
-    /// or were made in the last `overlap_ms`: numbers are handed out when a
-    /// statement starts, so one that commits late can land below numbers
-    /// already seen; re-reading the last moments by time catches it, and
-    /// merging is idempotent.
-    pub async fn revocations_after(
-        &self,
-        after_seq: i64,
-        retention_ms: Millis,
-        overlap_ms: Millis,
-        issued_since: Millis,
-    ) -> StoreResult<Vec<RevocationRow>> {
-        let now = self.now_sql();
-        let sql = format!(
-            "SELECT seq, session_id, reason, revoked_at, last_issued_at FROM revocations \
-             WHERE (revoked_at >= {now} - $1 OR last_issued_at >= $4) \
-               AND (seq > $2 OR revoked_at >= {now} - $3) ORDER BY seq"
-        );
-        Ok(on_pool!(self, pool => sqlx::query_as(&sql)
-        .bind(retention_ms)
-        .bind(after_seq)
-        .bind(overlap_ms)
-        .bind(issued_since)
-        .fetch_all(pool)
-        .await)?)
-    }
-
-    /// Revocations pushed by the database as they commit (PostgreSQL's
-    /// NOTIFY); `None` on SQLite, where only the poll is used.
-    pub async fn revocation_notices(&self) -> StoreResult<Option<RevocationNotices>> {
-        match &self.pool {
-            super::Pool::Postgres(pool) => {
-                let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
-                listener.listen("gatehouse_revocations").await?;
-                Ok(Some(RevocationNotices(listener)))
-            }
-            _ => Ok(None),
-        }
     }
 
     /// Removes sessions that ended before `before` (expired or revoked), and

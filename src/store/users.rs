@@ -1,7 +1,7 @@
 //! The `users` table: accounts.
 
 use super::{execute, on_pool, Db, StoreResult};
-use crate::{clock::Millis, ids::UserId};
+use crate::{clock::Millis, ids::UserId, vocab::Role};
 
 /// An account. Its `Debug` never shows the password hash (an offline
 /// guessing target once it leaks into a log).
@@ -10,7 +10,7 @@ pub struct User {
     pub id: UserId,
     pub email: String,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub disabled: bool,
     pub created_at: Millis,
     /// When the current address was proved (a link sent to it followed).
@@ -19,7 +19,7 @@ pub struct User {
 
 impl User {
     pub fn is_admin(&self) -> bool {
-        self.role == "admin"
+        self.role == Role::Admin
     }
 }
 
@@ -42,7 +42,7 @@ impl std::fmt::Debug for User {
 pub struct UserSummary {
     pub id: UserId,
     pub email: String,
-    pub role: String,
+    pub role: Role,
     pub disabled: bool,
     pub sessions: i64,
     /// Whether an authenticator app is on.
@@ -71,7 +71,7 @@ impl Db {
             id: id.clone(),
             email: email.to_owned(),
             password_hash: password_hash.to_owned(),
-            role: "user".into(),
+            role: Role::User,
             disabled: false,
             created_at: now,
             email_verified_at: None,
@@ -103,7 +103,7 @@ impl Db {
         Ok(())
     }
 
-    pub async fn set_role(&self, user_id: &UserId, role: &str) -> StoreResult<bool> {
+    pub async fn set_role(&self, user_id: &UserId, role: Role) -> StoreResult<bool> {
         let done = execute!(self, pool => sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
         .bind(role)
         .bind(user_id)
@@ -205,7 +205,7 @@ mod tests {
             id: UserId::new("u1"),
             email: "ada@example.com".into(),
             password_hash: hash.into(),
-            role: "user".into(),
+            role: Role::User,
             disabled: false,
             created_at: 1,
             email_verified_at: None,

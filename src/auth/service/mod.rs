@@ -41,9 +41,9 @@ pub struct AuthService {
     keys: Arc<TokenKeys>,
     devices: DeviceKeys,
     passwords: PasswordHasherPool,
-    sessions: SessionService,
-    links: Links,
-    mfa: MfaService,
+    sessions: Arc<SessionService>,
+    links: Arc<Links>,
+    mfa: Arc<MfaService>,
 }
 
 impl AuthService {
@@ -52,9 +52,9 @@ impl AuthService {
         config: Arc<Config>,
         keys: Arc<TokenKeys>,
         passwords: PasswordHasherPool,
-        sessions: SessionService,
-        links: Links,
-        mfa: MfaService,
+        sessions: Arc<SessionService>,
+        links: Arc<Links>,
+        mfa: Arc<MfaService>,
     ) -> Self {
         Self {
             db,

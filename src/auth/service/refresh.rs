@@ -13,7 +13,7 @@ use crate::{
         tokens::{self, IssuedTokens},
     },
     store::{sessions::Rotation, Session},
-    vocab::{EventKind, RevokeReason, SignInMethod},
+    vocab::{EventKind, RevokeReason},
 };
 
 /// A session that is revoked or expired cannot be refreshed.
@@ -142,9 +142,7 @@ impl AuthService {
                 &current.id,
                 secs(now),
                 self.config.lifetimes.access,
-                SignInMethod::parse(&current.method)
-                    .unwrap_or(SignInMethod::Password)
-                    .amr(),
+                current.method.amr(),
             )?,
             refresh: self
                 .keys

@@ -5,12 +5,9 @@
 
 use super::AuthService;
 use crate::{
-    auth::{
-        passwords::Password,
-        throttle::{self, ThrottleKeys},
-    },
+    auth::throttle::{self, ThrottleKeys},
     error::{AppError, ErrorCode},
-    request::{AuthedUser, ClientInfo},
+    request::ClientInfo,
     sessions::tokens::IssuedTokens,
     store::User,
     vocab::{EventKind, SessionKind, SignInMethod},
@@ -181,19 +178,5 @@ impl AuthService {
             )
             .await?;
         Ok((user, issued))
-    }
-
-    /// Turns the authenticator app off after checking the password (which
-    /// counts as this session's recent proof).
-    pub async fn disable_second_factor(
-        &self,
-        me: &AuthedUser,
-        password: Password,
-        client: &ClientInfo,
-    ) -> Result<(), AppError> {
-        self.verify_password_of(&me.user_id, password, client)
-            .await?;
-        self.sessions.mark_proved(&me.session_id).await?;
-        self.mfa.disable(me, client).await
     }
 }
