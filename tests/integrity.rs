@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{email, link_token, Browser, TestApp, FIREFOX, PASSWORD};
+use common::{break_writes, email, heal, link_token, Browser, TestApp, FIREFOX, PASSWORD};
 use gatehouse::mfa::totp::code_at;
 use reqwest::StatusCode;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -295,38 +295,6 @@ async fn account_id(browser: &Browser) -> String {
         .as_str()
         .unwrap()
         .to_owned()
-}
-
-/// Makes the database refuse every write of `table` (`INSERT` or
-/// `DELETE`), as a fault half-way through a command would.
-async fn break_writes(app: &TestApp, table: &str, op: &str) {
-    if common::on_postgres() {
-        app.execute(
-            "CREATE OR REPLACE FUNCTION injected_fault() RETURNS trigger AS $$ \
-             BEGIN RAISE EXCEPTION 'injected fault'; END $$ LANGUAGE plpgsql",
-        )
-        .await;
-        app.execute(&format!(
-            "CREATE TRIGGER injected_fault BEFORE {op} ON {table} \
-             FOR EACH ROW EXECUTE FUNCTION injected_fault()"
-        ))
-        .await;
-    } else {
-        app.execute(&format!(
-            "CREATE TRIGGER injected_fault BEFORE {op} ON {table} \
-             BEGIN SELECT RAISE(ABORT, 'injected fault'); END"
-        ))
-        .await;
-    }
-}
-
-async fn heal(app: &TestApp, table: &str) {
-    if common::on_postgres() {
-        app.execute(&format!("DROP TRIGGER injected_fault ON {table}"))
-            .await;
-    } else {
-        app.execute("DROP TRIGGER injected_fault").await;
-    }
 }
 
 /// Two signed-in devices of one account, with a reset link pending.
@@ -638,4 +606,56 @@ async fn signing_out_every_device_from_the_command_line_is_one_transaction() {
         here.get("/api/v1/me").await.status,
         StatusCode::UNAUTHORIZED
     );
+}
+
+#[tokio::test]
+async fn turning_the_app_on_or_new_codes_that_fail_at_their_last_write_change_nothing() {
+    let app = TestApp::spawn().await;
+    let ada = email("ada");
+    let here = app.verified_up(&ada).await;
+    let enrolled = here.post_form("/api/totp/enroll", &[]).await;
+    assert_eq!(enrolled.status, StatusCode::OK, "{}", enrolled.body);
+    let text = enrolled.json()["secret"].as_str().unwrap().to_owned();
+    let secret = totp_rs::Secret::try_from_base32(&text)
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    break_writes(&app, "security_events", "INSERT").await;
+    let failed = here
+        .post_form(
+            "/api/totp/confirm",
+            &[("code", &code_at(&secret, now_secs()))],
+        )
+        .await;
+    assert!(failed.status.is_server_error(), "{}", failed.body);
+    heal(&app, "security_events").await;
+    assert_eq!(app.count(APP_ON, &ada).await, 0, "the app is not on");
+    assert!(!asks_for_a_code(&app, &ada, PASSWORD).await);
+
+    // Turned on; then new recovery codes fail at their log entry: the
+    // first codes still work.
+    let codes = here
+        .post_form(
+            "/api/totp/confirm",
+            &[("code", &code_at(&secret, now_secs()))],
+        )
+        .await;
+    assert_eq!(codes.status, StatusCode::OK, "{}", codes.body);
+    let first = codes.json()["recovery_codes"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    break_writes(&app, "security_events", "INSERT").await;
+    let failed = here.post_form("/api/recovery_codes", &[]).await;
+    assert!(failed.status.is_server_error(), "{}", failed.body);
+    heal(&app, "security_events").await;
+    let browser = app.browser();
+    let step = browser
+        .post_form("/api/login", &[("email", &ada), ("password", PASSWORD)])
+        .await;
+    assert_eq!(step.json()["mfa_required"], true, "{}", step.body);
+    let done = browser
+        .post_form("/api/login_mfa", &[("code", &first)])
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
 }

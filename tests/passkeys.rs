@@ -416,3 +416,22 @@ async fn adding_and_removing_need_a_recent_sign_in_and_a_credential_has_one_owne
     let (_, refused) = sign_in(&app, &mut authenticator).await;
     assert_eq!(refused.code(), "account_disabled");
 }
+
+#[tokio::test]
+async fn adding_a_passkey_that_fails_at_its_last_write_adds_nothing() {
+    let app = TestApp::spawn().await;
+    let ada = email("ada");
+    let owner = app.verified_up(&ada).await;
+    let mut authenticator = Authenticator::new(&app);
+    common::break_writes(&app, "security_events", "INSERT").await;
+    let failed = add_passkey(&owner, &mut authenticator, "Laptop").await;
+    assert!(failed.status.is_server_error(), "{}", failed.body);
+    common::heal(&app, "security_events").await;
+    let list = owner.post_form("/api/passkey/list", &[]).await.json();
+    assert_eq!(list, serde_json::json!([]), "no passkey was kept");
+    let (_, refused) = sign_in(&app, &mut authenticator).await;
+    assert_ne!(refused.status, StatusCode::OK, "{}", refused.body);
+    // The same authenticator can then be added for real.
+    let added = add_passkey(&owner, &mut authenticator, "Laptop").await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+}

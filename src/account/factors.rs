@@ -100,7 +100,8 @@ impl AccountService {
         self.mfa.enroll(me, &user).await
     }
 
-    /// Turns the authenticator app on with its first code; the recovery
+    /// Turns the authenticator app on with its first code (the app, its
+    /// recovery codes and the log entry in one transaction); the recovery
     /// codes, shown this once. The owner is mailed.
     pub async fn confirm_totp(
         &self,
@@ -109,7 +110,14 @@ impl AccountService {
         client: &ClientInfo,
     ) -> Result<Vec<String>, AppError> {
         let user = self.verified_account(me).await?;
-        let codes = self.mfa.confirm(me, code, client).await?;
+        let tx = self.db.begin().await?;
+        let codes = self.mfa.confirm(&tx, me, code).await?;
+        let detail = "Authenticator app turned on; 10 recovery codes made";
+        log(&tx, &me.user_id, EventKind::SecondFactorEnabled, client, detail).await?;
+        tx.commit().await?;
+        // The code just entered is a fresh proof of this session.
+        self.sessions.mark_proved(&me.session_id).await?;
+        tracing::info!(user_id = %me.user_id, "authenticator app turned on");
         self.tell_owner(&user, letters::totp_enabled, "totp_enabled").await;
         Ok(codes)
     }
@@ -121,7 +129,11 @@ impl AccountService {
         client: &ClientInfo,
     ) -> Result<Vec<String>, AppError> {
         let user = self.account(&me.user_id).await?;
-        let codes = self.mfa.regenerate(me, client).await?;
+        let tx = self.db.begin().await?;
+        let codes = self.mfa.regenerate(&tx, me).await?;
+        let detail = "New recovery codes; the old ones stopped working";
+        log(&tx, &me.user_id, EventKind::RecoveryCodesRegenerated, client, detail).await?;
+        tx.commit().await?;
         self.tell_owner(&user, letters::recovery_codes_made, "recovery_codes").await;
         Ok(codes)
     }
@@ -132,7 +144,8 @@ impl AccountService {
         self.mfa.passkeys().register_start(me, &user).await
     }
 
-    /// Finishes adding a passkey; the owner is mailed.
+    /// Finishes adding a passkey (the passkey and the log entry in one
+    /// transaction); the owner is mailed.
     pub async fn finish_passkey(
         &self,
         me: &AuthedUser,
@@ -142,11 +155,14 @@ impl AccountService {
         client: &ClientInfo,
     ) -> Result<PasskeyInfo, AppError> {
         let user = self.verified_account(me).await?;
-        let added = self
-            .mfa
-            .passkeys()
-            .register_finish(me, ceremony, name, credential, client)
-            .await?;
+        let passkeys = self.mfa.passkeys();
+        let row = passkeys.register_finish(me, ceremony, name, credential).await?;
+        let tx = self.db.begin().await?;
+        let added = passkeys.store(&tx, me, row).await?;
+        let detail = format!("Passkey “{}” added", added.name);
+        log(&tx, &me.user_id, EventKind::PasskeyAdded, client, &detail).await?;
+        tx.commit().await?;
+        tracing::info!(user_id = %me.user_id, passkey_id = %added.id, "passkey added");
         let name = added.name.clone();
         self.tell_owner(
             &user,

@@ -20,7 +20,7 @@ use crate::{
         passkeys::{NewCeremony, PasskeyRow},
         Db, User,
     },
-    vocab::{CeremonyKind, EventKind},
+    vocab::CeremonyKind,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use sha2::{Digest, Sha256};
@@ -193,15 +193,15 @@ impl PasskeyService {
         Ok((options, id))
     }
 
-    /// Finishes adding a passkey named `name` with the browser's answer.
+    /// Checks the browser's answer to a passkey ceremony (which it uses up)
+    /// and makes the passkey named `name`, not yet stored.
     pub async fn register_finish(
         &self,
         me: &AuthedUser,
         ceremony: Option<&str>,
         name: &str,
         credential: &str,
-        client: &ClientInfo,
-    ) -> Result<PasskeyInfo, AppError> {
+    ) -> Result<PasskeyRow, AppError> {
         self.sessions.require_recent_proof(me).await?;
         let name = clean_name(name)?;
         let webauthn = self.webauthn()?;
@@ -227,14 +227,15 @@ impl PasskeyService {
             created_at: now_ms(),
             last_used_at: None,
         };
-        if !self.db.insert_passkey(&row, &me.session_id).await? {
+        Ok(row)
+    }
+
+    /// Stores a passkey made by [`PasskeyService::register_finish`] through
+    /// `tx` (the caller's transaction, which logs it).
+    pub async fn store(&self, tx: &Db, me: &AuthedUser, row: PasskeyRow) -> Result<PasskeyInfo, AppError> {
+        if !tx.insert_passkey(&row, &me.session_id).await? {
             return Err(AppError::invalid_input("This passkey is already registered."));
         }
-        tracing::info!(user_id = %me.user_id, passkey_id = %row.id, "passkey added");
-        let detail = format!("Passkey “{}” added", row.name);
-        self.sessions
-            .record_event(&me.user_id, EventKind::PasskeyAdded, client, &detail)
-            .await;
         Ok(info(row))
     }
 

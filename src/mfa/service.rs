@@ -129,14 +129,10 @@ impl MfaService {
         Ok(totp::enrollment(&secret, &user.email))
     }
 
-    /// Confirms enrolment with a first code; the new recovery codes, shown
+    /// Confirms enrolment with a first code, writing through `tx` (the
+    /// caller's transaction, which logs it); the new recovery codes, shown
     /// this once.
-    pub async fn confirm(
-        &self,
-        me: &AuthedUser,
-        code: &str,
-        client: &ClientInfo,
-    ) -> Result<Vec<String>, AppError> {
+    pub async fn confirm(&self, tx: &Db, me: &AuthedUser, code: &str) -> Result<Vec<String>, AppError> {
         self.sessions.require_recent_proof(me).await?;
         let row = self.db.totp_factor(&me.user_id).await?;
         let row = match row {
@@ -151,8 +147,7 @@ impl MfaService {
         let secret = self.open_secret(&me.user_id, &row)?;
         let step = totp::matched_step(&secret, code, now_secs()).ok_or(ErrorCode::InvalidCode)?;
         let (shown, hashes) = self.codes.generate(&me.user_id);
-        let confirmed = self
-            .db
+        let confirmed = tx
             .confirm_totp(&me.user_id, &row.secret_sealed, step, &hashes, now_ms(), &me.session_id)
             .await?;
         if !confirmed {
@@ -160,30 +155,19 @@ impl MfaService {
                 "The setup changed meanwhile (another tab?). Start again.",
             ));
         }
-        self.sessions.mark_proved(&me.session_id).await?;
-        tracing::info!(user_id = %me.user_id, "authenticator app turned on");
-        self.sessions
-            .record_event(&me.user_id, EventKind::SecondFactorEnabled, client, "Authenticator app turned on; 10 recovery codes made")
-            .await;
         Ok(shown)
     }
 
-    /// Replaces the recovery codes; the old ones stop working.
-    pub async fn regenerate(&self, me: &AuthedUser, client: &ClientInfo) -> Result<Vec<String>, AppError> {
+    /// Replaces the recovery codes through `tx` (the caller's transaction,
+    /// which logs it); the old ones stop working.
+    pub async fn regenerate(&self, tx: &Db, me: &AuthedUser) -> Result<Vec<String>, AppError> {
         self.sessions.require_recent_proof(me).await?;
         let (shown, hashes) = self.codes.generate(&me.user_id);
-        if !self
-            .db
-            .replace_recovery_codes(&me.user_id, &hashes, now_ms())
-            .await?
-        {
+        if !tx.replace_recovery_codes(&me.user_id, &hashes, now_ms()).await? {
             return Err(AppError::invalid_input(
                 "Recovery codes come with an authenticator app: set one up first.",
             ));
         }
-        self.sessions
-            .record_event(&me.user_id, EventKind::RecoveryCodesRegenerated, client, "New recovery codes; the old ones stopped working")
-            .await;
         Ok(shown)
     }
 

@@ -590,3 +590,35 @@ pub fn link_token(message: &str, page: &str) -> String {
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .collect()
 }
+
+/// Makes the database refuse every write of `table` (`INSERT` or
+/// `DELETE`), as a fault half-way through a command would.
+pub async fn break_writes(app: &TestApp, table: &str, op: &str) {
+    if on_postgres() {
+        app.execute(
+            "CREATE OR REPLACE FUNCTION injected_fault() RETURNS trigger AS $$ \
+             BEGIN RAISE EXCEPTION 'injected fault'; END $$ LANGUAGE plpgsql",
+        )
+        .await;
+        app.execute(&format!(
+            "CREATE TRIGGER injected_fault BEFORE {op} ON {table} \
+             FOR EACH ROW EXECUTE FUNCTION injected_fault()"
+        ))
+        .await;
+    } else {
+        app.execute(&format!(
+            "CREATE TRIGGER injected_fault BEFORE {op} ON {table} \
+             BEGIN SELECT RAISE(ABORT, 'injected fault'); END"
+        ))
+        .await;
+    }
+}
+
+pub async fn heal(app: &TestApp, table: &str) {
+    if on_postgres() {
+        app.execute(&format!("DROP TRIGGER injected_fault ON {table}"))
+            .await;
+    } else {
+        app.execute("DROP TRIGGER injected_fault").await;
+    }
+}
