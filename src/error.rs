@@ -12,10 +12,11 @@ mod server_fn_error {
     pub use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 }
 
-/// Declares the error codes once: variant, wire name, HTTP status and the
-/// default message for a person.
+/// Declares the error codes once: variant, wire name, HTTP status, a short
+/// title (RFC 9457's `title`: the same for every occurrence of the code) and
+/// the default message for a person.
 macro_rules! error_codes {
-    ($($variant:ident = $name:literal, $status:literal, $message:literal;)*) => {
+    ($($variant:ident = $name:literal, $status:literal, $title:literal, $message:literal;)*) => {
         /// Every failure the contract names, plus `internal` for the unexpected.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
         pub enum ErrorCode {
@@ -36,6 +37,12 @@ macro_rules! error_codes {
                 match self { $(ErrorCode::$variant => $name,)* }
             }
 
+            /// A short summary of the problem type, fixed per code (RFC 9457
+            /// §3.1.3).
+            pub fn title(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $title,)* }
+            }
+
             /// A default message for a person; used when an error arrives only
             /// as a code (a `?error=` query after a form post without JavaScript).
             pub fn default_message(self) -> &'static str {
@@ -46,30 +53,31 @@ macro_rules! error_codes {
 }
 
 error_codes! {
-    InvalidInput = "invalid_input", 400, "Please check the form: something is missing or malformed.";
-    WeakPassword = "weak_password", 400, "That password is too easy to guess. Please choose a stronger one.";
-    InvalidToken = "invalid_token", 400, "This link is not valid any more: it was used, it expired, or a newer one was sent. Ask for a new one.";
-    InvalidCredentials = "invalid_credentials", 401, "The email or password is not right.";
-    TokenExpired = "token_expired", 401, "Your sign-in needs to be renewed.";
-    SessionExpired = "session_expired", 401, "Your session has expired. Please sign in again.";
-    SessionRevoked = "session_revoked", 401, "This device was signed out from another device.";
-    ReuseDetected = "reuse_detected", 401, "For your safety this session was ended: a sign-in token was used twice. Please sign in again.";
-    Unauthenticated = "unauthenticated", 401, "Please sign in to continue.";
-    ReauthRequired = "reauth_required", 401, "For your safety, please confirm it's you: enter your password again.";
-    InvalidCode = "invalid_code", 401, "That code is not right.";
-    CrossSite = "cross_site", 403, "This request came from another site and was refused.";
-    Forbidden = "forbidden", 403, "You are not allowed to do that.";
-    AccountDisabled = "account_disabled", 403, "This account has been disabled. Contact an administrator.";
-    EmailUnverified = "email_unverified", 403, "Please confirm your email address first: we sent a link to it.";
-    MfaRequired = "mfa_required", 403, "Enter the code from your authenticator app (or a recovery code) to finish signing in.";
-    NotFound = "not_found", 404, "That was not found.";
-    EmailTaken = "email_taken", 409, "An account with this email already exists. Try signing in.";
-    MisdirectedRequest = "misdirected_request", 421, "This server does not answer to that address. Open the site at its own address.";
-    TooLarge = "too_large", 413, "The request is too large.";
-    UnsupportedMediaType = "unsupported_media_type", 415, "The request has an unsupported content type.";
-    Throttled = "throttled", 429, "Too many attempts. Please wait a moment and try again.";
-    Unavailable = "unavailable", 503, "The service is briefly unavailable. Please try again.";
-    Internal = "internal", 500, "Something went wrong on our side. Please try again.";
+    InvalidInput = "invalid_input", 400, "Invalid input", "Please check the form: something is missing or malformed.";
+    WeakPassword = "weak_password", 400, "Weak password", "That password is too easy to guess. Please choose a stronger one.";
+    InvalidToken = "invalid_token", 400, "Invalid link token", "This link is not valid any more: it was used, it expired, or a newer one was sent. Ask for a new one.";
+    InvalidCredentials = "invalid_credentials", 401, "Invalid credentials", "The email or password is not right.";
+    TokenExpired = "token_expired", 401, "Access token expired", "Your sign-in needs to be renewed.";
+    SessionExpired = "session_expired", 401, "Session expired", "Your session has expired. Please sign in again.";
+    SessionRevoked = "session_revoked", 401, "Session revoked", "This device was signed out from another device.";
+    ReuseDetected = "reuse_detected", 401, "Refresh token reuse detected", "For your safety this session was ended: a sign-in token was used twice. Please sign in again.";
+    Unauthenticated = "unauthenticated", 401, "Not signed in", "Please sign in to continue.";
+    ReauthRequired = "reauth_required", 401, "Recent sign-in required", "For your safety, please confirm it's you: enter your password again.";
+    InvalidCode = "invalid_code", 401, "Invalid code", "That code is not right.";
+    CrossSite = "cross_site", 403, "Cross-site request refused", "This request came from another site and was refused.";
+    Forbidden = "forbidden", 403, "Forbidden", "You are not allowed to do that.";
+    AccountDisabled = "account_disabled", 403, "Account disabled", "This account has been disabled. Contact an administrator.";
+    EmailUnverified = "email_unverified", 403, "Email address not verified", "Please confirm your email address first: we sent a link to it.";
+    MfaRequired = "mfa_required", 403, "Second factor required", "Enter the code from your authenticator app (or a recovery code) to finish signing in.";
+    NotFound = "not_found", 404, "Not found", "That was not found.";
+    MethodNotAllowed = "method_not_allowed", 405, "Method not allowed", "This endpoint does not answer to that method.";
+    EmailTaken = "email_taken", 409, "Email address taken", "An account with this email already exists. Try signing in.";
+    MisdirectedRequest = "misdirected_request", 421, "Misdirected request", "This server does not answer to that address. Open the site at its own address.";
+    TooLarge = "too_large", 413, "Request too large", "The request is too large.";
+    UnsupportedMediaType = "unsupported_media_type", 415, "Unsupported media type", "The request has an unsupported content type.";
+    Throttled = "throttled", 429, "Too many requests", "Too many attempts. Please wait a moment and try again.";
+    Unavailable = "unavailable", 503, "Service unavailable", "The service is briefly unavailable. Please try again.";
+    Internal = "internal", 500, "Internal error", "Something went wrong on our side. Please try again.";
 }
 
 impl ErrorCode {
@@ -101,6 +109,26 @@ impl ErrorCode {
         self.ends_renewal() && self != ErrorCode::Unauthenticated
     }
 }
+
+/// The codes as the OpenAPI document enumerates them: their wire names,
+/// from the same list that serializes them (a derive would not see the
+/// renames this file's macro writes).
+#[cfg(feature = "ssr")]
+impl utoipa::PartialSchema for ErrorCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "The machine-readable code of an error; its status and meaning are fixed.",
+            ))
+            .enum_values(Some(Self::ALL.iter().map(|code| code.as_str())))
+            .into()
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl utoipa::ToSchema for ErrorCode {}
+
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -176,9 +204,13 @@ impl axum::response::IntoResponse for AppError {
         let status =
             StatusCode::from_u16(self.error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, axum::Json(&self)).into_response();
+        let retry_after = self.retry_after;
+        // For `http::problem`, which gives the token API's errors the
+        // RFC 9457 shape.
+        response.extensions_mut().insert(self);
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if let Some(seconds) = self.retry_after {
+        if let Some(seconds) = retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         if status == StatusCode::UNAUTHORIZED {

@@ -28,6 +28,7 @@ server_only! {
     pub mod http;
     pub mod ids;
     pub mod keys;
+    pub mod openapi;
     pub mod request;
     pub mod server;
     pub mod state;

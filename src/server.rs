@@ -7,7 +7,7 @@ use crate::{
     clock::now_ms,
     config::{Config, Environment},
     error::{AppError, ErrorCode},
-    http::{cross_site, forms, headers, host, request_id},
+    http::{cross_site, forms, headers, host, problem, request_id},
     state::AppState,
     store::{ConnectError, Db},
 };
@@ -16,7 +16,7 @@ use axum::{
     extract::Request,
     middleware::from_fn_with_state,
     response::IntoResponse,
-    routing::{any, get},
+    routing::any,
     serve::ListenerExt as _,
     Router,
 };
@@ -256,10 +256,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             headers::content_security_policy,
         ))
-        // Public and cacheable: outside the layers that authenticate and
-        // mark signed-in answers `no-store`.
-        .route("/.well-known/jwks.json", get(crate::api::jwks))
-        .route("/readyz", get(crate::http::ready::readyz))
+        // Public and cacheable (the JWKS, readiness, the OpenAPI
+        // document): outside the layers that authenticate and mark
+        // signed-in answers `no-store`.
+        .merge(Router::from(crate::openapi::public_routes()))
         .nest_service(
             &format!("/{}", options.site_pkg_dir),
             headers::assets(&options),
@@ -270,7 +270,11 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(
             std::sync::Arc::new(host::AllowedHosts::from_config(&state.config)),
             host::refuse_misdirected,
-        ));
+        ))
+        // The token API's errors as problem documents, refusals of the
+        // layers above included; inside compression, which would hide the
+        // body it rewrites.
+        .layer(axum::middleware::from_fn(problem::problem_details));
     headers::static_headers(router, &state.config)
         .layer(headers::compression())
         .layer(

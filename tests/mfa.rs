@@ -428,6 +428,21 @@ async fn the_token_api_answers_mfa_required_with_an_mfa_token() {
     let body = res.json();
     assert_eq!(body["error"], "mfa_required");
     assert!(body["message"].as_str().unwrap().len() > 10);
+    // A problem document (RFC 9457) that also carries the second step.
+    assert_eq!(
+        res.header("content-type").as_deref(),
+        Some("application/problem+json")
+    );
+    assert_eq!(body["status"], 403);
+    assert_eq!(
+        body["type"],
+        "https://gatehouse.invalid/problems/mfa_required"
+    );
+    assert_eq!(body["detail"], body["message"]);
+    assert_eq!(
+        body["methods"],
+        serde_json::json!(["totp", "recovery_code"])
+    );
     assert!(body.get("access_token").is_none());
     assert_eq!(res.header("cache-control").as_deref(), Some("no-store"));
     let mfa_token = body["mfa_token"].as_str().unwrap().to_owned();

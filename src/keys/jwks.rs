@@ -4,15 +4,26 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-/// One public key as published.
-#[derive(Debug, Clone, Serialize)]
+/// One public key as published (an Ed25519 key, RFC 8037 §2).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Jwk {
+    /// `OKP`.
+    #[schema(example = "OKP")]
     pub kty: &'static str,
+    /// `Ed25519`.
+    #[schema(example = "Ed25519")]
     pub crv: &'static str,
+    /// The public key, base64url.
     pub x: String,
+    /// The key id, as in the `kid` header of the tokens it signs (its
+    /// RFC 7638 thumbprint).
     pub kid: String,
+    /// `EdDSA`.
+    #[schema(example = "EdDSA")]
     pub alg: &'static str,
+    /// `sig`.
     #[serde(rename = "use")]
+    #[schema(example = "sig")]
     pub use_: &'static str,
 }
 
@@ -30,14 +41,19 @@ impl Jwk {
     }
 }
 
-#[derive(Debug, Serialize)]
-struct KeySetDocument<'a> {
-    keys: &'a [Jwk],
+/// The published key set (RFC 7517 §5): the standby, current and previous
+/// keys.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct KeySet {
+    pub keys: Vec<Jwk>,
 }
 
 /// `{"keys": [...]}`.
 pub fn document(keys: &[Jwk]) -> String {
-    serde_json::to_string(&KeySetDocument { keys }).expect("a key set serializes")
+    serde_json::to_string(&KeySet {
+        keys: keys.to_vec(),
+    })
+    .expect("a key set serializes")
 }
 
 /// The RFC 7638 thumbprint of an Ed25519 public key: SHA-256 over the
