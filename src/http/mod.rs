@@ -3,7 +3,8 @@
 //! cross-site refusal, the client's address, problem details for the token
 //! API's errors, request bodies, and
 //! the adapter that gives server functions the contract's statuses and
-//! no-JavaScript form behaviour, and a deadline for renders. None of them knows any page or route.
+//! no-JavaScript form behaviour, and a deadline for renders. None of them knows any page or route
+//! (`problem.rs` knows only where the token API begins).
 
 pub mod body;
 pub mod client_addr;
