@@ -92,7 +92,10 @@ enum SessionsAction {
 
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
-    server::init_tracing();
+    if let Err(err) = server::init_tracing() {
+        eprintln!("gatehouse: {err}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         None | Some(Command::Serve) => server::serve().await.map_err(|e| e.to_string()),
         Some(command) => administer_patiently(command).await,

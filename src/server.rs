@@ -5,7 +5,7 @@ use crate::{
     app::{shell, App},
     auth::refresh_layer,
     clock::now_ms,
-    config::{Config, Environment},
+    config::{Config, Environment, LogFormat},
     error::{AppError, ErrorCode},
     http::{cross_site, forms, headers, host, problem, request_id},
     state::AppState,
@@ -313,11 +313,24 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// Starts logging with `RUST_LOG` (default `info`).
-pub fn init_tracing() {
+/// Starts logging with `RUST_LOG` (default `info`), as text or, with
+/// `GATEHOUSE_LOG_FORMAT=json`, one JSON object per line. An unknown format
+/// is an error (logging starts as text so it can be reported).
+pub fn init_tracing() -> Result<(), crate::config::ConfigError> {
+    let format = LogFormat::from_env();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match format {
+        Ok(LogFormat::Json) => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .try_init(),
+        _ => builder.try_init(),
+    };
+    format.map(|_| ())
 }
 
 /// Builds the server from the environment and serves until a signal.
@@ -336,7 +349,10 @@ pub async fn serve() -> Result<(), StartError> {
         .local_addr()
         .map_err(|e| StartError::Listen(app.state.config.site_addr, e))?;
     tracing::info!("gatehouse listening on http://{addr}");
-    println!("gatehouse is running at http://{addr}");
+    // Standard output carries only JSON objects when logs are JSON.
+    if app.state.config.log_format == LogFormat::Text {
+        println!("gatehouse is running at http://{addr}");
+    }
     app.run_until(shutdown_signal())
         .await
         .map_err(|e| StartError::Listen(addr, e))

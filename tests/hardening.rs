@@ -870,3 +870,95 @@ async fn reset_requests_are_limited_per_ipv6_56_too() {
     let other = ask("2001:db8:cc:ee00::1".to_owned()).await;
     assert_eq!(other.status, StatusCode::OK, "{}", other.body);
 }
+
+/// Starts the real binary with `vars`; its stdout is captured.
+fn spawn_binary(
+    dir: &std::path::Path,
+    database_url: &str,
+    port: u16,
+    vars: &[(&str, &str)],
+) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .arg("serve")
+        .envs(vars.iter().copied())
+        .env("GATEHOUSE_SECRET", common::SECRET)
+        .env("GATEHOUSE_DATA_DIR", dir)
+        .env("DATABASE_URL", database_url)
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the gatehouse binary starts")
+}
+
+#[tokio::test]
+async fn json_logs_are_one_object_a_line_with_each_answer_and_no_query_string() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = common::database_url(dir.path()).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = spawn_binary(
+        dir.path(),
+        &database_url,
+        port,
+        &[("GATEHOUSE_LOG_FORMAT", "json")],
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..200 {
+        if let Ok(res) = reqwest::get(format!("{base}/healthz")).await {
+            up = res.status().is_success();
+            if up {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(up, "the server did not come up");
+    let res = reqwest::get(format!("{base}/reset-password?token=secret-link-token"))
+        .await
+        .unwrap();
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let status = res.status().as_u16();
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(!stdout.contains("secret-link-token"), "{stdout}");
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let line = lines
+        .iter()
+        .find(|l| l["request_id"] == id.as_str())
+        .unwrap_or_else(|| panic!("no line for {id} in {stdout}"));
+    assert_eq!(line["route"], "/reset-password");
+    assert_eq!(line["method"], "GET");
+    assert_eq!(line["status"], status);
+    assert!(line["latency_ms"].as_f64().unwrap() >= 0.0);
+    assert_eq!(line["level"], "INFO");
+    assert!(line["timestamp"].is_string());
+}
+
+#[tokio::test]
+async fn an_unknown_log_format_stops_the_start_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = common::database_url(dir.path()).await;
+    let child = spawn_binary(
+        dir.path(),
+        &database_url,
+        1,
+        &[("GATEHOUSE_LOG_FORMAT", "yaml")],
+    );
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("GATEHOUSE_LOG_FORMAT") && stderr.contains("yaml"),
+        "{stderr}"
+    );
+}

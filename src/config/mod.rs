@@ -7,8 +7,10 @@ use std::{
     time::Duration,
 };
 
+mod logging;
 mod secret;
 
+pub use logging::LogFormat;
 pub use secret::MasterSecret;
 use secret::{development_secret, looks_random};
 
@@ -46,6 +48,8 @@ pub struct Config {
     /// The live-reload socket's port when running under `cargo leptos
     /// watch` (which sets `LEPTOS_WATCH`); the CSP allows it only then.
     pub reload_port: Option<u16>,
+    /// `GATEHOUSE_LOG_FORMAT`.
+    pub log_format: LogFormat,
     pub mail: MailConfig,
     /// The origin links in messages point at: `GATEHOUSE_PUBLIC_URL`, else
     /// the address the server listens on (set once it is bound). Never the
@@ -263,6 +267,7 @@ impl Config {
             secure_cookies,
             trusted_proxies,
             register_limit,
+            log_format: LogFormat::parse(get("GATEHOUSE_LOG_FORMAT").as_deref())?,
             reload_port: get("LEPTOS_WATCH").map(|_| {
                 get("LEPTOS_RELOAD_PORT")
                     .and_then(|p| p.trim().parse().ok())
