@@ -110,13 +110,20 @@ impl AccountService {
         client: &ClientInfo,
     ) -> Result<Vec<String>, AppError> {
         let user = self.verified_account(me).await?;
+        // Reads and checks first: the transaction holds SQLite's one write
+        // lock, and nothing may wait on the pool while it does.
+        self.sessions.require_recent_proof(me).await?;
+        let first = self.mfa.first_code(me, code).await?;
         let tx = self.db.begin().await?;
-        let codes = self.mfa.confirm(&tx, me, code).await?;
+        let codes = self.mfa.confirm(&tx, me, first).await?;
         let detail = "Authenticator app turned on; 10 recovery codes made";
         log(&tx, &me.user_id, EventKind::SecondFactorEnabled, client, detail).await?;
         tx.commit().await?;
-        // The code just entered is a fresh proof of this session.
-        self.sessions.mark_proved(&me.session_id).await?;
+        // The code just entered is a fresh proof of this session. The app
+        // is on and the codes must be shown: a failure here is only logged.
+        if let Err(err) = self.sessions.mark_proved(&me.session_id).await {
+            tracing::warn!(user_id = %me.user_id, error = %err, "could not record the fresh proof");
+        }
         tracing::info!(user_id = %me.user_id, "authenticator app turned on");
         self.tell_owner(&user, letters::totp_enabled, "totp_enabled").await;
         Ok(codes)
@@ -129,6 +136,7 @@ impl AccountService {
         client: &ClientInfo,
     ) -> Result<Vec<String>, AppError> {
         let user = self.account(&me.user_id).await?;
+        self.sessions.require_recent_proof(me).await?;
         let tx = self.db.begin().await?;
         let codes = self.mfa.regenerate(&tx, me).await?;
         let detail = "New recovery codes; the old ones stopped working";

@@ -49,6 +49,13 @@ fn step_gone() -> AppError {
     )
 }
 
+/// A first authenticator code found right for an enrolment: the sealed
+/// secret it matched and its time step.
+pub struct FirstCode {
+    sealed: Vec<u8>,
+    step: i64,
+}
+
 #[derive(Clone)]
 pub struct MfaService {
     db: Db,
@@ -129,11 +136,10 @@ impl MfaService {
         Ok(totp::enrollment(&secret, &user.email))
     }
 
-    /// Confirms enrolment with a first code, writing through `tx` (the
-    /// caller's transaction, which logs it); the new recovery codes, shown
-    /// this once.
-    pub async fn confirm(&self, tx: &Db, me: &AuthedUser, code: &str) -> Result<Vec<String>, AppError> {
-        self.sessions.require_recent_proof(me).await?;
+    /// Checks the first code of an enrolment waiting for one (reads only,
+    /// before the caller's transaction opens; the caller checked the recent
+    /// sign-in): what [`MfaService::confirm`] then turns on.
+    pub async fn first_code(&self, me: &AuthedUser, code: &str) -> Result<FirstCode, AppError> {
         let row = self.db.totp_factor(&me.user_id).await?;
         let row = match row {
             Some(row) if row.confirmed_at.is_none() => row,
@@ -146,9 +152,19 @@ impl MfaService {
         };
         let secret = self.open_secret(&me.user_id, &row)?;
         let step = totp::matched_step(&secret, code, now_secs()).ok_or(ErrorCode::InvalidCode)?;
+        Ok(FirstCode {
+            sealed: row.secret_sealed,
+            step,
+        })
+    }
+
+    /// Turns on the enrolment `first` was checked against, writing through
+    /// `tx` (the caller's transaction, which logs it); the new recovery
+    /// codes, shown this once. A setup changed meanwhile turns nothing on.
+    pub async fn confirm(&self, tx: &Db, me: &AuthedUser, first: FirstCode) -> Result<Vec<String>, AppError> {
         let (shown, hashes) = self.codes.generate(&me.user_id);
         let confirmed = tx
-            .confirm_totp(&me.user_id, &row.secret_sealed, step, &hashes, now_ms(), &me.session_id)
+            .confirm_totp(&me.user_id, &first.sealed, first.step, &hashes, now_ms(), &me.session_id)
             .await?;
         if !confirmed {
             return Err(AppError::invalid_input(
@@ -159,9 +175,9 @@ impl MfaService {
     }
 
     /// Replaces the recovery codes through `tx` (the caller's transaction,
-    /// which logs it); the old ones stop working.
+    /// which logs it; the caller checked the recent sign-in); the old ones
+    /// stop working.
     pub async fn regenerate(&self, tx: &Db, me: &AuthedUser) -> Result<Vec<String>, AppError> {
-        self.sessions.require_recent_proof(me).await?;
         let (shown, hashes) = self.codes.generate(&me.user_id);
         if !tx.replace_recovery_codes(&me.user_id, &hashes, now_ms()).await? {
             return Err(AppError::invalid_input(
