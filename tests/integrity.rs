@@ -20,15 +20,20 @@ fn now_secs() -> u64 {
         .as_secs()
 }
 
-/// Turns an authenticator app on from `browser`; its secret.
-async fn turn_on_app(browser: &Browser) -> Vec<u8> {
+/// Starts setting up an authenticator app from `browser`; its secret.
+async fn start_app(browser: &Browser) -> Vec<u8> {
     let enrolled = browser.post_form("/api/totp/enroll", &[]).await;
     assert_eq!(enrolled.status, StatusCode::OK, "{}", enrolled.body);
     let text = enrolled.json()["secret"].as_str().unwrap().to_owned();
-    let secret = totp_rs::Secret::try_from_base32(&text)
+    totp_rs::Secret::try_from_base32(&text)
         .unwrap()
         .as_bytes()
-        .to_vec();
+        .to_vec()
+}
+
+/// Turns an authenticator app on from `browser`; its secret.
+async fn turn_on_app(browser: &Browser) -> Vec<u8> {
+    let secret = start_app(browser).await;
     let confirmed = browser
         .post_form(
             "/api/totp/confirm",
@@ -441,13 +446,7 @@ async fn a_session_ended_meanwhile_adds_no_factor() {
     let app = TestApp::spawn().await;
     let ada = email("ada");
     let browser = app.verified_up(&ada).await;
-    let enrolled = browser.post_form("/api/totp/enroll", &[]).await;
-    assert_eq!(enrolled.status, StatusCode::OK, "{}", enrolled.body);
-    let text = enrolled.json()["secret"].as_str().unwrap().to_owned();
-    let secret = totp_rs::Secret::try_from_base32(&text)
-        .unwrap()
-        .as_bytes()
-        .to_vec();
+    let secret = start_app(&browser).await;
     // The session ends in the database while its access token is still
     // accepted (another instance, or before this one hears of it).
     app.execute("UPDATE sessions SET revoked_at = 1, revoked_reason = 'revoked'")
@@ -613,13 +612,7 @@ async fn turning_the_app_on_or_new_codes_that_fail_at_their_last_write_change_no
     let app = TestApp::spawn().await;
     let ada = email("ada");
     let here = app.verified_up(&ada).await;
-    let enrolled = here.post_form("/api/totp/enroll", &[]).await;
-    assert_eq!(enrolled.status, StatusCode::OK, "{}", enrolled.body);
-    let text = enrolled.json()["secret"].as_str().unwrap().to_owned();
-    let secret = totp_rs::Secret::try_from_base32(&text)
-        .unwrap()
-        .as_bytes()
-        .to_vec();
+    let secret = start_app(&here).await;
     break_writes(&app, "security_events", "INSERT").await;
     let failed = here
         .post_form(
