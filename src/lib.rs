@@ -33,6 +33,7 @@ server_only! {
     pub mod server;
     pub mod state;
     pub mod store;
+    pub mod telemetry;
 }
 
 #[cfg(feature = "hydrate")]

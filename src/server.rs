@@ -87,6 +87,9 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    /// The metrics listener and router, unless metrics are off (or their
+    /// address could not be bound: reported, and the server serves anyway).
+    metrics: Option<(TcpListener, Router)>,
 }
 
 impl Application {
@@ -114,10 +117,12 @@ impl Application {
             .await
             .map_err(StartError::Revocations)?;
         let router = router(state.clone());
+        let metrics = crate::http::metrics::listener(&state).await;
         Ok(Self {
             listener,
             router,
             state,
+            metrics,
         })
     }
 
@@ -126,6 +131,12 @@ impl Application {
             .local_addr()
             .map(|a| a.port())
             .unwrap_or_default()
+    }
+
+    /// The metrics listener's port, if it is bound.
+    pub fn metrics_port(&self) -> Option<u16> {
+        let (listener, _) = self.metrics.as_ref()?;
+        listener.local_addr().ok().map(|a| a.port())
     }
 
     pub fn state(&self) -> AppState {
@@ -138,6 +149,13 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let background = tokio::spawn(background_tasks(self.state.clone()));
+        let metrics = self.metrics.map(|(listener, router)| {
+            tokio::spawn(async move {
+                if let Err(err) = axum::serve(listener, router).await {
+                    tracing::error!(error = %err, "the metrics listener stopped");
+                }
+            })
+        });
         // Headers and body leave in separate writes; without TCP_NODELAY,
         // Nagle's algorithm holds the second until the client's delayed ACK
         // (about 40 ms on Linux) on every keep-alive response.
@@ -154,6 +172,9 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await;
         background.abort();
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         self.state.sessions.close().await;
         result
     }
@@ -285,6 +306,8 @@ pub fn router(state: AppState) -> Router {
                 tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
             }),
         )
+        // Every answer counted and timed by its route's template.
+        .layer(axum::middleware::from_fn(crate::http::metrics::record))
         // Outermost: every answer, refusals included, names its request.
         .layer(from_fn_with_state(state.clone(), request_id::request_id))
         .with_state(state)

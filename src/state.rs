@@ -60,6 +60,9 @@ pub struct Services {
     pub mfa: Arc<MfaService>,
     /// The account lifecycle: commands that span the capabilities above.
     pub account: Arc<AccountService>,
+    /// For the metrics: the password workers' load and the mail backlog.
+    pub passwords: PasswordHasherPool,
+    pub mailer: Mailer,
 }
 
 impl AppState {
@@ -81,13 +84,14 @@ impl AppState {
             keys.clone(),
             revocations.clone(),
         ));
-        let links = Arc::new(Links::new(db.clone(), Mailer::start(&config), config.clone()));
+        let mailer = Mailer::start(&config);
+        let links = Arc::new(Links::new(db.clone(), mailer.clone(), config.clone()));
         let mfa = Arc::new(MfaService::new(db.clone(), &config, sessions.clone(), links.clone()));
         let auth = Arc::new(AuthService::new(
             db.clone(),
             config.clone(),
             keys.clone(),
-            passwords,
+            passwords.clone(),
             sessions.clone(),
             links.clone(),
             mfa.clone(),
@@ -112,6 +116,8 @@ impl AppState {
             recovery,
             mfa,
             account,
+            passwords,
+            mailer,
         }))
     }
 }

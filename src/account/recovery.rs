@@ -63,6 +63,7 @@ impl AccountService {
         log(&tx, &user.id, EventKind::PasswordReset, client, &detail).await?;
         tx.commit().await?;
         self.committed(&user.id, &ended, now, RevokeReason::PasswordChanged);
+        crate::telemetry::reset(crate::telemetry::ResetStage::Used);
         tracing::info!(user_id = %user.id, ended = ended.len(), removed = removed.len(), "password reset");
         if !removed.is_empty() {
             self.links.mail(letters::factors_removed(

@@ -11,6 +11,7 @@ type Job = Box<dyn FnOnce() + Send>;
 #[derive(Clone)]
 pub struct HashWorkers {
     jobs: mpsc::Sender<Job>,
+    count: usize,
 }
 
 impl HashWorkers {
@@ -38,7 +39,12 @@ impl HashWorkers {
                 })
                 .expect("a password worker thread starts");
         }
-        Self { jobs }
+        Self { jobs, count }
+    }
+
+    /// How many threads there are.
+    pub fn count(&self) -> usize {
+        self.count
     }
 
     /// Runs `job` on a worker; `None` if the workers are gone.

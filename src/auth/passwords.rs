@@ -150,6 +150,7 @@ impl PasswordHasherPool {
         // then, so the bound on concurrent hashes always holds.
         let Ok(admitted) = self.admitted.clone().try_acquire_owned() else {
             tracing::warn!("password workers saturated; attempt refused");
+            crate::telemetry::password_queue_refused();
             return Err(AppError::throttled(1));
         };
         let worker = self
@@ -198,7 +199,8 @@ impl PasswordHasherPool {
         let real = hash.is_some();
         let hash = hash.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
         let raw = password.expose().to_owned();
-        self.run(move || {
+        let started = std::time::Instant::now();
+        let verified = self.run(move || {
             let Ok(parsed) = PasswordHash::new(&hash) else {
                 return Verified::default();
             };
@@ -208,7 +210,19 @@ impl PasswordHasherPool {
                 needs_rehash: matches && !uses_current_params(&parsed),
             }
         })
-        .await
+        .await;
+        if verified.is_ok() {
+            crate::telemetry::password_checked(started.elapsed());
+        }
+        verified
+    }
+
+    /// Password work waiting for a worker, and running now.
+    pub fn load(&self) -> (usize, usize) {
+        let workers = self.workers.count();
+        let running = workers.saturating_sub(self.permits.available_permits());
+        let admitted = (workers + MAX_WAITING).saturating_sub(self.admitted.available_permits());
+        (admitted.saturating_sub(running), running)
     }
 }
 

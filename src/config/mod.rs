@@ -8,6 +8,7 @@ use std::{
 };
 
 mod logging;
+mod metrics;
 mod secret;
 
 pub use logging::LogFormat;
@@ -50,6 +51,8 @@ pub struct Config {
     pub reload_port: Option<u16>,
     /// `GATEHOUSE_LOG_FORMAT`.
     pub log_format: LogFormat,
+    /// `GATEHOUSE_METRICS_ADDR`; `None` when metrics are off.
+    pub metrics_addr: Option<SocketAddr>,
     pub mail: MailConfig,
     /// The origin links in messages point at: `GATEHOUSE_PUBLIC_URL`, else
     /// the address the server listens on (set once it is bound). Never the
@@ -268,6 +271,7 @@ impl Config {
             trusted_proxies,
             register_limit,
             log_format: LogFormat::parse(get("GATEHOUSE_LOG_FORMAT").as_deref())?,
+            metrics_addr: metrics::metrics_addr(get("GATEHOUSE_METRICS_ADDR").as_deref())?,
             reload_port: get("LEPTOS_WATCH").map(|_| {
                 get("LEPTOS_RELOAD_PORT")
                     .and_then(|p| p.trim().parse().ok())

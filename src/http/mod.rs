@@ -13,6 +13,7 @@ pub mod deadline;
 pub mod forms;
 pub mod headers;
 pub mod host;
+pub mod metrics;
 pub mod problem;
 pub mod ready;
 pub mod request_id;

@@ -278,7 +278,9 @@ impl Keyring {
         let set = self.current();
         let now = secs(now_ms());
         let digest = VerifiedTokens::digest(token);
-        if let Some(hit) = self.verified.get(&digest) {
+        let cached = self.verified.get(&digest);
+        crate::telemetry::token_cache(cached.is_some());
+        if let Some(hit) = cached {
             if !set.verifiers.contains_key(&*hit.kid) {
                 self.verified.forget(&digest);
                 return Err(set.refusal_for(&hit.kid));

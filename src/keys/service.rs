@@ -176,6 +176,21 @@ impl KeyService {
         Ok(rows)
     }
 
+    /// The current key's age, and the time until it is due to be replaced
+    /// (`None` with automatic rotation off), by the database's clock;
+    /// `None` without a current key.
+    pub async fn schedule(&self) -> Result<Option<(Millis, Option<Millis>)>, KeyError> {
+        let rows = self.db.signing_keys().await?;
+        let now = self.db.now().await?;
+        let Some(current) = oldest(&rows, KeyState::Current) else {
+            return Ok(None);
+        };
+        let since = current.activated_at.unwrap_or(current.created_at);
+        let rotation = millis(self.config.lifetimes.key_rotation);
+        let due_in = (rotation > 0).then(|| (since + rotation - now).max(0));
+        Ok(Some(((now - since).max(0), due_in)))
+    }
+
     /// `gatehouse keys rotate`: the oldest standby key that has been
     /// published for the JWKS cache lifetime signs from now on; otherwise a
     /// standby key is published (unless one already waits) and starts

@@ -4,7 +4,10 @@
 //! the outbox. A failed delivery is retried and logged (never with the
 //! message's links) and never shown to whoever triggered it.
 
-use crate::config::{Config, SmtpUrl};
+use crate::{
+    config::{Config, SmtpUrl},
+    telemetry::{self, MailEvent},
+};
 use lettre::{
     message::{
         header::{ContentTransferEncoding, ContentType},
@@ -12,7 +15,12 @@ use lettre::{
     },
     Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
 };
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    collections::BTreeMap,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 use tokio::sync::{mpsc, Semaphore};
 
 /// One message to send. Bodies must be ASCII (see [`ascii`]), so they
@@ -55,7 +63,40 @@ enum Transport {
 /// A handle to the mail queue.
 #[derive(Clone)]
 pub struct Mailer {
-    queue: mpsc::Sender<Letter>,
+    queue: mpsc::Sender<(Letter, Waiting)>,
+    backlog: Backlog,
+}
+
+/// When each letter not yet delivered (queued, being sent, or waiting to be
+/// retried) was queued, by a number that grows with time.
+#[derive(Clone, Default)]
+struct Backlog(Arc<Mutex<(u64, BTreeMap<u64, Instant>)>>);
+
+impl Backlog {
+    fn enter(&self) -> Waiting {
+        let mut inner = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        inner.0 += 1;
+        let number = inner.0;
+        inner.1.insert(number, Instant::now());
+        Waiting {
+            backlog: self.clone(),
+            number,
+        }
+    }
+}
+
+/// A letter's place in the backlog, given up when it is dropped: delivered,
+/// refused, given up on, or never queued.
+struct Waiting {
+    backlog: Backlog,
+    number: u64,
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        let mut inner = self.backlog.0.lock().unwrap_or_else(|e| e.into_inner());
+        inner.1.remove(&self.number);
+    }
 }
 
 impl Mailer {
@@ -77,15 +118,29 @@ impl Mailer {
             .expect("GATEHOUSE_MAIL_FROM was checked when the configuration was read");
         let (queue, letters) = mpsc::channel(QUEUE);
         tokio::spawn(deliver_all(letters, Arc::new(transport), from));
-        Self { queue }
+        Self {
+            queue,
+            backlog: Backlog::default(),
+        }
     }
 
     /// Queues a letter; returns at once.
     pub fn send(&self, letter: Letter) {
         let kind = letter.kind;
-        if self.queue.try_send(letter).is_err() {
+        if self.queue.try_send((letter, self.backlog.enter())).is_err() {
+            telemetry::mail(MailEvent::Dropped);
             tracing::error!(kind, "mail queue full; letter dropped");
+        } else {
+            telemetry::mail(MailEvent::Queued);
         }
+    }
+
+    /// How many letters are not yet delivered, and how long the oldest of
+    /// them has waited.
+    pub fn backlog(&self) -> (usize, Option<Duration>) {
+        let inner = self.backlog.0.lock().unwrap_or_else(|e| e.into_inner());
+        let oldest = inner.1.values().next().map(Instant::elapsed);
+        (inner.1.len(), oldest)
     }
 }
 
@@ -94,29 +149,38 @@ pub fn outbox_dir(config: &Config) -> PathBuf {
     config.data_dir.join("outbox")
 }
 
-async fn deliver_all(mut letters: mpsc::Receiver<Letter>, transport: Arc<Transport>, from: Mailbox) {
+async fn deliver_all(
+    mut letters: mpsc::Receiver<(Letter, Waiting)>,
+    transport: Arc<Transport>,
+    from: Mailbox,
+) {
     let slots = Arc::new(Semaphore::new(CONCURRENT));
-    while let Some(letter) = letters.recv().await {
+    while let Some((letter, waiting)) = letters.recv().await {
         let (transport, from, slots) = (transport.clone(), from.clone(), slots.clone());
-        tokio::spawn(async move { deliver(&transport, &from, letter, &slots).await });
+        tokio::spawn(async move {
+            let sent = deliver(&transport, &from, letter, &slots).await;
+            telemetry::mail(if sent { MailEvent::Sent } else { MailEvent::Failed });
+            drop(waiting);
+        });
     }
 }
 
-/// Delivers one letter, retrying transient failures. A delivery slot is
-/// held only while talking to the server, never while waiting to retry.
-async fn deliver(transport: &Transport, from: &Mailbox, letter: Letter, slots: &Semaphore) {
+/// Delivers one letter, retrying transient failures; whether it was
+/// delivered. A delivery slot is held only while talking to the server,
+/// never while waiting to retry.
+async fn deliver(transport: &Transport, from: &Mailbox, letter: Letter, slots: &Semaphore) -> bool {
     let kind = letter.kind;
     let message = match build(from, &letter) {
         Ok(message) => message,
         Err(err) => {
             tracing::error!(kind, error = %err, "could not build a letter");
-            return;
+            return false;
         }
     };
     let mut waits = RETRIES.iter();
     loop {
         let Ok(slot) = slots.acquire().await else {
-            return;
+            return false;
         };
         let result = match transport {
             Transport::Smtp(smtp) => smtp.send(message.clone()).await.map(|_| ()).map_err(|e| {
@@ -133,19 +197,20 @@ async fn deliver(transport: &Transport, from: &Mailbox, letter: Letter, slots: &
         match (result, waits.next()) {
             (Ok(()), _) => {
                 tracing::info!(kind, "letter sent");
-                return;
+                return true;
             }
             (Err((err, true)), _) => {
                 tracing::error!(kind, error = %err, "letter refused by the mail server");
-                return;
+                return false;
             }
             (Err((err, _)), Some(wait)) => {
+                telemetry::mail(MailEvent::Retrying);
                 tracing::warn!(kind, error = %err, retry_in = wait.as_secs(), "letter not sent; will retry");
                 tokio::time::sleep(*wait).await;
             }
             (Err((err, _)), None) => {
                 tracing::error!(kind, error = %err, "letter not sent; giving up");
-                return;
+                return false;
             }
         }
     }

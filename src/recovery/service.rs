@@ -74,6 +74,7 @@ impl RecoveryService {
             tracing::warn!(ip = client.ip.as_deref().unwrap_or("unknown"), "reset requests throttled");
             return Err(throttled);
         }
+        crate::telemetry::reset(crate::telemetry::ResetStage::Requested);
         let (this, client) = (self.clone(), client.clone());
         tokio::spawn(async move {
             if let Err(err) = this.send_reset(&email, &client).await {

@@ -56,6 +56,8 @@ struct RevocationSet {
     revoked: HashMap<SessionId, Entry>,
     /// The highest revocation number seen in the database.
     high_water: i64,
+    /// Whether the database's log was loaded at least once.
+    loaded: bool,
 }
 
 #[derive(Debug)]
@@ -145,6 +147,20 @@ impl Revocations {
         set.high_water = set.high_water.max(seq);
     }
 
+    /// Whether the database's log was loaded at least once.
+    pub fn loaded(&self) -> bool {
+        self.inner.read().expect("revocation lock").loaded
+    }
+
+    /// Whether the set holds an entry for this session.
+    pub fn holds(&self, session_id: &SessionId) -> bool {
+        self.inner
+            .read()
+            .expect("revocation lock")
+            .revoked
+            .contains_key(session_id)
+    }
+
     /// The highest revocation number loaded so far.
     pub fn high_water(&self) -> i64 {
         self.inner.read().expect("revocation lock").high_water
@@ -158,6 +174,7 @@ impl Revocations {
     pub fn merge(&self, rows: Vec<RevocationRow>, now: Millis, lifetimes: TokenLifetimes) -> usize {
         let mut set = self.inner.write().expect("revocation lock");
         let loaded = rows.len();
+        set.loaded = true;
         for row in rows {
             set.high_water = set.high_water.max(row.seq);
             let entry = set.learn(row.session_id, row.reason, now, lifetimes);

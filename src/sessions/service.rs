@@ -17,8 +17,9 @@ use crate::{
     request::{AuthedUser, ClientInfo},
     store::{
         revocation_log::{LogEntry, RevocationNotices},
-        Db, NewSession, SecurityEvent, Session, StoreError, User,
+        Db, NewSession, PoolProbe, SecurityEvent, Session, StoreError, User,
     },
+    telemetry,
     vocab::{EventKind, RevokeReason, SessionKind, SignInMethod},
 };
 use std::sync::Arc;
@@ -157,6 +158,7 @@ impl SessionService {
         if ended {
             self.revocations
                 .insert_all([session_id], now, reason, self.token_lifetimes());
+            telemetry::revoked(reason, 1);
         }
         Ok(ended)
     }
@@ -178,6 +180,7 @@ impl SessionService {
     pub fn refuse_ended(&self, ids: &[SessionId], now: Millis, reason: RevokeReason) -> usize {
         self.revocations
             .insert_all(ids, now, reason, self.token_lifetimes());
+        telemetry::revoked(reason, ids.len());
         ids.len()
     }
 
@@ -291,11 +294,24 @@ impl SessionService {
             .await?;
         // Account changes travel in the same log.
         let read_up_to = rows.iter().map(LogEntry::seq).max();
+        // How late another instance's revocation reaches this one: rows
+        // past the last load that this instance did not make itself (the
+        // first load, at start-up, reads old history and is not timed).
+        let (high_water, timed) = (self.revocations.high_water(), self.revocations.loaded());
         let mut revocations = Vec::with_capacity(rows.len());
         let mut changes = 0;
         for entry in rows {
             match entry {
-                LogEntry::Revoked(row) => revocations.push(row),
+                LogEntry::Revoked(row) => {
+                    if timed
+                        && row.seq > high_water
+                        && !self.revocations.holds(&row.session_id)
+                    {
+                        let lag = u64::try_from(now - row.revoked_at).unwrap_or_default();
+                        telemetry::revocation_lag(std::time::Duration::from_millis(lag));
+                    }
+                    revocations.push(row)
+                }
                 LogEntry::AccountChanged { user_id, .. } => {
                     self.users.forget(&user_id);
                     changes += 1;
@@ -329,6 +345,9 @@ impl SessionService {
         let links = self.db.purge_links(now - DAY_MS).await?;
         let steps = self.db.purge_challenges(now - DAY_MS).await?;
         let ceremonies = self.db.purge_ceremonies(now - DAY_MS).await?;
+        // Counted here, once an hour, never per request.
+        let active = self.db.count_active_sessions(now).await?;
+        telemetry::active_sessions(u64::try_from(active).unwrap_or_default());
         Ok((sessions, events, throttle + links + steps + ceremonies))
     }
 
@@ -340,6 +359,11 @@ impl SessionService {
     /// Whether the database answers and has every migration of this build.
     pub async fn storage_ready(&self) -> bool {
         matches!(self.db.migrations_applied().await, Ok(true))
+    }
+
+    /// The database pool's connections, for the metrics.
+    pub async fn pool_probe(&self) -> PoolProbe {
+        self.db.pool_probe().await
     }
 
     /// Closes the database connections (at shutdown).

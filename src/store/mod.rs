@@ -298,6 +298,23 @@ impl Db {
         execute!(self, pool => sqlx::query("SELECT 1")).is_ok()
     }
 
+    /// The pool's open and idle connections, and how long taking one took
+    /// just now (`None` if none came within the acquire timeout, or inside
+    /// a transaction, which holds its own).
+    pub async fn pool_probe(&self) -> PoolProbe {
+        async fn probe<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) -> PoolProbe {
+            let (size, idle) = (pool.size(), pool.num_idle());
+            let started = std::time::Instant::now();
+            let wait = pool.acquire().await.ok().map(|_conn| started.elapsed());
+            PoolProbe { size, idle, wait }
+        }
+        match &self.pool {
+            Pool::Sqlite(pool) => probe(pool).await,
+            Pool::Postgres(pool) => probe(pool).await,
+            Pool::SqliteTx(_) | Pool::PostgresTx(_) => PoolProbe::default(),
+        }
+    }
+
     pub async fn close(&self) {
         match &self.pool {
             Pool::Sqlite(pool) => pool.close().await,
@@ -305,6 +322,14 @@ impl Db {
             Pool::SqliteTx(_) | Pool::PostgresTx(_) => {}
         }
     }
+}
+
+/// What [`Db::pool_probe`] found.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PoolProbe {
+    pub size: u32,
+    pub idle: usize,
+    pub wait: Option<Duration>,
 }
 
 /// `count` numbered placeholders from `$first` on, comma-separated; a

@@ -262,6 +262,18 @@ impl Db {
         .await)?)
     }
 
+    /// How many sessions are neither ended nor expired at `now`.
+    pub async fn count_active_sessions(&self, now: Millis) -> StoreResult<i64> {
+        Ok(on_pool!(self, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL \
+               AND idle_expires_at > $1 AND absolute_expires_at > $2",
+        )
+        .bind(now)
+        .bind(now)
+        .fetch_one(pool)
+        .await)?)
+    }
+
     /// Removes sessions that ended before `before` (expired or revoked), and
     /// revocations made before it.
     pub async fn purge_sessions(&self, before: Millis) -> StoreResult<u64> {

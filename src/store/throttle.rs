@@ -133,6 +133,7 @@ impl Db {
     }
 
     async fn blocked_for(&self, key: &str) -> StoreResult<Reservation> {
+        crate::telemetry::throttled(key);
         let now = self.now_sql();
         let wait: Option<(i64,)> = on_pool!(self, pool => sqlx::query_as(&format!(
             "SELECT blocked_until - {now} FROM login_throttle WHERE key = $1"

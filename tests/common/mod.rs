@@ -24,6 +24,8 @@ pub const FIREFOX: &str =
 
 pub struct TestApp {
     pub base: String,
+    /// The metrics listener's origin (`http://127.0.0.1:port`).
+    pub metrics_base: Option<String>,
     pub state: AppState,
     pub data_dir: PathBuf,
     shutdown: Option<oneshot::Sender<()>>,
@@ -51,6 +53,7 @@ impl TestApp {
             ("GATEHOUSE_DATA_DIR".into(), data_dir.display().to_string()),
             ("DATABASE_URL".into(), database_url(data_dir).await),
             ("LEPTOS_SITE_ADDR".into(), "127.0.0.1:0".into()),
+            ("GATEHOUSE_METRICS_ADDR".into(), "127.0.0.1:0".into()),
         ]);
         for (k, v) in vars {
             env.insert(k.to_string(), v.to_string());
@@ -61,6 +64,9 @@ impl TestApp {
             .await
             .expect("server builds");
         let base = format!("http://127.0.0.1:{}", app.port());
+        let metrics_base = app
+            .metrics_port()
+            .map(|port| format!("http://127.0.0.1:{port}"));
         let state = app.state();
         let (tx, rx) = oneshot::channel();
         let server = tokio::spawn(async move {
@@ -72,6 +78,7 @@ impl TestApp {
         });
         Self {
             base,
+            metrics_base,
             state,
             data_dir: data_dir.to_path_buf(),
             shutdown: Some(tx),

@@ -6,6 +6,7 @@
 
 mod attempts;
 mod email;
+mod outcomes;
 mod refresh;
 mod second_step;
 
@@ -116,7 +117,6 @@ impl AuthService {
         self.config.mail.require_verified && user.email_verified_at.is_none()
     }
 
-    /// An account by id.
     /// An account by id, from the cache when it holds it (for showing who
     /// is signed in; decisions read the database).
     pub async fn user(&self, id: &UserId) -> Result<Option<User>, AppError> {
@@ -166,6 +166,7 @@ impl AuthService {
             .create_user(&id, &email, &hash, now_ms())
             .await?
             .ok_or(ErrorCode::EmailTaken)?;
+        crate::telemetry::sign_up();
         tracing::info!(user_id = %user.id, "account registered");
         self.send_verification_later(&user);
         if self.unverified_refused(&user) {
@@ -195,7 +196,7 @@ impl AuthService {
     ///
     /// `device` is a device credential from an earlier sign-in; a valid one
     /// for this account is throttled on its own (see [`throttle::device_key`]).
-    pub async fn login(
+    async fn check_password(
         &self,
         email: &str,
         password: Password,

@@ -13,6 +13,7 @@ use crate::{
         tokens::{self, IssuedTokens},
     },
     store::{sessions::Rotation, Session},
+    telemetry::{self, RefreshOutcome},
     vocab::{EventKind, RevokeReason},
 };
 
@@ -55,11 +56,22 @@ impl AuthService {
         presented: &str,
         client: &ClientInfo,
     ) -> Result<IssuedTokens, AppError> {
-        let (session, generation) = self
-            .session_of(presented)
-            .await?
-            .ok_or(ErrorCode::Unauthenticated)?;
-        self.rotate(session, generation, client).await
+        let result = match self.session_of(presented).await {
+            Ok(Some((session, generation))) => self.rotate(session, generation, client).await,
+            Ok(None) => Err(ErrorCode::Unauthenticated.into()),
+            Err(err) => Err(err),
+        };
+        if let Err(err) = &result {
+            telemetry::refresh(match err.error {
+                ErrorCode::ReuseDetected => RefreshOutcome::ReuseDetected,
+                ErrorCode::SessionExpired => RefreshOutcome::Expired,
+                ErrorCode::SessionRevoked => RefreshOutcome::Revoked,
+                ErrorCode::AccountDisabled | ErrorCode::EmailUnverified => RefreshOutcome::Refused,
+                ErrorCode::Unavailable | ErrorCode::Internal => RefreshOutcome::Error,
+                _ => RefreshOutcome::Invalid,
+            });
+        }
+        result
     }
 
     /// Rotates a session the caller already proved to hold (e.g. after a
@@ -113,6 +125,7 @@ impl AuthService {
                 })
                 .await?;
             if rotated {
+                telemetry::refresh(RefreshOutcome::Rotated);
                 self.notice_new_device(&session, client).await;
                 Session {
                     generation: session.generation + 1,
@@ -167,6 +180,7 @@ impl AuthService {
                 .rotated_at
                 .is_some_and(|at| session.db_now - at <= millis(self.config.lifetimes.refresh_grace));
         if in_grace {
+            telemetry::refresh(RefreshOutcome::Grace);
             return Ok(session);
         }
         // RFC 9700 §4.14.2: a replayed refresh token invalidates the family.

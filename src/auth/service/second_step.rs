@@ -58,7 +58,7 @@ impl AuthService {
     /// Completes a sign-in's second step with a code: the session opens
     /// once, for one caller; a wrong code leaves the step open (within its
     /// five minutes) and counts as a failed attempt.
-    pub async fn finish_second_step(
+    pub(super) async fn check_second_step(
         &self,
         token: &str,
         code: &str,
@@ -142,7 +142,7 @@ impl AuthService {
 
     /// Signs in with a passkey: user verification on the authenticator
     /// makes it both factors at once, so no second step follows.
-    pub async fn passkey_sign_in(
+    pub(super) async fn check_passkey(
         &self,
         ceremony: Option<&str>,
         credential: &str,
