@@ -308,6 +308,32 @@ async fn a_scrape_after_a_scripted_run_shows_every_family_and_no_person() {
 }
 
 #[tokio::test]
+async fn a_burst_of_made_up_paths_adds_no_series() {
+    let app = TestApp::spawn().await;
+    let calls = (0..50).map(|i| {
+        let browser = app.browser();
+        async move {
+            browser.get(&format!("/made-up/{i}?q={i}")).await;
+            browser.get(&format!("/api/made-up-{i}")).await;
+            browser.get(&format!("/pkg/made-up-{i}.js")).await;
+        }
+    });
+    futures::future::join_all(calls).await;
+    let text = scrape(&app).await;
+    assert!(!text.contains("made-up"), "a client's path became a label");
+    let routes: std::collections::BTreeSet<String> = samples(&text)
+        .into_iter()
+        .filter(|s| s.name == telemetry::HTTP_REQUESTS)
+        .map(|s| s.labels["route"].clone())
+        .collect();
+    // Each answered under its template: the fallback, the unknown-API
+    // route and the assets' folder.
+    assert!(routes.contains("unmatched"), "{routes:?}");
+    assert!(routes.iter().any(|r| r.starts_with("/api/{")), "{routes:?}");
+    assert!(routes.iter().all(|r| !r.contains('?')), "{routes:?}");
+}
+
+#[tokio::test]
 async fn metrics_are_never_on_the_public_port_and_can_be_turned_off() {
     let app = TestApp::spawn().await;
     let public = app.browser().get("/metrics").await;
