@@ -59,6 +59,8 @@ enum Command {
     /// Replace the SQLite database with the backup FILE; every server using
     /// it must be stopped. The replaced database is kept beside it.
     Restore { file: PathBuf },
+    /// Print everything kept about an account, as one JSON document.
+    ExportUser { email: String },
 }
 
 #[derive(Subcommand, Clone)]
@@ -237,6 +239,13 @@ async fn administer(command: Command) -> Result<(), Failure> {
                 let user = admin.user_by_email(&user).await?;
                 let ended = state.account.revoke_all(Actor::Cli, &user, &here).await?;
                 println!("{ended} session(s) of {} revoked", user.email);
+            }
+            Command::ExportUser { email } => {
+                let user = admin.user_by_email(&email).await?;
+                let data = state.account.export(&user).await?;
+                let text = serde_json::to_string_pretty(&data)
+                    .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
+                println!("{text}");
             }
         }
         Ok::<_, AppError>(())
