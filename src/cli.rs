@@ -1,6 +1,6 @@
 //! Command line: `gatehouse` (or `gatehouse serve`) serves; the other
 //! subcommands administer accounts and signing keys against the configured
-//! database.
+//! database, back it up and restore it.
 
 use crate::{
     admin::service::Actor,
@@ -11,10 +11,10 @@ use crate::{
     request::ClientInfo,
     server,
     state::AppState,
-    store::{ConnectError, Db},
+    store::{backup, restore, ConnectError, Db},
 };
 use clap::{Parser, Subcommand};
-use std::{process::ExitCode, time::Duration};
+use std::{path::Path, path::PathBuf, process::ExitCode, time::Duration};
 
 #[derive(Parser)]
 #[command(
@@ -53,6 +53,14 @@ enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// Write a consistent copy of the SQLite database to FILE, while
+    /// servers run; never overwrites a file. (PostgreSQL: use pg_dump.)
+    Backup { file: PathBuf },
+    /// Replace the SQLite database with the backup FILE; every server using
+    /// it must be stopped. The replaced database is kept beside it.
+    Restore { file: PathBuf },
+    /// Print everything kept about an account, as one JSON document.
+    ExportUser { email: String },
 }
 
 #[derive(Subcommand, Clone)]
@@ -98,6 +106,8 @@ pub async fn run() -> ExitCode {
     }
     let result = match cli.command {
         None | Some(Command::Serve) => server::serve().await.map_err(|e| e.to_string()),
+        Some(Command::Backup { file }) => back_up(&file).await,
+        Some(Command::Restore { file }) => restore_from(&file).await,
         Some(command) => administer_patiently(command).await,
     };
     match result {
@@ -195,7 +205,10 @@ async fn administer(command: Command) -> Result<(), Failure> {
     };
     let result = async {
         match command {
-            Command::Serve | Command::Keys { .. } => unreachable!("handled above"),
+            Command::Serve
+            | Command::Keys { .. }
+            | Command::Backup { .. }
+            | Command::Restore { .. } => unreachable!("handled above"),
             Command::Migrate => println!("migrations applied to {database}"),
             Command::Admin {
                 action: AdminAction::Grant { email },
@@ -226,6 +239,13 @@ async fn administer(command: Command) -> Result<(), Failure> {
                 let user = admin.user_by_email(&user).await?;
                 let ended = state.account.revoke_all(Actor::Cli, &user, &here).await?;
                 println!("{ended} session(s) of {} revoked", user.email);
+            }
+            Command::ExportUser { email } => {
+                let user = admin.user_by_email(&email).await?;
+                let data = state.account.export(&user).await?;
+                let text = serde_json::to_string_pretty(&data)
+                    .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
+                println!("{text}");
             }
         }
         Ok::<_, AppError>(())
@@ -267,6 +287,70 @@ async fn manage_keys(state: &AppState, action: KeysAction) -> Result<(), Failure
             let was = keys.revoke(&kid).await?;
             println!("{kid} revoked (it was {})", was.as_str());
         }
+    }
+    Ok(())
+}
+
+/// Whether the database is PostgreSQL (which has its own backup tools);
+/// an error for a database that is neither that nor SQLite.
+fn is_postgres(url: &str) -> Result<bool, String> {
+    let scheme = url.split(':').next().unwrap_or_default();
+    match scheme {
+        "sqlite" => Ok(false),
+        "postgres" | "postgresql" => Ok(true),
+        _ => Err(ConnectError::UnsupportedScheme(format!("{scheme}:")).to_string()),
+    }
+}
+
+/// `gatehouse backup FILE`.
+async fn back_up(file: &Path) -> Result<(), String> {
+    let config = Config::from_env().map_err(|e| e.to_string())?;
+    let url = &config.database_url;
+    if is_postgres(url)? {
+        return Err(format!(
+            "the database is PostgreSQL: back it up with pg_dump, which takes a consistent \
+             copy while servers run, for example\n  \
+             pg_dump --format=custom --file='{}' '{}'\n\
+             (the password is shown as ***: give it by PGPASSWORD or ~/.pgpass, not in the URL)",
+            file.display(),
+            redact_url(url)
+        ));
+    }
+    let bytes = backup::backup(url, file).await.map_err(|e| e.to_string())?;
+    println!(
+        "backup of {} written to {} ({bytes} bytes)",
+        redact_url(url),
+        file.display()
+    );
+    Ok(())
+}
+
+/// `gatehouse restore FILE`.
+async fn restore_from(file: &Path) -> Result<(), String> {
+    let config = Config::from_env().map_err(|e| e.to_string())?;
+    let url = &config.database_url;
+    if is_postgres(url)? {
+        return Err(format!(
+            "the database is PostgreSQL: restore a pg_dump backup with pg_restore, with every \
+             server stopped, for example\n  \
+             pg_restore --clean --if-exists --dbname='{}' '{}'\n\
+             (the password is shown as ***: give it by PGPASSWORD or ~/.pgpass, not in the URL)",
+            redact_url(url),
+            file.display()
+        ));
+    }
+    let restored = restore::restore(url, file)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("{} restored into {}", file.display(), redact_url(url));
+    if !restored.applied.is_empty() {
+        println!(
+            "it came from an older gatehouse: {} newer migration(s) applied",
+            restored.applied.len()
+        );
+    }
+    if let Some(kept) = restored.kept {
+        println!("the database it replaced is kept at {}", kept.display());
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod error;
+pub mod export;
 pub mod mfa;
 pub mod pages;
 pub mod recovery;

@@ -15,7 +15,9 @@ const PUBLIC_PAGES = [
   "/not-me?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
   "/dev/outbox",
 ];
-const SIGNED_IN_PAGES = ["/", "/sessions", "/security"];
+// The last: the security page asking for a recent sign-in first (as a
+// form post without JavaScript comes back, e.g. from "Download my data").
+const SIGNED_IN_PAGES = ["/", "/sessions", "/security", "/security?error=reauth_required"];
 
 async function expectAccessible(page: Page, path: string): Promise<void> {
   await page.goto(path);

@@ -10,6 +10,7 @@
 //! in here for every such command.
 
 mod admin;
+mod export;
 mod factors;
 mod recovery;
 mod sessions;

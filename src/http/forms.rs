@@ -7,6 +7,8 @@
 //!   gets a `303` to the `next` field the form carries, or back to the form
 //!   (its Referer) with `?error=<code>` that the page shows as a readable
 //!   message. No page or route is named here: forms carry their own `next`.
+//!   A successful answer that is a file to save (a data export) is given
+//!   as it is.
 
 use super::{
     body::{collect_limited, content_type_is},
@@ -97,8 +99,19 @@ pub async fn server_fn_adapter(
     };
     match form_origin {
         None => res,
+        // A file to save is the answer the form asked for: the browser
+        // keeps it and stays on the page.
+        Some(_) if res.status().is_success() && is_download(&res) => res,
         Some(referer) => form_redirect(is_login, res, referer, next_field).await,
     }
+}
+
+/// Whether an answer is a file to save (`Content-Disposition: attachment`).
+fn is_download(res: &Response) -> bool {
+    res.headers()
+        .get(header::CONTENT_DISPOSITION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("attachment"))
 }
 
 /// The same-origin path and query of the Referer, if there is one.

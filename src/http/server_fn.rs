@@ -152,6 +152,16 @@ pub fn signed_out() -> Done {
     Done {}
 }
 
+/// Answers as a file for the browser to save under `name`
+/// (`Content-Disposition: attachment`, RFC 6266), never cached.
+pub fn attachment(name: &str) {
+    let res = expect_context::<ResponseOptions>();
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        res.insert_header(header::CONTENT_DISPOSITION, value);
+    }
+    res.insert_header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
 /// Runs a server function body; a failure's `Retry-After` travels as a
 /// header to the server-function adapter, which answers the error, and a
 /// failure that ends the sign-in clears the dead cookies.

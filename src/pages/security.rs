@@ -1,7 +1,10 @@
-use super::{in_place, list_view, with_refresh, Card, LocalTime};
-use crate::sessions::{
-    server_fns::{notices, security_events},
-    SecurityEventInfo,
+use super::{in_place, list_view, with_refresh, Card, LocalTime, ReauthPrompt};
+use crate::{
+    error::ErrorCode,
+    sessions::{
+        server_fns::{notices, security_events},
+        SecurityEventInfo,
+    },
 };
 use leptos::prelude::*;
 
@@ -88,6 +91,7 @@ pub fn SecurityPage() -> impl IntoView {
                     })
                 })}
             </Transition>
+            <DownloadData />
             <h2>"Delete account"</h2>
             <Show
                 when=move || confirm_delete.get()
@@ -120,6 +124,28 @@ pub fn SecurityPage() -> impl IntoView {
                 </form>
             </Show>
         </Card>
+    }
+}
+
+/// "Download my data": a plain form post, with JavaScript or without; the
+/// answer is a file the browser saves while the page stays. Without a
+/// recent sign-in the post comes back here with `?error=reauth_required`,
+/// and the prompt asks for the password (or a code) first.
+#[component]
+fn DownloadData() -> impl IntoView {
+    let needs_proof = RwSignal::new(super::query_error_is(ErrorCode::ReauthRequired));
+    let message = RwSignal::new(None::<String>);
+    let proved = move || message.set(Some("Confirmed. You can download your data now.".into()));
+    view! {
+        <section aria-labelledby="data-heading" data-testid="your-data">
+            <h2 id="data-heading">"Your data"</h2>
+            <p>"Everything gatehouse keeps about your account (your details, devices, this log and your sign-in methods) as one JSON file. It holds no password, code or key."</p>
+            <ReauthPrompt needed=needs_proof next="/security" then=proved key="_export" />
+            <super::FormMessage message=message.into() />
+            <form method="post" action="/api/export_data">
+                <button type="submit" class="secondary" data-testid="download-data">"Download my data"</button>
+            </form>
+        </section>
     }
 }
 

@@ -51,6 +51,17 @@ impl Db {
         .await)?)
     }
 
+    /// Every event kept for a user (until purged), newest first.
+    pub async fn events_of(&self, user_id: &UserId) -> StoreResult<Vec<SecurityEvent>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, kind, at, device, ip, detail, dismissed FROM security_events \
+             WHERE user_id = $1 ORDER BY at DESC, id DESC",
+        )
+        .bind(user_id)
+        .fetch_all(pool)
+        .await)?)
+    }
+
     /// Marks a user's pending notices as seen.
     pub async fn dismiss_notices(&self, user_id: &UserId) -> StoreResult<()> {
         execute!(self, pool => sqlx::query("UPDATE security_events SET dismissed = TRUE WHERE user_id = $1 AND dismissed = FALSE")

@@ -240,6 +240,28 @@ impl Db {
         Ok(done == 1)
     }
 
+    /// When the account's authenticator app was added and turned on, if
+    /// it has one (never its secret).
+    pub async fn totp_dates(&self, user_id: &UserId) -> StoreResult<Option<(Millis, Option<Millis>)>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT created_at, confirmed_at FROM totp_factors WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await)?)
+    }
+
+    /// When each of the account's recovery codes was made and used (never
+    /// the codes' hashes), oldest first.
+    pub async fn recovery_code_dates(&self, user_id: &UserId) -> StoreResult<Vec<(Millis, Option<Millis>)>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT created_at, used_at FROM recovery_codes WHERE user_id = $1 ORDER BY created_at",
+        )
+        .bind(user_id)
+        .fetch_all(pool)
+        .await)?)
+    }
+
     /// How many unused recovery codes the account has.
     pub async fn recovery_codes_left(&self, user_id: &UserId) -> StoreResult<i64> {
         Ok(on_pool!(self, pool => sqlx::query_scalar(

@@ -3,12 +3,14 @@
 //! else touches the database handle. Errors are [`StoreError`]; services map
 //! them to the answers a client sees.
 
+pub mod backup;
 mod error;
 pub mod events;
 pub mod factors;
 pub mod keys;
 pub mod links;
 pub mod passkeys;
+pub mod restore;
 pub mod revocation_log;
 pub mod sessions;
 pub mod throttle;
@@ -40,6 +42,10 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: Pool,
+    /// On SQLite, the shared lock on the database's lock file that says a
+    /// gatehouse process has it open (see [`backup::InUse`]); released by
+    /// [`Db::close`].
+    in_use: Option<backup::InUse>,
 }
 
 /// An open transaction, shared by the clones of the `Db` that holds it;
@@ -154,6 +160,9 @@ pub enum ConnectError {
     Postgres(String, sqlx::Error),
     #[error("could not create the database folder {0}: {1}")]
     Folder(String, std::io::Error),
+    /// The database's lock file could not be held (a restore is running).
+    #[error("{0}")]
+    Lock(#[from] backup::BackupError),
     #[error("could not open the database: {0}")]
     Open(#[from] sqlx::Error),
     #[error("could not apply migrations: {0}")]
@@ -203,6 +212,13 @@ impl Db {
             std::fs::create_dir_all(parent)
                 .map_err(|e| ConnectError::Folder(parent.display().to_string(), e))?;
         }
+        // A database in memory has no file for a restore to replace.
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let in_use = if in_memory {
+            None
+        } else {
+            Some(backup::InUse::hold(&file)?)
+        };
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(5))
@@ -211,6 +227,7 @@ impl Db {
         SQLITE_MIGRATIONS.run(&pool).await?;
         Ok(Self {
             pool: Pool::Sqlite(pool),
+            in_use,
         })
     }
 
@@ -232,6 +249,7 @@ impl Db {
         POSTGRES_MIGRATIONS.run(&pool).await?;
         Ok(Self {
             pool: Pool::Postgres(pool),
+            in_use: None,
         })
     }
 
@@ -255,7 +273,10 @@ impl Db {
                 panic!("a transaction is opened on the pool, not inside another")
             }
         };
-        Ok(Db { pool })
+        Ok(Db {
+            pool,
+            in_use: self.in_use.clone(),
+        })
     }
 
     /// Commits the transaction this `Db` holds (see [`Db::begin`]).
@@ -319,7 +340,10 @@ impl Db {
         match &self.pool {
             Pool::Sqlite(pool) => pool.close().await,
             Pool::Postgres(pool) => pool.close().await,
-            Pool::SqliteTx(_) | Pool::PostgresTx(_) => {}
+            Pool::SqliteTx(_) | Pool::PostgresTx(_) => return,
+        }
+        if let Some(in_use) = &self.in_use {
+            in_use.release();
         }
     }
 }

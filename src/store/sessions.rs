@@ -244,6 +244,17 @@ impl Db {
         Ok(ids.into_iter().map(|(id,)| id).collect())
     }
 
+    /// Every session row of a user, ended ones too (until purged), newest first.
+    pub async fn sessions_of(&self, user_id: &UserId) -> StoreResult<Vec<Session>> {
+        Ok(on_pool!(self, pool => sqlx::query_as(&format!(
+            "{} FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, id",
+            self.session_select()
+        ))
+        .bind(user_id)
+        .fetch_all(pool)
+        .await)?)
+    }
+
     /// A user's sessions that are neither revoked nor expired, newest activity first.
     pub async fn active_sessions(
         &self,
