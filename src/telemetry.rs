@@ -9,7 +9,9 @@
 //! installed by the first server built in a process. Until then, and in
 //! unit tests, recording does nothing.
 
-use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit};
+use metrics::{
+    counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit,
+};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::{sync::OnceLock, time::Duration};
 
@@ -194,29 +196,62 @@ pub fn install() -> PrometheusHandle {
 /// exposition from the start (a rate over a series that appears only at
 /// its first event misses that event).
 fn describe() {
-    describe_counter!(HTTP_REQUESTS, "Requests answered, by matched route and status class.");
-    describe_histogram!(HTTP_DURATION, Unit::Seconds, "Time to answer a request, by matched route and status class.");
+    describe_counter!(
+        HTTP_REQUESTS,
+        "Requests answered, by matched route and status class."
+    );
+    describe_histogram!(
+        HTTP_DURATION,
+        Unit::Seconds,
+        "Time to answer a request, by matched route and status class."
+    );
     describe_counter!(SIGN_INS, "Sign-in attempts, by method and outcome.");
     describe_counter!(SIGN_UPS, "Accounts created.");
     describe_counter!(RESETS, "Password resets by mail, asked for and used.");
     describe_counter!(REFRESHES, "Refresh-token exchanges, by outcome.");
-    describe_gauge!(ACTIVE_SESSIONS, "Sessions neither ended nor expired, counted by the purge job.");
+    describe_gauge!(
+        ACTIVE_SESSIONS,
+        "Sessions neither ended nor expired, counted by the purge job."
+    );
     describe_counter!(REVOCATIONS, "Sessions ended on this instance, by reason.");
-    describe_counter!(THROTTLED, "Requests refused by a throttle counter, by the counter's kind.");
-    describe_gauge!(HASH_WAITING, "Password checks and hashes waiting for a worker.");
+    describe_counter!(
+        THROTTLED,
+        "Requests refused by a throttle counter, by the counter's kind."
+    );
+    describe_gauge!(
+        HASH_WAITING,
+        "Password checks and hashes waiting for a worker."
+    );
     describe_gauge!(HASH_RUNNING, "Password checks and hashes running now.");
-    describe_counter!(HASH_REFUSED, "Password checks refused with 429 because the queue was full.");
-    describe_histogram!(PASSWORD_CHECK, Unit::Seconds, "Time to check a password (signing in or confirming one), queue included.");
+    describe_counter!(
+        HASH_REFUSED,
+        "Password checks refused with 429 because the queue was full."
+    );
+    describe_histogram!(
+        PASSWORD_CHECK,
+        Unit::Seconds,
+        "Time to check a password (signing in or confirming one), queue included."
+    );
     describe_counter!(MAIL, "Letters by what happened to them.");
     describe_gauge!(MAIL_WAITING, "Letters queued or waiting to be retried.");
-    describe_gauge!(MAIL_OLDEST, "Age of the oldest letter not yet delivered (0 when none waits).");
+    describe_gauge!(
+        MAIL_OLDEST,
+        "Age of the oldest letter not yet delivered (0 when none waits)."
+    );
     describe_gauge!(KEY_AGE, "Time since the current signing key began to sign.");
     describe_gauge!(KEY_ROTATION, "Time until the current signing key is due to be replaced (NaN when automatic rotation is off).");
     describe_counter!(TOKEN_CACHE, "Access-token verifications answered from the cache (hit) or by checking the signature (miss).");
     describe_gauge!(POOL_SIZE, "Open database connections.");
     describe_gauge!(POOL_IN_USE, "Database connections in use.");
-    describe_gauge!(POOL_WAIT, "Time the last scrape waited for a database connection.");
-    describe_histogram!(REVOCATION_LAG, Unit::Seconds, "Time from another instance's revocation to this instance refusing the session.");
+    describe_gauge!(
+        POOL_WAIT,
+        "Time the last scrape waited for a database connection."
+    );
+    describe_histogram!(
+        REVOCATION_LAG,
+        Unit::Seconds,
+        "Time from another instance's revocation to this instance refusing the session."
+    );
 
     for via in SignInVia::ALL {
         for outcome in SignInOutcome::ALL {
@@ -341,11 +376,26 @@ mod tests {
 
     #[test]
     fn throttle_keys_are_named_by_their_kind_never_their_value() {
-        assert_eq!(ThrottleCounter::of_key("acct-ip:a@example.com|192.0.2.1"), ThrottleCounter::AccountAndClient);
-        assert_eq!(ThrottleCounter::of_key("ip:2001:db8:0:0::/64"), ThrottleCounter::Client);
-        assert_eq!(ThrottleCounter::of_key("acct:a@example.com"), ThrottleCounter::Account);
-        assert_eq!(ThrottleCounter::of_key("passkey-start:192.0.2.1"), ThrottleCounter::PasskeyStart);
-        assert_eq!(ThrottleCounter::of_key("a@example.com"), ThrottleCounter::Other);
+        assert_eq!(
+            ThrottleCounter::of_key("acct-ip:a@example.com|192.0.2.1"),
+            ThrottleCounter::AccountAndClient
+        );
+        assert_eq!(
+            ThrottleCounter::of_key("ip:2001:db8:0:0::/64"),
+            ThrottleCounter::Client
+        );
+        assert_eq!(
+            ThrottleCounter::of_key("acct:a@example.com"),
+            ThrottleCounter::Account
+        );
+        assert_eq!(
+            ThrottleCounter::of_key("passkey-start:192.0.2.1"),
+            ThrottleCounter::PasskeyStart
+        );
+        assert_eq!(
+            ThrottleCounter::of_key("a@example.com"),
+            ThrottleCounter::Other
+        );
         assert_eq!(ThrottleCounter::of_key(""), ThrottleCounter::Other);
     }
 }

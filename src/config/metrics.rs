@@ -37,6 +37,9 @@ mod tests {
             Some("[::1]:9000".parse().unwrap())
         );
         let err = metrics_addr(Some("9464")).unwrap_err().to_string();
-        assert!(err.contains("GATEHOUSE_METRICS_ADDR") && err.contains("9464"), "{err}");
+        assert!(
+            err.contains("GATEHOUSE_METRICS_ADDR") && err.contains("9464"),
+            "{err}"
+        );
     }
 }

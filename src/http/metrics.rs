@@ -13,8 +13,8 @@ use axum::{
     Router,
 };
 use metrics_exporter_prometheus::PrometheusHandle;
-use tokio::net::TcpListener;
 use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
 
 /// The route label of a request no route matched (assets, the fallback):
 /// never its path, which the client chooses.
@@ -95,15 +95,15 @@ async fn sample(state: &AppState) {
         let pool = state.sessions.pool_probe().await;
         telemetry::pool(pool.size, pool.idle, pool.wait);
         match state.signing.schedule().await {
-            Ok(Some((age, due_in))) => telemetry::signing_key(
-                millis(age),
-                due_in.map(millis),
-            ),
+            Ok(Some((age, due_in))) => telemetry::signing_key(millis(age), due_in.map(millis)),
             Ok(None) => {}
             Err(err) => tracing::debug!(error = %err, "metrics: could not read the signing keys"),
         }
     };
-    if tokio::time::timeout(SAMPLE_DEADLINE, database).await.is_err() {
+    if tokio::time::timeout(SAMPLE_DEADLINE, database)
+        .await
+        .is_err()
+    {
         tracing::debug!("metrics: the database did not answer in time");
     }
 }

@@ -61,7 +61,10 @@ impl AuthService {
         let result = self
             .check_second_step(token, code, kind, device, client)
             .await;
-        telemetry::sign_in(SignInVia::Code, result.as_ref().map_or_else(refused, |_| SignInOutcome::Ok));
+        telemetry::sign_in(
+            SignInVia::Code,
+            result.as_ref().map_or_else(refused, |_| SignInOutcome::Ok),
+        );
         result
     }
 
@@ -73,7 +76,9 @@ impl AuthService {
         device: Option<&str>,
         client: &ClientInfo,
     ) -> Result<(User, IssuedTokens), AppError> {
-        let result = self.check_passkey(ceremony, credential, device, client).await;
+        let result = self
+            .check_passkey(ceremony, credential, device, client)
+            .await;
         let outcome = match &result {
             Ok(_) => SignInOutcome::Ok,
             // No such passkey, or a signature that does not verify.
