@@ -156,7 +156,7 @@ pub fn BarChart(
                     </text>
                 }
             });
-            view! { {parts} {tick} }
+            view! { {parts} {tick} }.into_any()
         })
         .collect_view();
     let view_box = format!("0 0 {WIDTH} {HEIGHT}");
@@ -181,6 +181,7 @@ pub fn BarChart(
             })}
         </figure>
     }
+    .into_any()
 }
 
 /// Every series of every bucket, as a table behind a disclosure.
@@ -216,6 +217,7 @@ pub fn DataTable(span: Span, buckets: Vec<BucketCounts>) -> impl IntoView {
             </div>
         </details>
     }
+    .into_any()
 }
 
 /// The text a screen reader hears for a chart: totals, and the busiest bucket.

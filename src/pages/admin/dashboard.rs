@@ -68,6 +68,7 @@ fn DashboardView(d: Dashboard) -> impl IntoView {
             <NetworkList networks=busy_networks />
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -92,6 +93,7 @@ fn SpanCharts(heading: &'static str, span: Span, buckets: Vec<BucketCounts>) -> 
         </div>
         <DataTable span buckets />
     }
+    .into_any()
 }
 
 #[component]

@@ -92,6 +92,7 @@ fn EventSection(
             </nav>
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -108,6 +109,7 @@ fn EventRow(e: AccountEventInfo) -> impl IntoView {
             {(!e.detail.is_empty()).then(|| view! { <div class="event-detail">{e.detail}</div> })}
         </li>
     }
+    .into_any()
 }
 
 /// The address of a page of the log with these filters.
