@@ -2,7 +2,12 @@
 //! disable or enable an account, revoke any session. Administrators only;
 //! each checks the role, makes one service call and shapes the answer.
 
-use crate::{admin::AdminUser, auth::Done, error::AppError, sessions::SessionInfo};
+use crate::{
+    admin::{AdminUser, Dashboard, EventPage},
+    auth::Done,
+    error::AppError,
+    sessions::SessionInfo,
+};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -24,6 +29,38 @@ pub async fn admin_users(query: Option<String>) -> Result<Vec<AdminUser>, AppErr
     run(async move {
         require_admin().await?;
         state().admin.users(&query.unwrap_or_default()).await
+    })
+    .await
+}
+
+/// The security dashboard: events of every account per hour and per day,
+/// the accounts guesses are aimed at and the busiest client networks.
+#[server(endpoint = "admin/dashboard", prefix = "/api")]
+pub async fn admin_dashboard() -> Result<Dashboard, AppError> {
+    use self::ssr::*;
+    run(async move {
+        require_admin().await?;
+        state().admin.dashboard().await
+    })
+    .await
+}
+
+/// A page of every account's security events, newest first: optionally of
+/// one `kind`, of accounts whose email contains `email`, older than
+/// `before` (the `next` of the page before).
+#[server(endpoint = "admin/events", prefix = "/api")]
+pub async fn admin_events(
+    kind: Option<String>,
+    email: Option<String>,
+    before: Option<String>,
+) -> Result<EventPage, AppError> {
+    use self::ssr::*;
+    run(async move {
+        require_admin().await?;
+        state()
+            .admin
+            .events(kind.as_deref(), email.as_deref(), before.as_deref())
+            .await
     })
     .await
 }

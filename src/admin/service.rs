@@ -35,7 +35,7 @@ impl Actor<'_> {
 
 #[derive(Clone)]
 pub struct AdminService {
-    db: Db,
+    pub(super) db: Db,
     sessions: Arc<SessionService>,
 }
 

@@ -175,4 +175,37 @@ impl Db {
         );
         Ok(execute!(self, pool => sqlx::query(&sql).bind(age_ms))?)
     }
+
+    /// The counters with the most attempts among keys starting with one of
+    /// `prefixes`, counted within the last `age_ms` (by the database's clock,
+    /// which wrote them), most first: `(key, attempts, ms of backoff left)`,
+    /// the last zero or less when the key is not in backoff.
+    pub async fn busiest_keys(
+        &self,
+        prefixes: &[&str],
+        age_ms: Millis,
+        limit: i64,
+    ) -> StoreResult<Vec<(String, i64, i64)>> {
+        let now = self.now_sql();
+        let prefixed = (0..prefixes.len())
+            .map(|n| format!("key LIKE ${}", n + 3))
+            .collect::<Vec<_>>();
+        let prefixed = if prefixed.is_empty() {
+            "FALSE".to_owned()
+        } else {
+            prefixed.join(" OR ")
+        };
+        let sql = format!(
+            "SELECT key, failures, blocked_until - {now} FROM login_throttle \
+             WHERE ({prefixed}) AND last_failure_at >= {now} - $1 AND failures > 0 \
+             ORDER BY failures DESC, key LIMIT $2"
+        );
+        Ok(on_pool!(self, pool => {
+            let mut query = sqlx::query_as(&sql).bind(age_ms).bind(limit);
+            for prefix in prefixes {
+                query = query.bind(format!("{prefix}%"));
+            }
+            query.fetch_all(pool).await
+        })?)
+    }
 }

@@ -1,3 +1,12 @@
+//! `/admin`: the console (find users, see and end their sessions, disable
+//! or enable accounts), the security dashboard and everyone's security
+//! events.
+
+mod chart;
+mod dashboard;
+mod events;
+
+use self::{dashboard::DashboardSection, events::EventLog};
 use super::{list_view, with_refresh, Card, LocalTime, ReauthPrompt};
 use crate::{
     admin::{
@@ -11,8 +20,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 /// The admin console: search users, see a user's sessions, disable or enable
-/// accounts, revoke sessions. Its forms are plain posts (a full page load
-/// afterwards), which work the same with or without JavaScript.
+/// accounts, revoke sessions; below it the security dashboard and the event
+/// log. Its forms are plain posts (a full page load afterwards), which work
+/// the same with or without JavaScript.
 #[component]
 pub fn AdminPage() -> impl IntoView {
     let query = use_query_map();
@@ -106,6 +116,8 @@ pub fn AdminPage() -> impl IntoView {
                 })}
             </Transition>
         </Card>
+        <DashboardSection />
+        <EventLog />
     }
 }
 
