@@ -118,7 +118,10 @@ pub async fn openapi_json() -> Response {
     let cache = format!("public, max-age={MAX_AGE_SECONDS}");
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
             (
                 header::CACHE_CONTROL,
                 HeaderValue::from_str(&cache).expect("a valid header"),

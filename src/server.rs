@@ -12,13 +12,8 @@ use crate::{
     store::{ConnectError, Db},
 };
 use axum::{
-    body::Body,
-    extract::Request,
-    middleware::from_fn_with_state,
-    response::IntoResponse,
-    routing::any,
-    serve::ListenerExt as _,
-    Router,
+    body::Body, extract::Request, middleware::from_fn_with_state, response::IntoResponse,
+    routing::any, serve::ListenerExt as _, Router,
 };
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -263,7 +258,9 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(render_context(state.clone()), shell))
-        .layer(axum::middleware::from_fn(crate::http::deadline::render_deadline))
+        .layer(axum::middleware::from_fn(
+            crate::http::deadline::render_deadline,
+        ))
         .layer(from_fn_with_state(state.clone(), forms::server_fn_adapter))
         .layer(from_fn_with_state(
             state.clone(),

@@ -86,7 +86,12 @@ impl AppState {
         ));
         let mailer = Mailer::start(&config);
         let links = Arc::new(Links::new(db.clone(), mailer.clone(), config.clone()));
-        let mfa = Arc::new(MfaService::new(db.clone(), &config, sessions.clone(), links.clone()));
+        let mfa = Arc::new(MfaService::new(
+            db.clone(),
+            &config,
+            sessions.clone(),
+            links.clone(),
+        ));
         let auth = Arc::new(AuthService::new(
             db.clone(),
             config.clone(),
@@ -103,7 +108,13 @@ impl AppState {
             links.clone(),
         ));
         let admin = Arc::new(AdminService::new(db.clone(), sessions.clone()));
-        let account = Arc::new(AccountService::new(db, auth.clone(), sessions.clone(), links, mfa.clone()));
+        let account = Arc::new(AccountService::new(
+            db,
+            auth.clone(),
+            sessions.clone(),
+            links,
+            mfa.clone(),
+        ));
         Self(Arc::new(Services {
             leptos_options,
             config,

@@ -26,7 +26,11 @@ impl AccountService {
         user_id: &UserId,
         client: &ClientInfo,
     ) -> Result<(), AppError> {
-        let user = self.db.user_by_id(user_id).await?.ok_or(ErrorCode::NotFound)?;
+        let user = self
+            .db
+            .user_by_id(user_id)
+            .await?
+            .ok_or(ErrorCode::NotFound)?;
         let tx = self.db.begin().await?;
         if !tx.delete_totp(&user.id).await? {
             return Err(AppError::new(
@@ -40,8 +44,10 @@ impl AccountService {
         tx.commit().await?;
         self.sessions.account_changed(&user.id);
         tracing::info!(admin_id = actor.id(), user_id = %user.id, "second factor reset by admin");
-        self.links
-            .mail(letters::second_factor_reset(&user.email, &self.links.forgot_url()));
+        self.links.mail(letters::second_factor_reset(
+            &user.email,
+            &self.links.forgot_url(),
+        ));
         Ok(())
     }
 
@@ -58,7 +64,14 @@ impl AccountService {
         let ended = end_sessions(&tx, &user.id, None, reason).await?;
         if !ended.is_empty() {
             let detail = format!("An administrator signed out {} device(s)", ended.len());
-            log(&tx, &user.id, EventKind::AdminRevokedSession, client, &detail).await?;
+            log(
+                &tx,
+                &user.id,
+                EventKind::AdminRevokedSession,
+                client,
+                &detail,
+            )
+            .await?;
         }
         tx.commit().await?;
         self.sessions.refuse_ended(&ended, now, reason);

@@ -41,7 +41,11 @@ impl RemovedFactors {
     pub fn names(&self) -> Vec<String> {
         let app = self.totp.then(|| "the authenticator app".to_owned());
         app.into_iter()
-            .chain(self.passkeys.iter().map(|name| format!("the passkey “{name}”")))
+            .chain(
+                self.passkeys
+                    .iter()
+                    .map(|name| format!("the passkey “{name}”")),
+            )
             .collect()
     }
 
@@ -88,9 +92,13 @@ impl AccountService {
     /// Mails the owner a letter about a factor, at most one of a kind a minute.
     async fn tell_owner(&self, user: &User, letter: impl FnOnce(&str, &str) -> Letter, kind: &str) {
         match self.links.may_mail_kind(kind, &user.email).await {
-            Ok(true) => self.links.mail(letter(&user.email, &self.links.forgot_url())),
+            Ok(true) => self
+                .links
+                .mail(letter(&user.email, &self.links.forgot_url())),
             Ok(false) => {}
-            Err(err) => tracing::warn!(user_id = %user.id, error = %err, "could not mail a factor notice"),
+            Err(err) => {
+                tracing::warn!(user_id = %user.id, error = %err, "could not mail a factor notice")
+            }
         }
     }
 
@@ -117,7 +125,14 @@ impl AccountService {
         let tx = self.db.begin().await?;
         let codes = self.mfa.confirm(&tx, me, first).await?;
         let detail = "Authenticator app turned on; 10 recovery codes made";
-        log(&tx, &me.user_id, EventKind::SecondFactorEnabled, client, detail).await?;
+        log(
+            &tx,
+            &me.user_id,
+            EventKind::SecondFactorEnabled,
+            client,
+            detail,
+        )
+        .await?;
         tx.commit().await?;
         // The code just entered is a fresh proof of this session. The app
         // is on and the codes must be shown: a failure here is only logged.
@@ -125,7 +140,8 @@ impl AccountService {
             tracing::warn!(user_id = %me.user_id, error = %err, "could not record the fresh proof");
         }
         tracing::info!(user_id = %me.user_id, "authenticator app turned on");
-        self.tell_owner(&user, letters::totp_enabled, "totp_enabled").await;
+        self.tell_owner(&user, letters::totp_enabled, "totp_enabled")
+            .await;
         Ok(codes)
     }
 
@@ -140,14 +156,25 @@ impl AccountService {
         let tx = self.db.begin().await?;
         let codes = self.mfa.regenerate(&tx, me).await?;
         let detail = "New recovery codes; the old ones stopped working";
-        log(&tx, &me.user_id, EventKind::RecoveryCodesRegenerated, client, detail).await?;
+        log(
+            &tx,
+            &me.user_id,
+            EventKind::RecoveryCodesRegenerated,
+            client,
+            detail,
+        )
+        .await?;
         tx.commit().await?;
-        self.tell_owner(&user, letters::recovery_codes_made, "recovery_codes").await;
+        self.tell_owner(&user, letters::recovery_codes_made, "recovery_codes")
+            .await;
         Ok(codes)
     }
 
     /// Starts adding a passkey: the creation options and the ceremony id.
-    pub async fn start_passkey(&self, me: &AuthedUser) -> Result<(serde_json::Value, String), AppError> {
+    pub async fn start_passkey(
+        &self,
+        me: &AuthedUser,
+    ) -> Result<(serde_json::Value, String), AppError> {
         let user = self.verified_account(me).await?;
         self.mfa.passkeys().register_start(me, &user).await
     }
@@ -164,7 +191,9 @@ impl AccountService {
     ) -> Result<PasskeyInfo, AppError> {
         let user = self.verified_account(me).await?;
         let passkeys = self.mfa.passkeys();
-        let row = passkeys.register_finish(me, ceremony, name, credential).await?;
+        let row = passkeys
+            .register_finish(me, ceremony, name, credential)
+            .await?;
         let tx = self.db.begin().await?;
         let added = passkeys.store(&tx, me, row).await?;
         let detail = format!("Passkey “{}” added", added.name);
@@ -190,7 +219,9 @@ impl AccountService {
         password: Password,
         client: &ClientInfo,
     ) -> Result<(), AppError> {
-        self.auth.verify_password_of(&me.user_id, password, client).await?;
+        self.auth
+            .verify_password_of(&me.user_id, password, client)
+            .await?;
         self.sessions.mark_proved(&me.session_id).await?;
         let now = now_ms();
         let tx = self.db.begin().await?;
@@ -199,8 +230,18 @@ impl AccountService {
         }
         let reason = RevokeReason::SecondFactorRemoved;
         let ended = end_sessions(&tx, &me.user_id, Some(&me.session_id), reason).await?;
-        let detail = format!("Authenticator app turned off; {} other session(s) ended", ended.len());
-        log(&tx, &me.user_id, EventKind::SecondFactorDisabled, client, &detail).await?;
+        let detail = format!(
+            "Authenticator app turned off; {} other session(s) ended",
+            ended.len()
+        );
+        log(
+            &tx,
+            &me.user_id,
+            EventKind::SecondFactorDisabled,
+            client,
+            &detail,
+        )
+        .await?;
         tx.commit().await?;
         self.committed(&me.user_id, &ended, now, reason);
         tracing::info!(user_id = %me.user_id, ended = ended.len(), "authenticator app turned off");
@@ -208,7 +249,12 @@ impl AccountService {
     }
 
     /// Removes one of the caller's passkeys (needs a recent sign-in).
-    pub async fn remove_passkey(&self, me: &AuthedUser, id: &str, client: &ClientInfo) -> Result<(), AppError> {
+    pub async fn remove_passkey(
+        &self,
+        me: &AuthedUser,
+        id: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AppError> {
         self.sessions.require_recent_proof(me).await?;
         let tx = self.db.begin().await?;
         let name = tx

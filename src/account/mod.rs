@@ -81,8 +81,20 @@ impl AccountService {
         tx.set_password_hash(&user.id, &hash).await?;
         // A reset link mailed before the change must not undo it, nor an
         // address change started with the old password go through.
-        void_links(&tx, &user.id, &[Purpose::ResetPassword, Purpose::ChangeEmail], now).await?;
-        let ended = end_sessions(&tx, &user.id, Some(&me.session_id), RevokeReason::PasswordChanged).await?;
+        void_links(
+            &tx,
+            &user.id,
+            &[Purpose::ResetPassword, Purpose::ChangeEmail],
+            now,
+        )
+        .await?;
+        let ended = end_sessions(
+            &tx,
+            &user.id,
+            Some(&me.session_id),
+            RevokeReason::PasswordChanged,
+        )
+        .await?;
         let detail = format!("Password changed; {} other session(s) ended", ended.len());
         log(&tx, &user.id, EventKind::PasswordChanged, client, &detail).await?;
         tx.commit().await?;
@@ -135,7 +147,12 @@ impl AccountService {
 }
 
 /// Makes the account's unused links of these purposes stop working.
-async fn void_links(tx: &Db, user_id: &UserId, purposes: &[Purpose], now: Millis) -> Result<(), AppError> {
+async fn void_links(
+    tx: &Db,
+    user_id: &UserId,
+    purposes: &[Purpose],
+    now: Millis,
+) -> Result<(), AppError> {
     for purpose in purposes {
         tx.void_links(user_id, *purpose, now).await?;
     }

@@ -35,7 +35,11 @@ impl AccountService {
         client: &ClientInfo,
     ) -> Result<SignIn, AppError> {
         let link = self.links.peek(token, Purpose::ResetPassword).await?;
-        let mut user = self.db.user_by_id(&link.user_id).await?.ok_or_else(link_gone)?;
+        let mut user = self
+            .db
+            .user_by_id(&link.user_id)
+            .await?
+            .ok_or_else(link_gone)?;
         if link.email.as_deref() != Some(user.email.as_str()) {
             return Err(link_gone());
         }
@@ -46,13 +50,21 @@ impl AccountService {
         let hash = self.auth.hash_password(&new).await?;
         let now = now_ms();
         let tx = self.db.begin().await?;
-        self.links.take_in(&tx, token, Purpose::ResetPassword).await?;
+        self.links
+            .take_in(&tx, token, Purpose::ResetPassword)
+            .await?;
         tx.set_password_hash(&user.id, &hash).await?;
         // Following the link proved the mailbox.
         tx.mark_email_verified(&user.id, &user.email, now).await?;
         // A pending address change (perhaps an intruder's) dies with the
         // old password.
-        void_links(&tx, &user.id, &[Purpose::ResetPassword, Purpose::ChangeEmail], now).await?;
+        void_links(
+            &tx,
+            &user.id,
+            &[Purpose::ResetPassword, Purpose::ChangeEmail],
+            now,
+        )
+        .await?;
         let ended = end_sessions(&tx, &user.id, None, RevokeReason::PasswordChanged).await?;
         let removed = self.remove_planted_factors(&tx, &user.id, &[]).await?;
         let detail = format!(
@@ -147,10 +159,21 @@ impl AccountService {
             None => return Err(ErrorCode::EmailTaken.into()),
         }
         // Links sent to the old address must not work for the new one.
-        void_links(&tx, &user.id, &[Purpose::ResetPassword, Purpose::VerifyEmail, Purpose::NotMe], now).await?;
-        let keep = me.filter(|me| me.user_id == user.id).map(|me| &me.session_id);
+        void_links(
+            &tx,
+            &user.id,
+            &[Purpose::ResetPassword, Purpose::VerifyEmail, Purpose::NotMe],
+            now,
+        )
+        .await?;
+        let keep = me
+            .filter(|me| me.user_id == user.id)
+            .map(|me| &me.session_id);
         let ended = end_sessions(&tx, &user.id, keep, RevokeReason::EmailChanged).await?;
-        let detail = format!("Email address changed; {} other session(s) ended", ended.len());
+        let detail = format!(
+            "Email address changed; {} other session(s) ended",
+            ended.len()
+        );
         log(&tx, &user.id, EventKind::EmailChanged, client, &detail).await?;
         tx.commit().await?;
         self.committed(&user.id, &ended, now, RevokeReason::EmailChanged);

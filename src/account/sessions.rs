@@ -36,25 +36,49 @@ impl AccountService {
         if !current {
             self.sessions.require_recent_proof(me).await?;
         }
-        let detail = format!("Signed out {} from this device", device_name(&target.user_agent));
-        self.end_one(&me.user_id, &target.id, RevokeReason::Revoked, EventKind::SessionRevoked, client, &detail)
-            .await?;
+        let detail = format!(
+            "Signed out {} from this device",
+            device_name(&target.user_agent)
+        );
+        self.end_one(
+            &me.user_id,
+            &target.id,
+            RevokeReason::Revoked,
+            EventKind::SessionRevoked,
+            client,
+            &detail,
+        )
+        .await?;
         tracing::info!(user_id = %me.user_id, session_id = %target.id, by_session = %me.session_id, "session revoked");
         Ok(current)
     }
 
     /// Signs out every other device of the caller (needs a recent sign-in).
-    pub async fn revoke_others(&self, me: &AuthedUser, client: &ClientInfo) -> Result<usize, AppError> {
+    pub async fn revoke_others(
+        &self,
+        me: &AuthedUser,
+        client: &ClientInfo,
+    ) -> Result<usize, AppError> {
         self.sessions.require_recent_proof(me).await?;
         let now = now_ms();
         let tx = self.db.begin().await?;
-        let ended = end_sessions(&tx, &me.user_id, Some(&me.session_id), RevokeReason::Revoked).await?;
+        let ended = end_sessions(
+            &tx,
+            &me.user_id,
+            Some(&me.session_id),
+            RevokeReason::Revoked,
+        )
+        .await?;
         if !ended.is_empty() {
-            let detail = format!("Signed out {} other device(s) from this device", ended.len());
+            let detail = format!(
+                "Signed out {} other device(s) from this device",
+                ended.len()
+            );
             log(&tx, &me.user_id, EventKind::SessionRevoked, client, &detail).await?;
         }
         tx.commit().await?;
-        self.sessions.refuse_ended(&ended, now, RevokeReason::Revoked);
+        self.sessions
+            .refuse_ended(&ended, now, RevokeReason::Revoked);
         tracing::info!(user_id = %me.user_id, revoked = ended.len(), "other sessions revoked");
         Ok(ended.len())
     }
@@ -77,7 +101,10 @@ impl AccountService {
         if let Some(me) = me {
             self.sessions.require_recent_proof(me).await?;
         }
-        let detail = format!("An administrator signed out {}", device_name(&session.user_agent));
+        let detail = format!(
+            "An administrator signed out {}",
+            device_name(&session.user_agent)
+        );
         self.end_one(
             &session.user_id,
             &session.id,
@@ -102,7 +129,11 @@ impl AccountService {
         disabled: bool,
         client: &ClientInfo,
     ) -> Result<usize, AppError> {
-        let user = self.db.user_by_id(user_id).await?.ok_or(ErrorCode::NotFound)?;
+        let user = self
+            .db
+            .user_by_id(user_id)
+            .await?
+            .ok_or(ErrorCode::NotFound)?;
         if disabled && matches!(actor, Actor::Admin(admin) if admin.id == user.id) {
             return Err(AppError::new(
                 ErrorCode::InvalidInput,
@@ -117,10 +148,17 @@ impl AccountService {
         tx.set_disabled(&user.id, disabled).await?;
         let (kind, detail, ended) = if disabled {
             let ended = end_sessions(&tx, &user.id, None, RevokeReason::AccountDisabled).await?;
-            let detail = format!("Disabled by an administrator; {} session(s) ended", ended.len());
+            let detail = format!(
+                "Disabled by an administrator; {} session(s) ended",
+                ended.len()
+            );
             (EventKind::AccountDisabled, detail, ended)
         } else {
-            (EventKind::AccountEnabled, "Enabled by an administrator".to_owned(), Vec::new())
+            (
+                EventKind::AccountEnabled,
+                "Enabled by an administrator".to_owned(),
+                Vec::new(),
+            )
         };
         log(&tx, &user.id, kind, client, &detail).await?;
         tx.commit().await?;
@@ -147,7 +185,8 @@ impl AccountService {
         }
         tx.commit().await?;
         if ended {
-            self.sessions.refuse_ended(std::slice::from_ref(session_id), now, reason);
+            self.sessions
+                .refuse_ended(std::slice::from_ref(session_id), now, reason);
         }
         Ok(())
     }

@@ -64,7 +64,8 @@ impl AdminService {
             .await?
             .into_iter()
             .filter_map(|(key, attempts, backoff_left)| {
-                let (prefix, counted) = NETWORK_COUNTERS.iter().find(|(p, _)| key.starts_with(p))?;
+                let (prefix, counted) =
+                    NETWORK_COUNTERS.iter().find(|(p, _)| key.starts_with(p))?;
                 Some(BusyNetwork {
                     network: network_of(&key[prefix.len()..]),
                     counted: (*counted).to_owned(),
@@ -205,7 +206,10 @@ mod tests {
 
     #[test]
     fn cursors_name_a_time_and_an_id() {
-        assert_eq!(parse_cursor("1765000000000.42"), Some((1_765_000_000_000, 42)));
+        assert_eq!(
+            parse_cursor("1765000000000.42"),
+            Some((1_765_000_000_000, 42))
+        );
         assert_eq!(parse_cursor("42"), None);
         assert_eq!(parse_cursor("a.b"), None);
     }

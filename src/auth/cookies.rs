@@ -14,8 +14,8 @@
 
 use crate::{clock::now_ms, config::Config, sessions::tokens::IssuedTokens};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
-use std::sync::{Arc, Mutex};
 use axum_extra::extract::cookie::{Cookie, SameSite};
+use std::sync::{Arc, Mutex};
 
 struct CookieNames {
     access: &'static str,

@@ -48,7 +48,10 @@ impl HashWorkers {
     }
 
     /// Runs `job` on a worker; `None` if the workers are gone.
-    pub async fn run<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    pub async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.jobs
             .send(Box::new(move || {
@@ -84,7 +87,10 @@ mod tests {
                 #[cfg(target_os = "linux")]
                 // SAFETY: reads this thread's own priority.
                 let nice = unsafe {
-                    libc::getpriority(libc::PRIO_PROCESS, libc::syscall(libc::SYS_gettid) as libc::id_t)
+                    libc::getpriority(
+                        libc::PRIO_PROCESS,
+                        libc::syscall(libc::SYS_gettid) as libc::id_t,
+                    )
                 };
                 #[cfg(not(target_os = "linux"))]
                 let nice = 19;

@@ -6,13 +6,13 @@
 //! Hashing is argon2id at OWASP's minimum parameters
 //! (<https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#argon2id>).
 
+use super::hash_workers::HashWorkers;
 use crate::error::{AppError, ErrorCode};
 use argon2::{
     password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
     Algorithm, Argon2, Params, Version,
 };
 use std::{fmt, sync::Arc};
-use super::hash_workers::HashWorkers;
 use tokio::sync::Semaphore;
 
 pub const MIN_CHARS: usize = 8;
@@ -170,7 +170,11 @@ impl PasswordHasherPool {
 
     /// Checks a new password against the policy off the async runtime, so
     /// crafted inputs cannot stall other requests.
-    pub async fn check_new(&self, password: &Password, user_inputs: &[&str]) -> Result<(), AppError> {
+    pub async fn check_new(
+        &self,
+        password: &Password,
+        user_inputs: &[&str],
+    ) -> Result<(), AppError> {
         check_length(password.expose())?;
         let raw = Password::new(password.expose().to_owned());
         let inputs: Vec<String> = user_inputs.iter().map(|s| (*s).to_owned()).collect();
@@ -200,17 +204,18 @@ impl PasswordHasherPool {
         let hash = hash.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
         let raw = password.expose().to_owned();
         let started = std::time::Instant::now();
-        let verified = self.run(move || {
-            let Ok(parsed) = PasswordHash::new(&hash) else {
-                return Verified::default();
-            };
-            let matches = argon2().verify_password(raw.as_bytes(), &parsed).is_ok() && real;
-            Verified {
-                matches,
-                needs_rehash: matches && !uses_current_params(&parsed),
-            }
-        })
-        .await;
+        let verified = self
+            .run(move || {
+                let Ok(parsed) = PasswordHash::new(&hash) else {
+                    return Verified::default();
+                };
+                let matches = argon2().verify_password(raw.as_bytes(), &parsed).is_ok() && real;
+                Verified {
+                    matches,
+                    needs_rehash: matches && !uses_current_params(&parsed),
+                }
+            })
+            .await;
         if verified.is_ok() {
             crate::telemetry::password_checked(started.elapsed());
         }

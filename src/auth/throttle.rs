@@ -171,12 +171,18 @@ pub fn address_scopes(client_ip: Option<&str>) -> Vec<AddressScope> {
         Some(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
             let s = v6.segments();
             vec![
-                scope(format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3]), 1),
+                scope(
+                    format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3]),
+                    1,
+                ),
                 scope(
                     format!("{:x}:{:x}:{:x}:{:x}::/56", s[0], s[1], s[2], s[3] & 0xff00),
                     SHARE_OF_56,
                 ),
-                scope(format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]), SHARE_OF_48),
+                scope(
+                    format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]),
+                    SHARE_OF_48,
+                ),
             ]
         }
         Some(ip) => vec![scope(ip.to_canonical().to_string(), 1)],
@@ -208,9 +214,9 @@ pub fn per_address_limits(kind: &str, client_ip: Option<&str>, limit: i64) -> Ve
 pub fn refuse_if_blocked(reservation: Reservation) -> Result<(), AppError> {
     match reservation {
         Reservation::Allowed => Ok(()),
-        Reservation::Blocked { retry_after_ms } => Err(AppError::throttled(
-            ((retry_after_ms + 999) / 1000) as u64,
-        )),
+        Reservation::Blocked { retry_after_ms } => {
+            Err(AppError::throttled(((retry_after_ms + 999) / 1000) as u64))
+        }
     }
 }
 
@@ -244,15 +250,27 @@ mod tests {
     #[test]
     fn ipv6_clients_are_also_counted_in_their_56_and_48() {
         let expected = |p64: &str, p56: &str, p48: &str| {
-            vec![(p64.to_owned(), 1), (p56.to_owned(), 4), (p48.to_owned(), 16)]
+            vec![
+                (p64.to_owned(), 1),
+                (p56.to_owned(), 4),
+                (p48.to_owned(), 16),
+            ]
         };
         assert_eq!(
             scopes("2001:db8:aa:bb00::1"),
-            expected("2001:db8:aa:bb00::/64", "2001:db8:aa:bb00::/56", "2001:db8:aa::/48")
+            expected(
+                "2001:db8:aa:bb00::/64",
+                "2001:db8:aa:bb00::/56",
+                "2001:db8:aa::/48"
+            )
         );
         assert_eq!(
             scopes("2001:db8:aa:bbcc:1:2:3:4"),
-            expected("2001:db8:aa:bbcc::/64", "2001:db8:aa:bb00::/56", "2001:db8:aa::/48")
+            expected(
+                "2001:db8:aa:bbcc::/64",
+                "2001:db8:aa:bb00::/56",
+                "2001:db8:aa::/48"
+            )
         );
         assert_eq!(
             scopes("2001:db8::1"),

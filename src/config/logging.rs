@@ -43,6 +43,9 @@ mod tests {
         assert_eq!(LogFormat::parse(Some("text")).unwrap(), LogFormat::Text);
         assert_eq!(LogFormat::parse(Some("json")).unwrap(), LogFormat::Json);
         let err = LogFormat::parse(Some("yaml")).unwrap_err().to_string();
-        assert!(err.contains("GATEHOUSE_LOG_FORMAT") && err.contains("yaml"), "{err}");
+        assert!(
+            err.contains("GATEHOUSE_LOG_FORMAT") && err.contains("yaml"),
+            "{err}"
+        );
     }
 }

@@ -311,7 +311,8 @@ fn mail_config(
         }
         None => None,
     };
-    let from = get("GATEHOUSE_MAIL_FROM").unwrap_or_else(|| "gatehouse <no-reply@localhost>".into());
+    let from =
+        get("GATEHOUSE_MAIL_FROM").unwrap_or_else(|| "gatehouse <no-reply@localhost>".into());
     from.parse::<lettre::message::Mailbox>().map_err(|_| {
         invalid(
             "GATEHOUSE_MAIL_FROM",

@@ -85,10 +85,10 @@ pub(super) fn looks_random(secret: &str) -> Result<(), &'static str> {
 /// 200,000 generated 32- and 48-byte secrets.
 fn reads_like_words(text: &str) -> bool {
     const COMMON: [&[u8; 2]; 40] = [
-        b"th", b"he", b"in", b"er", b"an", b"re", b"on", b"at", b"en", b"nd", b"ti", b"es",
-        b"or", b"te", b"of", b"ed", b"is", b"it", b"al", b"ar", b"st", b"to", b"nt", b"ng",
-        b"se", b"ha", b"as", b"ou", b"io", b"le", b"ve", b"co", b"me", b"de", b"hi", b"ri",
-        b"ro", b"ic", b"ne", b"ea",
+        b"th", b"he", b"in", b"er", b"an", b"re", b"on", b"at", b"en", b"nd", b"ti", b"es", b"or",
+        b"te", b"of", b"ed", b"is", b"it", b"al", b"ar", b"st", b"to", b"nt", b"ng", b"se", b"ha",
+        b"as", b"ou", b"io", b"le", b"ve", b"co", b"me", b"de", b"hi", b"ri", b"ro", b"ic", b"ne",
+        b"ea",
     ];
     let lower = text.to_ascii_lowercase();
     let pairs: Vec<&[u8]> = lower.as_bytes().windows(2).collect();

@@ -31,9 +31,17 @@ fn production_needs_a_secret_and_secure_cookies() {
     ])
     .unwrap_err();
     assert!(err.to_string().contains("GATEHOUSE_SECURE_COOKIES"));
-    assert!(config(&[("GATEHOUSE_ENV", "production"), ("GATEHOUSE_SECRET", RANDOM)]).is_ok());
+    assert!(config(&[
+        ("GATEHOUSE_ENV", "production"),
+        ("GATEHOUSE_SECRET", RANDOM)
+    ])
+    .is_ok());
     // The old name still works.
-    assert!(config(&[("GATEHOUSE_ENV", "production"), ("GATEHOUSE_JWT_SECRET", RANDOM)]).is_ok());
+    assert!(config(&[
+        ("GATEHOUSE_ENV", "production"),
+        ("GATEHOUSE_JWT_SECRET", RANDOM)
+    ])
+    .is_ok());
 }
 
 #[test]
@@ -53,7 +61,11 @@ fn mail_settings_are_checked_and_production_needs_a_mail_server() {
     let err = config(&[("GATEHOUSE_SMTP_URL", "ftp://user:hunter2@mail")]).unwrap_err();
     assert!(err.to_string().contains("GATEHOUSE_SMTP_URL"), "{err}");
     assert!(!err.to_string().contains("hunter2"), "{err}");
-    let ok = config(&[("GATEHOUSE_SMTP_URL", "smtps://user:hunter2@mail.example.com:465")]).unwrap();
+    let ok = config(&[(
+        "GATEHOUSE_SMTP_URL",
+        "smtps://user:hunter2@mail.example.com:465",
+    )])
+    .unwrap();
     assert!(!format!("{ok:?}").contains("hunter2"));
     assert!(config(&[("GATEHOUSE_MAIL_FROM", "not a mailbox")]).is_err());
     assert!(config(&[("GATEHOUSE_REQUIRE_VERIFIED_EMAIL", "maybe")]).is_err());
@@ -90,7 +102,10 @@ fn production_refuses_secrets_that_look_typed() {
         let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
         let hex: String = bytes[..32].iter().map(|b| format!("{b:02x}")).collect();
         for generated in [b64, hex] {
-            let env = [("GATEHOUSE_ENV", "production"), ("GATEHOUSE_SECRET", generated.as_str())];
+            let env = [
+                ("GATEHOUSE_ENV", "production"),
+                ("GATEHOUSE_SECRET", generated.as_str()),
+            ];
             assert!(config(&env).is_ok(), "{generated}");
         }
     }

@@ -91,12 +91,26 @@ mod tests {
     fn sealed_values_open_only_with_their_key_label_and_context() {
         let a = sealer(&"s".repeat(40), "purpose a");
         let sealed = a.seal(b"private", b"row-1");
-        assert!(!sealed.windows(7).any(|w| w == b"private"), "not in the clear");
-        assert_eq!(a.open(&sealed, b"row-1").as_deref().map(Vec::as_slice), Some(&b"private"[..]));
-        assert_ne!(a.seal(b"private", b"row-1"), sealed, "a fresh nonce each time");
+        assert!(
+            !sealed.windows(7).any(|w| w == b"private"),
+            "not in the clear"
+        );
+        assert_eq!(
+            a.open(&sealed, b"row-1").as_deref().map(Vec::as_slice),
+            Some(&b"private"[..])
+        );
+        assert_ne!(
+            a.seal(b"private", b"row-1"),
+            sealed,
+            "a fresh nonce each time"
+        );
         assert!(a.open(&sealed, b"row-2").is_none(), "bound to its row");
-        assert!(sealer(&"s".repeat(40), "purpose b").open(&sealed, b"row-1").is_none());
-        assert!(sealer(&"t".repeat(40), "purpose a").open(&sealed, b"row-1").is_none());
+        assert!(sealer(&"s".repeat(40), "purpose b")
+            .open(&sealed, b"row-1")
+            .is_none());
+        assert!(sealer(&"t".repeat(40), "purpose a")
+            .open(&sealed, b"row-1")
+            .is_none());
         let mut altered = sealed.clone();
         *altered.last_mut().unwrap() ^= 1;
         assert!(a.open(&altered, b"row-1").is_none());

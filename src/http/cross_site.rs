@@ -6,13 +6,13 @@ use crate::{
     config::Config,
     error::{AppError, ErrorCode},
 };
-use std::sync::Arc;
 use axum::{
     extract::{Request, State},
     http::{header, HeaderMap, Method},
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use std::sync::Arc;
 
 /// Whether `origin` is this site's origin: `GATEHOUSE_PUBLIC_URL`, else the
 /// request's own `Host`.

@@ -15,8 +15,8 @@ use super::{
     cross_site::same_origin,
 };
 use crate::{
-    error::{AppError, ErrorCode},
     config::Config,
+    error::{AppError, ErrorCode},
     redirect::{login_url, safe_next},
 };
 use axum::{

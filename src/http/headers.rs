@@ -3,7 +3,6 @@
 //! nonce with 'strict-dynamic', no 'unsafe-inline').
 
 use crate::config::{Config, Environment};
-use std::sync::Arc;
 use axum::{
     extract::{Request, State},
     http::{header, HeaderValue, Method},
@@ -11,6 +10,7 @@ use axum::{
     response::Response,
     Router,
 };
+use std::sync::Arc;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The CSP nonce of this response, for Leptos' hydration scripts.
@@ -71,8 +71,10 @@ pub async fn content_security_policy(
         && !path.starts_with("/pkg/");
     if !may_render {
         let mut res = next.run(req).await;
-        res.headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(NOT_A_PAGE));
+        res.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(NOT_A_PAGE),
+        );
         return res;
     }
     // 144 bits from the thread's CSPRNG (ChaCha, seeded by the OS).
@@ -175,10 +177,18 @@ pub fn compression(
 mod tests {
     #[test]
     fn only_names_with_a_content_hash_count_as_hashed() {
-        for hashed in ["/pkg/gatehouse.8B7cV9yH5qrfjo-DS4Qgyg.css", "/pkg/gatehouse.-zNNKpfTidGBMK7GCNTO4Q.js"] {
+        for hashed in [
+            "/pkg/gatehouse.8B7cV9yH5qrfjo-DS4Qgyg.css",
+            "/pkg/gatehouse.-zNNKpfTidGBMK7GCNTO4Q.js",
+        ] {
             assert!(super::has_content_hash(hashed), "{hashed}");
         }
-        for plain in ["/pkg/gatehouse.css", "/pkg/gatehouse_bg.wasm", "/pkg/a.b.c", "/pkg/x.snippets..js"] {
+        for plain in [
+            "/pkg/gatehouse.css",
+            "/pkg/gatehouse_bg.wasm",
+            "/pkg/a.b.c",
+            "/pkg/x.snippets..js",
+        ] {
             assert!(!super::has_content_hash(plain), "{plain}");
         }
     }

@@ -176,7 +176,11 @@ impl AllowedHosts {
             .map(|v| v.to_str().ok());
         let mut named = target.map(Some).into_iter().chain(hosts).peekable();
         named.peek().is_some()
-            && named.all(|value| value.and_then(Authority::parse).is_some_and(|a| self.admits(&a)))
+            && named.all(|value| {
+                value
+                    .and_then(Authority::parse)
+                    .is_some_and(|a| self.admits(&a))
+            })
     }
 }
 
@@ -205,7 +209,12 @@ pub async fn refuse_misdirected(
     let host: String = req
         .headers()
         .get(header::HOST)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).chars().take(100).collect())
+        .map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .chars()
+                .take(100)
+                .collect()
+        })
         .unwrap_or_default();
     tracing::warn!(host = ?host, path = %req.uri().path(), "request for another host refused");
     AppError::from(ErrorCode::MisdirectedRequest).into_response()
@@ -314,7 +323,11 @@ mod tests {
     #[test]
     fn a_public_url_admits_its_own_host_and_port_only() {
         let public = rule(Some("https://Auth.Example.com"), "127.0.0.1:3000");
-        for ours in ["auth.example.com", "AUTH.example.com.", "auth.example.com:443"] {
+        for ours in [
+            "auth.example.com",
+            "AUTH.example.com.",
+            "auth.example.com:443",
+        ] {
             assert!(admits(&public, ours), "{ours}");
         }
         for theirs in [

@@ -10,13 +10,13 @@ use crate::{
     crypto::random_id,
     request::is_trusted_proxy,
 };
-use std::sync::Arc;
 use axum::{
     extract::{ConnectInfo, Request, State},
     http::{HeaderName, HeaderValue},
     middleware::Next,
     response::Response,
 };
+use std::sync::Arc;
 use std::{net::SocketAddr, time::Instant};
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -29,14 +29,18 @@ pub struct RequestId(pub HeaderValue);
 fn acceptable(value: &HeaderValue) -> bool {
     let bytes = value.as_bytes();
     (1..=128).contains(&bytes.len())
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'/' | b'+' | b'='))
+        && bytes.iter().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'/' | b'+' | b'=')
+        })
 }
 
 /// Gives the request its id (the trusted proxy's, or a new random one) and
 /// answers it in `X-Request-Id`.
-pub async fn request_id(State(config): State<Arc<Config>>, mut req: Request, next: Next) -> Response {
+pub async fn request_id(
+    State(config): State<Arc<Config>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let from_proxy = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -81,7 +85,11 @@ mod tests {
 
     #[test]
     fn a_proxy_id_is_kept_only_when_it_is_a_plain_token() {
-        for good in ["abc-123", "1f0e2d3c-aaaa-bbbb-cccc-000011112222", "Root=1-5e1b4151"] {
+        for good in [
+            "abc-123",
+            "1f0e2d3c-aaaa-bbbb-cccc-000011112222",
+            "Root=1-5e1b4151",
+        ] {
             assert!(acceptable(&HeaderValue::from_static(good)), "{good}");
         }
         let long = "a".repeat(129);

@@ -68,9 +68,7 @@ pub fn second_step_cookie() -> Option<String> {
 /// second step's cookie and `mfa_required`.
 pub fn answer_sign_in(answer: service::SignIn, next: Option<&str>) -> LoginAnswer {
     match answer {
-        service::SignIn::Done(user, issued) => {
-            LoginAnswer::SignedIn(signed_in(user, &issued))
-        }
+        service::SignIn::Done(user, issued) => LoginAnswer::SignedIn(signed_in(user, &issued)),
         service::SignIn::SecondStep { token, methods } => {
             store_second_step(&token, next);
             LoginAnswer::SecondStep {

@@ -116,7 +116,12 @@ mod tests {
         assert!(cache.get(&VerifiedTokens::digest("a")).is_none());
         let cache = VerifiedTokens::new(4);
         for (i, exp) in [10, 10, 10, 1000].into_iter().enumerate() {
-            cache.insert(VerifiedTokens::digest(&i.to_string()), verified(exp), 100, 5);
+            cache.insert(
+                VerifiedTokens::digest(&i.to_string()),
+                verified(exp),
+                100,
+                5,
+            );
         }
         cache.insert(VerifiedTokens::digest("new"), verified(1000), 100, 5);
         assert_eq!(cache.len(), 2, "the expired entries made room");

@@ -301,8 +301,7 @@ impl Keyring {
                     kid: verifier.kid.clone(),
                     claims: claims.clone(),
                 };
-                self.verified
-                    .insert(digest, entry, now, LEEWAY_SECS as i64);
+                self.verified.insert(digest, entry, now, LEEWAY_SECS as i64);
                 Ok(claims)
             }
             Ok(_) => Err(AccessError::Invalid),

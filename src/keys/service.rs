@@ -137,8 +137,8 @@ impl KeyService {
         let rows = self.db.signing_keys().await?;
         let now = self.db.now().await?;
         let mut changed = false;
-        if let Some(standby) = oldest(&rows, KeyState::Standby)
-            .filter(|k| k.activate_at.is_some_and(|at| at <= now))
+        if let Some(standby) =
+            oldest(&rows, KeyState::Standby).filter(|k| k.activate_at.is_some_and(|at| at <= now))
         {
             changed |= self
                 .db
@@ -205,7 +205,9 @@ impl KeyService {
             Some(waiting) => {
                 return Ok(Rotation::Pending {
                     kid: waiting.kid.clone(),
-                    at: waiting.activate_at.unwrap_or(waiting.created_at + published_for),
+                    at: waiting
+                        .activate_at
+                        .unwrap_or(waiting.created_at + published_for),
                 })
             }
             None => {
@@ -274,11 +276,7 @@ impl KeyService {
             }
             revoked_state = KeyState::Previous;
         }
-        if !self
-            .db
-            .revoke_signing_key(kid, revoked_state, now)
-            .await?
-        {
+        if !self.db.revoke_signing_key(kid, revoked_state, now).await? {
             return Err(KeyError::Changed(kid.to_owned()));
         }
         tracing::warn!(kid, "signing key revoked");

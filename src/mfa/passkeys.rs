@@ -38,10 +38,10 @@ const MAX_NAME: usize = 64;
 /// stored row).
 const STARTS_PER_MINUTE: i64 = 60;
 
-
 /// The relying party for this deployment: `(rp id, origin)`.
 pub fn relying_party(config: &Config) -> Option<(String, Url)> {
-    let mut origin = Url::parse(config.public_url.as_deref().unwrap_or(&config.link_origin)).ok()?;
+    let mut origin =
+        Url::parse(config.public_url.as_deref().unwrap_or(&config.link_origin)).ok()?;
     if config.public_url.is_none() && !matches!(origin.host(), Some(url::Host::Domain(_))) {
         origin.set_host(Some("localhost")).ok()?;
     }
@@ -118,8 +118,8 @@ pub struct PasskeyService {
 impl PasskeyService {
     pub fn new(db: Db, config: &Config, sessions: Arc<SessionService>) -> Self {
         let webauthn = relying_party(config).and_then(|(rp_id, origin)| {
-            let built = WebauthnBuilder::new(&rp_id, &origin)
-                .and_then(|b| b.rp_name("gatehouse").build());
+            let built =
+                WebauthnBuilder::new(&rp_id, &origin).and_then(|b| b.rp_name("gatehouse").build());
             match built {
                 Ok(w) => Some(Arc::new(w)),
                 Err(err) => {
@@ -139,7 +139,12 @@ impl PasskeyService {
         self.webauthn.as_deref().ok_or_else(not_available)
     }
 
-    async fn open_ceremony(&self, kind: CeremonyKind, user_id: Option<&UserId>, state: &str) -> Result<String, AppError> {
+    async fn open_ceremony(
+        &self,
+        kind: CeremonyKind,
+        user_id: Option<&UserId>,
+        state: &str,
+    ) -> Result<String, AppError> {
         let id = crypto::random_id(32);
         let hash = ceremony_hash(&id).expect("a new id is well formed");
         let now = now_ms();
@@ -156,7 +161,11 @@ impl PasskeyService {
         Ok(id)
     }
 
-    async fn take_ceremony(&self, id: Option<&str>, kind: CeremonyKind) -> Result<(Option<UserId>, String), AppError> {
+    async fn take_ceremony(
+        &self,
+        id: Option<&str>,
+        kind: CeremonyKind,
+    ) -> Result<(Option<UserId>, String), AppError> {
         let hash = id.and_then(ceremony_hash).ok_or_else(ceremony_gone)?;
         let row = self.db.take_ceremony(&hash, kind, now_ms()).await?;
         let row = row.ok_or_else(ceremony_gone)?;
@@ -165,7 +174,11 @@ impl PasskeyService {
 
     /// Starts adding a passkey (needs a recent sign-in): the creation
     /// options for the browser, and the ceremony id for its cookie.
-    pub async fn register_start(&self, me: &AuthedUser, user: &User) -> Result<(serde_json::Value, String), AppError> {
+    pub async fn register_start(
+        &self,
+        me: &AuthedUser,
+        user: &User,
+    ) -> Result<(serde_json::Value, String), AppError> {
         self.sessions.require_recent_proof(me).await?;
         let webauthn = self.webauthn()?;
         let existing = self.db.passkeys_of(&user.id).await?;
@@ -178,7 +191,8 @@ impl PasskeyService {
             .iter()
             .filter_map(|p| URL_SAFE_NO_PAD.decode(&p.credential_id).ok())
             .collect();
-        let handle = user_handle(&user.id).ok_or_else(|| AppError::internal("an account id is not 128 bits"))?;
+        let handle = user_handle(&user.id)
+            .ok_or_else(|| AppError::internal("an account id is not 128 bits"))?;
         let (challenge, state) = webauthn
             .start_passkey_registration(handle, &user.email, &user.email, Some(exclude))
             .map_err(AppError::internal)?;
@@ -189,7 +203,9 @@ impl PasskeyService {
         selection["residentKey"] = "required".into();
         selection["requireResidentKey"] = true.into();
         let state = serde_json::to_string(&state).map_err(AppError::internal)?;
-        let id = self.open_ceremony(CeremonyKind::Register, Some(&user.id), &state).await?;
+        let id = self
+            .open_ceremony(CeremonyKind::Register, Some(&user.id), &state)
+            .await?;
         Ok((options, id))
     }
 
@@ -209,7 +225,8 @@ impl PasskeyService {
         if owner.as_ref() != Some(&me.user_id) {
             return Err(ceremony_gone());
         }
-        let state: PasskeyRegistration = serde_json::from_str(&state).map_err(AppError::internal)?;
+        let state: PasskeyRegistration =
+            serde_json::from_str(&state).map_err(AppError::internal)?;
         let answer: RegisterPublicKeyCredential = serde_json::from_str(credential)
             .map_err(|_| AppError::invalid_input("The passkey answer is malformed."))?;
         let passkey = webauthn
@@ -232,16 +249,26 @@ impl PasskeyService {
 
     /// Stores a passkey made by [`PasskeyService::register_finish`] through
     /// `tx` (the caller's transaction, which logs it).
-    pub async fn store(&self, tx: &Db, me: &AuthedUser, row: PasskeyRow) -> Result<PasskeyInfo, AppError> {
+    pub async fn store(
+        &self,
+        tx: &Db,
+        me: &AuthedUser,
+        row: PasskeyRow,
+    ) -> Result<PasskeyInfo, AppError> {
         if !tx.insert_passkey(&row, &me.session_id).await? {
-            return Err(AppError::invalid_input("This passkey is already registered."));
+            return Err(AppError::invalid_input(
+                "This passkey is already registered.",
+            ));
         }
         Ok(info(row))
     }
 
     /// Starts a passkey sign-in (no account named): the request options,
     /// and the ceremony id for the cookie.
-    pub async fn sign_in_start(&self, client: &ClientInfo) -> Result<(serde_json::Value, String), AppError> {
+    pub async fn sign_in_start(
+        &self,
+        client: &ClientInfo,
+    ) -> Result<(serde_json::Value, String), AppError> {
         let webauthn = self.webauthn()?;
         let limits = crate::auth::throttle::per_address_limits(
             "passkey-start",
@@ -255,16 +282,23 @@ impl PasskeyService {
             .map_err(AppError::internal)?;
         let options = serde_json::to_value(&challenge).map_err(AppError::internal)?;
         let state = serde_json::to_string(&state).map_err(AppError::internal)?;
-        let id = self.open_ceremony(CeremonyKind::SignIn, None, &state).await?;
+        let id = self
+            .open_ceremony(CeremonyKind::SignIn, None, &state)
+            .await?;
         Ok((options, id))
     }
 
     /// Checks a passkey sign-in: the account it signs in, once per
     /// ceremony. The caller opens the session.
-    pub async fn sign_in_finish(&self, ceremony: Option<&str>, credential: &str) -> Result<UserId, AppError> {
+    pub async fn sign_in_finish(
+        &self,
+        ceremony: Option<&str>,
+        credential: &str,
+    ) -> Result<UserId, AppError> {
         let webauthn = self.webauthn()?;
         let (_, state) = self.take_ceremony(ceremony, CeremonyKind::SignIn).await?;
-        let state: DiscoverableAuthentication = serde_json::from_str(&state).map_err(AppError::internal)?;
+        let state: DiscoverableAuthentication =
+            serde_json::from_str(&state).map_err(AppError::internal)?;
         let answer: PublicKeyCredential = serde_json::from_str(credential)
             .map_err(|_| AppError::invalid_input("The passkey answer is malformed."))?;
         let (handle, raw_id) = webauthn
@@ -279,7 +313,8 @@ impl PasskeyService {
         if row.user_id != user_of_handle(handle) {
             return Err(not_recognised());
         }
-        let mut passkey: Passkey = serde_json::from_str(&row.credential).map_err(AppError::internal)?;
+        let mut passkey: Passkey =
+            serde_json::from_str(&row.credential).map_err(AppError::internal)?;
         let result = webauthn
             .finish_discoverable_authentication_v2(&answer, state, &passkey)
             .map_err(|err| {

@@ -42,7 +42,12 @@ impl RecoveryCodes {
             .collect();
         let hashes = codes
             .iter()
-            .map(|code| self.hash(user_id, &normalize(code).expect("a new code is well formed")))
+            .map(|code| {
+                self.hash(
+                    user_id,
+                    &normalize(code).expect("a new code is well formed"),
+                )
+            })
             .collect();
         (codes, hashes)
     }
@@ -96,7 +101,10 @@ mod tests {
         assert_eq!(unique.len(), COUNT);
         let typed = shown[3].to_uppercase().replace('-', " ");
         assert_eq!(codes.hash_of(&user, &typed).as_ref(), Some(&hashes[3]));
-        assert_ne!(codes.hash_of(&UserId::new("u2"), &shown[3]).as_ref(), Some(&hashes[3]));
+        assert_ne!(
+            codes.hash_of(&UserId::new("u2"), &shown[3]).as_ref(),
+            Some(&hashes[3])
+        );
         assert_eq!(codes.hash_of(&user, "123456"), None);
         assert_eq!(codes.hash_of(&user, "uuuu-uuuu-uuuu"), None);
     }

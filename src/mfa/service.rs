@@ -24,8 +24,8 @@ use crate::{
     },
     vocab::{EventKind, SessionKind, SignInMethod},
 };
-use std::sync::Arc;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 /// A second-step token: 256 random bits, base64url.
 const CHALLENGE_BYTES: usize = 32;
@@ -116,7 +116,11 @@ impl MfaService {
         })
     }
 
-    fn open_secret(&self, user_id: &UserId, row: &TotpRow) -> Result<zeroize::Zeroizing<Vec<u8>>, AppError> {
+    fn open_secret(
+        &self,
+        user_id: &UserId,
+        row: &TotpRow,
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, AppError> {
         self.sealer
             .open(&row.secret_sealed, user_id.as_str().as_bytes())
             .ok_or_else(|| AppError::internal("an authenticator secret does not open"))
@@ -143,7 +147,11 @@ impl MfaService {
         let row = self.db.totp_factor(&me.user_id).await?;
         let row = match row {
             Some(row) if row.confirmed_at.is_none() => row,
-            Some(_) => return Err(AppError::invalid_input("The authenticator app is already on.")),
+            Some(_) => {
+                return Err(AppError::invalid_input(
+                    "The authenticator app is already on.",
+                ))
+            }
             None => {
                 return Err(AppError::invalid_input(
                     "Start again: choose “Set up an authenticator app”.",
@@ -161,10 +169,22 @@ impl MfaService {
     /// Turns on the enrolment `first` was checked against, writing through
     /// `tx` (the caller's transaction, which logs it); the new recovery
     /// codes, shown this once. A setup changed meanwhile turns nothing on.
-    pub async fn confirm(&self, tx: &Db, me: &AuthedUser, first: FirstCode) -> Result<Vec<String>, AppError> {
+    pub async fn confirm(
+        &self,
+        tx: &Db,
+        me: &AuthedUser,
+        first: FirstCode,
+    ) -> Result<Vec<String>, AppError> {
         let (shown, hashes) = self.codes.generate(&me.user_id);
         let confirmed = tx
-            .confirm_totp(&me.user_id, &first.sealed, first.step, &hashes, now_ms(), &me.session_id)
+            .confirm_totp(
+                &me.user_id,
+                &first.sealed,
+                first.step,
+                &hashes,
+                now_ms(),
+                &me.session_id,
+            )
             .await?;
         if !confirmed {
             return Err(AppError::invalid_input(
@@ -179,7 +199,10 @@ impl MfaService {
     /// stop working.
     pub async fn regenerate(&self, tx: &Db, me: &AuthedUser) -> Result<Vec<String>, AppError> {
         let (shown, hashes) = self.codes.generate(&me.user_id);
-        if !tx.replace_recovery_codes(&me.user_id, &hashes, now_ms()).await? {
+        if !tx
+            .replace_recovery_codes(&me.user_id, &hashes, now_ms())
+            .await?
+        {
             return Err(AppError::invalid_input(
                 "Recovery codes come with an authenticator app: set one up first.",
             ));
@@ -191,7 +214,12 @@ impl MfaService {
     /// an authenticator code once per time step, a recovery code once
     /// ever. `None` if it is not right (or was used); throttling is the
     /// caller's.
-    pub async fn spend_code(&self, user: &User, code: &str, client: &ClientInfo) -> Result<Option<SignInMethod>, AppError> {
+    pub async fn spend_code(
+        &self,
+        user: &User,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<Option<SignInMethod>, AppError> {
         let Some(row) = self.confirmed(&user.id).await? else {
             return Ok(None);
         };
@@ -226,7 +254,12 @@ impl MfaService {
 
     /// Opens the second step of a sign-in; its token, for the cookie or
     /// the token API's `mfa_token`.
-    pub async fn open_step(&self, user_id: &UserId, kind: SessionKind, known_device: bool) -> Result<String, AppError> {
+    pub async fn open_step(
+        &self,
+        user_id: &UserId,
+        kind: SessionKind,
+        known_device: bool,
+    ) -> Result<String, AppError> {
         let token = crate::crypto::random_id(CHALLENGE_BYTES);
         let hash = challenge_hash(&token).expect("a new token is well formed");
         let now = now_ms();
@@ -244,7 +277,11 @@ impl MfaService {
     }
 
     /// The open second step behind `token` (of `kind`), without using it.
-    pub async fn find_step(&self, token: &str, kind: SessionKind) -> Result<ChallengeRow, AppError> {
+    pub async fn find_step(
+        &self,
+        token: &str,
+        kind: SessionKind,
+    ) -> Result<ChallengeRow, AppError> {
         let hash = challenge_hash(token.trim()).ok_or_else(step_gone)?;
         let row = self.db.find_challenge(&hash, now_ms()).await?;
         row.filter(|r| r.kind == kind).ok_or_else(step_gone)
@@ -253,7 +290,10 @@ impl MfaService {
     /// Completes the second step: succeeds once, for one caller.
     pub async fn finish_step(&self, token: &str) -> Result<ChallengeRow, AppError> {
         let hash = challenge_hash(token.trim()).ok_or_else(step_gone)?;
-        self.db.use_challenge(&hash, now_ms()).await?.ok_or_else(step_gone)
+        self.db
+            .use_challenge(&hash, now_ms())
+            .await?
+            .ok_or_else(step_gone)
     }
 }
 

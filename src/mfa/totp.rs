@@ -117,8 +117,16 @@ mod tests {
         let secret = b"12345678901234567890";
         assert_eq!(code_at(secret, 59), "287082");
         assert_eq!(matched_step(secret, "287082", 59), Some(1));
-        assert_eq!(matched_step(secret, "287 082", 59 + 30), Some(1), "one step late");
-        assert_eq!(matched_step(secret, "287082", 59 + 60), None, "two steps late");
+        assert_eq!(
+            matched_step(secret, "287 082", 59 + 30),
+            Some(1),
+            "one step late"
+        );
+        assert_eq!(
+            matched_step(secret, "287082", 59 + 60),
+            None,
+            "two steps late"
+        );
         assert_eq!(matched_step(secret, "28708", 59), None);
     }
 

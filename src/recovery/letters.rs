@@ -65,9 +65,11 @@ pub fn password_reset(to: &str, url: &str) -> Letter {
         "reset_password",
         to,
         "Reset your password",
-        &["Somebody (hopefully you) asked to reset the password of your gatehouse account. \
+        &[
+            "Somebody (hopefully you) asked to reset the password of your gatehouse account. \
            The link works once, for 30 minutes; asking again makes this one stop working."
-            .to_owned()],
+                .to_owned(),
+        ],
         Some(("Choose a new password", url)),
         "If you did not ask for this, ignore this message: your password stays as it is.",
     )

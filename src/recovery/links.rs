@@ -147,7 +147,12 @@ impl Links {
 
     /// Uses a token inside the transaction `db` of a larger command: if the
     /// command fails, the link still works.
-    pub async fn take_in(&self, db: &Db, token: &str, purpose: Purpose) -> Result<LinkRow, AppError> {
+    pub async fn take_in(
+        &self,
+        db: &Db,
+        token: &str,
+        purpose: Purpose,
+    ) -> Result<LinkRow, AppError> {
         let hash = token_hash(token).ok_or_else(invalid_token)?;
         let used = db.use_link(&hash, purpose, now_ms()).await?;
         used.ok_or_else(invalid_token)
@@ -187,8 +192,12 @@ impl Links {
         client: &ClientInfo,
         known_device: bool,
     ) {
-        let (links, user, session_id, client) =
-            (self.clone(), user.clone(), session_id.clone(), client.clone());
+        let (links, user, session_id, client) = (
+            self.clone(),
+            user.clone(),
+            session_id.clone(),
+            client.clone(),
+        );
         tokio::spawn(async move {
             if let Err(err) = links
                 .alert_sign_in(&user, &session_id, &client, known_device)

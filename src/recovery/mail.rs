@@ -159,7 +159,11 @@ async fn deliver_all(
         let (transport, from, slots) = (transport.clone(), from.clone(), slots.clone());
         tokio::spawn(async move {
             let sent = deliver(&transport, &from, letter, &slots).await;
-            telemetry::mail(if sent { MailEvent::Sent } else { MailEvent::Failed });
+            telemetry::mail(if sent {
+                MailEvent::Sent
+            } else {
+                MailEvent::Failed
+            });
             drop(waiting);
         });
     }
@@ -228,11 +232,7 @@ fn build(from: &Mailbox, letter: &Letter) -> Result<Message, String> {
             .parse::<Address>()
             .map_err(|e| format!("recipient: {e}"))?,
     );
-    let id = format!(
-        "<{}@{}>",
-        crate::crypto::random_id(18),
-        from.email.domain()
-    );
+    let id = format!("<{}@{}>", crate::crypto::random_id(18), from.email.domain());
     Message::builder()
         .from(from.clone())
         .to(to)
@@ -285,7 +285,13 @@ async fn write_outbox(dir: &std::path::Path, message: &Message) -> std::io::Resu
 /// letter: printable ASCII only, at most `max` characters.
 pub fn ascii(text: &str, max: usize) -> String {
     text.chars()
-        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' })
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
         .take(max)
         .collect()
 }
@@ -327,8 +333,9 @@ mod tests {
             to: "ada@example.com".into(),
             subject: "Reset your password".into(),
             text: "Open http://127.0.0.1:3000/reset-password?token=abc_-123\n".into(),
-            html: "<p><a href=\"http://127.0.0.1:3000/reset-password?token=abc_-123\">Reset</a></p>"
-                .into(),
+            html:
+                "<p><a href=\"http://127.0.0.1:3000/reset-password?token=abc_-123\">Reset</a></p>"
+                    .into(),
             kind: "test",
         };
         let raw = String::from_utf8(build(&from, &letter).unwrap().formatted()).unwrap();

@@ -46,7 +46,12 @@ fn link_gone() -> AppError {
 }
 
 impl RecoveryService {
-    pub fn new(db: Db, auth: Arc<AuthService>, sessions: Arc<SessionService>, links: Arc<Links>) -> Self {
+    pub fn new(
+        db: Db,
+        auth: Arc<AuthService>,
+        sessions: Arc<SessionService>,
+        links: Arc<Links>,
+    ) -> Self {
         Self {
             db,
             auth,
@@ -66,12 +71,12 @@ impl RecoveryService {
     ) -> Result<(), AppError> {
         let email = normalize_email(email)?;
         let limits = per_address_limits("reset", client.ip.as_deref(), RESET_REQUESTS);
-        let reservation = self
-            .db
-            .reserve_in_windows(&limits, RESET_WINDOW_MS)
-            .await?;
+        let reservation = self.db.reserve_in_windows(&limits, RESET_WINDOW_MS).await?;
         if let Err(throttled) = refuse_if_blocked(reservation) {
-            tracing::warn!(ip = client.ip.as_deref().unwrap_or("unknown"), "reset requests throttled");
+            tracing::warn!(
+                ip = client.ip.as_deref().unwrap_or("unknown"),
+                "reset requests throttled"
+            );
             return Err(throttled);
         }
         crate::telemetry::reset(crate::telemetry::ResetStage::Requested);
@@ -150,7 +155,12 @@ impl RecoveryService {
         self.sessions.account_changed(&link.user_id);
         tracing::info!(user_id = %link.user_id, "email verified");
         self.sessions
-            .record_event(&link.user_id, EventKind::EmailVerified, client, "Email address confirmed")
+            .record_event(
+                &link.user_id,
+                EventKind::EmailVerified,
+                client,
+                "Email address confirmed",
+            )
             .await;
         Ok(())
     }

@@ -112,9 +112,18 @@ mod tests {
         let keys = keys();
         let ada = UserId::new("ada-id");
         let token = keys.device_token(&ada, "hash-1");
-        let device = keys.device_of(token.expose(), &ada, "hash-1").expect("authentic");
-        assert_ne!(keys.device_token(&ada, "hash-1"), token, "a new device each time");
-        assert_eq!(keys.device_of(token.expose(), &UserId::new("bob-id"), "hash-1"), None);
+        let device = keys
+            .device_of(token.expose(), &ada, "hash-1")
+            .expect("authentic");
+        assert_ne!(
+            keys.device_token(&ada, "hash-1"),
+            token,
+            "a new device each time"
+        );
+        assert_eq!(
+            keys.device_of(token.expose(), &UserId::new("bob-id"), "hash-1"),
+            None
+        );
         assert_eq!(
             keys.device_of(token.expose(), &ada, "hash-2"),
             None,

@@ -232,7 +232,12 @@ mod tests {
         SessionId::new(name.to_owned())
     }
 
-    fn row(seq: i64, session_id: &str, revoked_at: Millis, last_issued_at: Option<Millis>) -> RevocationRow {
+    fn row(
+        seq: i64,
+        session_id: &str,
+        revoked_at: Millis,
+        last_issued_at: Option<Millis>,
+    ) -> RevocationRow {
         RevocationRow {
             seq,
             session_id: id(session_id),
@@ -302,7 +307,12 @@ mod tests {
         set.merge(vec![row(1, "s", NOW, Some(issued))], NOW, LIFETIMES);
         // Re-read later (the overlap window), and ended here too.
         set.merge(vec![row(1, "s", NOW, None)], NOW + 20 * SECOND, LIFETIMES);
-        set.insert_all([&id("s")], NOW + 25 * SECOND, RevokeReason::Revoked, LIFETIMES);
+        set.insert_all(
+            [&id("s")],
+            NOW + 25 * SECOND,
+            RevokeReason::Revoked,
+            LIFETIMES,
+        );
         let latest_exp = issued + LIFETIMES.refresh_grace + LIFETIMES.access;
         assert!(kept_at(&set, latest_exp + 6 * SECOND - 1, "s"));
         assert!(!kept_at(&set, latest_exp + 6 * SECOND, "s"));

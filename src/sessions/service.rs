@@ -89,11 +89,7 @@ impl SessionService {
         detail: &'static str,
     ) {
         let (sessions, user_id, client) = (self.clone(), user_id.clone(), client.clone());
-        tokio::spawn(async move {
-            sessions
-                .record_event(&user_id, kind, &client, detail)
-                .await
-        });
+        tokio::spawn(async move { sessions.record_event(&user_id, kind, &client, detail).await });
     }
 
     /// Opens a new session (a refresh-token family) for `user`.
@@ -272,7 +268,8 @@ impl SessionService {
     /// whatever its issue time (those recorded without one rely on it): one
     /// access-token lifetime plus the leeway, and a margin.
     fn revocation_retention(&self) -> Millis {
-        millis(self.config.lifetimes.access) + (crate::keys::claims::LEEWAY_SECS as Millis + 5) * 1000
+        millis(self.config.lifetimes.access)
+            + (crate::keys::claims::LEEWAY_SECS as Millis + 5) * 1000
     }
 
     /// Loads revocations made since the last load (by any instance), and
@@ -303,10 +300,7 @@ impl SessionService {
         for entry in rows {
             match entry {
                 LogEntry::Revoked(row) => {
-                    if timed
-                        && row.seq > high_water
-                        && !self.revocations.holds(&row.session_id)
-                    {
+                    if timed && row.seq > high_water && !self.revocations.holds(&row.session_id) {
                         let lag = u64::try_from(now - row.revoked_at).unwrap_or_default();
                         telemetry::revocation_lag(std::time::Duration::from_millis(lag));
                     }

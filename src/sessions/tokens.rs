@@ -141,14 +141,15 @@ impl TokenKeys {
     /// log: who is being guessed at can be followed without the log holding
     /// the address (OWASP Logging Cheat Sheet, "Data to exclude").
     pub fn log_ref(&self, name: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.log_key.as_ref()).expect("any key length works");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(self.log_key.as_ref()).expect("any key length works");
         mac.update(name.as_bytes());
         hex(&mac.finalize().into_bytes()[..8])
     }
 
     fn refresh_mac(&self, session_id: &[u8], generation: i64, secret: &[u8]) -> [u8; MAC_BYTES] {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(self.refresh_key.as_ref()).expect("any key length works");
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.refresh_key.as_ref())
+            .expect("any key length works");
         mac.update(session_id);
         mac.update(&generation.to_be_bytes());
         mac.update(secret);
@@ -244,7 +245,7 @@ mod tests {
             Duration::from_secs(60),
             &["pwd"],
         )
-            .unwrap()
+        .unwrap()
     }
 
     #[test]

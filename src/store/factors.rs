@@ -45,7 +45,11 @@ pub struct ChallengeRow {
 /// Which state of the factor new recovery codes require.
 enum CodesGuard<'a> {
     /// Turning on the unconfirmed secret `sealed` at `step`.
-    Confirm { sealed: &'a [u8], step: i64, session: &'a SessionId },
+    Confirm {
+        sealed: &'a [u8],
+        step: i64,
+        session: &'a SessionId,
+    },
     /// An authenticator that is on.
     Confirmed,
 }
@@ -72,7 +76,12 @@ impl Db {
 
     /// Stores a new, unconfirmed secret (replacing an unconfirmed one);
     /// `false` if the account already has a confirmed authenticator.
-    pub async fn begin_totp(&self, user_id: &UserId, sealed: &[u8], now: Millis) -> StoreResult<bool> {
+    pub async fn begin_totp(
+        &self,
+        user_id: &UserId,
+        sealed: &[u8],
+        now: Millis,
+    ) -> StoreResult<bool> {
         let done = execute!(self, pool => sqlx::query(
             "INSERT INTO totp_factors (user_id, secret_sealed, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (user_id) DO UPDATE \
@@ -99,8 +108,17 @@ impl Db {
         now: Millis,
         session: &SessionId,
     ) -> StoreResult<bool> {
-        self.codes_after(CodesGuard::Confirm { sealed, step, session }, user_id, code_hashes, now)
-            .await
+        self.codes_after(
+            CodesGuard::Confirm {
+                sealed,
+                step,
+                session,
+            },
+            user_id,
+            code_hashes,
+            now,
+        )
+        .await
     }
 
     /// Runs `guard` on the account's factor and, if it matched, replaces
@@ -200,7 +218,11 @@ impl Db {
     /// Removes the account's authenticator app (with its recovery codes)
     /// if it was turned on while the address was unproved or by one of
     /// `sessions`; whether it was.
-    pub async fn remove_planted_totp(&self, user_id: &UserId, sessions: &[SessionId]) -> StoreResult<bool> {
+    pub async fn remove_planted_totp(
+        &self,
+        user_id: &UserId,
+        sessions: &[SessionId],
+    ) -> StoreResult<bool> {
         let sql = format!(
             "DELETE FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL \
                AND (added_unverified OR added_by_session IN ({}))",
@@ -228,7 +250,12 @@ impl Db {
     }
 
     /// Spends a recovery code: succeeds once, for one caller.
-    pub async fn use_recovery_code(&self, user_id: &UserId, code_hash: &str, now: Millis) -> StoreResult<bool> {
+    pub async fn use_recovery_code(
+        &self,
+        user_id: &UserId,
+        code_hash: &str,
+        now: Millis,
+    ) -> StoreResult<bool> {
         let done = execute!(self, pool => sqlx::query(
             "UPDATE recovery_codes SET used_at = $1 \
              WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",
@@ -242,7 +269,10 @@ impl Db {
 
     /// When the account's authenticator app was added and turned on, if
     /// it has one (never its secret).
-    pub async fn totp_dates(&self, user_id: &UserId) -> StoreResult<Option<(Millis, Option<Millis>)>> {
+    pub async fn totp_dates(
+        &self,
+        user_id: &UserId,
+    ) -> StoreResult<Option<(Millis, Option<Millis>)>> {
         Ok(on_pool!(self, pool => sqlx::query_as(
             "SELECT created_at, confirmed_at FROM totp_factors WHERE user_id = $1",
         )
@@ -253,7 +283,10 @@ impl Db {
 
     /// When each of the account's recovery codes was made and used (never
     /// the codes' hashes), oldest first.
-    pub async fn recovery_code_dates(&self, user_id: &UserId) -> StoreResult<Vec<(Millis, Option<Millis>)>> {
+    pub async fn recovery_code_dates(
+        &self,
+        user_id: &UserId,
+    ) -> StoreResult<Vec<(Millis, Option<Millis>)>> {
         Ok(on_pool!(self, pool => sqlx::query_as(
             "SELECT created_at, used_at FROM recovery_codes WHERE user_id = $1 ORDER BY created_at",
         )
@@ -289,7 +322,11 @@ impl Db {
     }
 
     /// The open, unexpired second step with this hash, without using it.
-    pub async fn find_challenge(&self, token_hash: &str, now: Millis) -> StoreResult<Option<ChallengeRow>> {
+    pub async fn find_challenge(
+        &self,
+        token_hash: &str,
+        now: Millis,
+    ) -> StoreResult<Option<ChallengeRow>> {
         Ok(on_pool!(self, pool => sqlx::query_as(
             "SELECT user_id, kind, known_device FROM mfa_challenges \
              WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
@@ -301,7 +338,11 @@ impl Db {
     }
 
     /// Completes a second step: succeeds once, for one caller.
-    pub async fn use_challenge(&self, token_hash: &str, now: Millis) -> StoreResult<Option<ChallengeRow>> {
+    pub async fn use_challenge(
+        &self,
+        token_hash: &str,
+        now: Millis,
+    ) -> StoreResult<Option<ChallengeRow>> {
         Ok(on_pool!(self, pool => sqlx::query_as(
             "UPDATE mfa_challenges SET used_at = $1 \
              WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \

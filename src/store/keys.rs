@@ -34,8 +34,7 @@ impl Db {
     /// The database's clock, in unix milliseconds.
     pub async fn now(&self) -> StoreResult<Millis> {
         let sql = format!("SELECT {}", self.now_sql());
-        let (now,): (Millis,) =
-            on_pool!(self, pool => sqlx::query_as(&sql).fetch_one(pool).await)?;
+        let (now,): (Millis,) = on_pool!(self, pool => sqlx::query_as(&sql).fetch_one(pool).await)?;
         Ok(now)
     }
 
@@ -127,7 +126,12 @@ impl Db {
     }
 
     /// Ends key `kid` at once if it is still in `state`; whether it was.
-    pub async fn revoke_signing_key(&self, kid: &str, state: KeyState, now: Millis) -> StoreResult<bool> {
+    pub async fn revoke_signing_key(
+        &self,
+        kid: &str,
+        state: KeyState,
+        now: Millis,
+    ) -> StoreResult<bool> {
         let changed = execute!(self, pool => sqlx::query(
             "UPDATE signing_keys SET state = 'revoked', ended_at = $1, private_key = NULL \
              WHERE kid = $2 AND state = $3",

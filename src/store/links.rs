@@ -107,7 +107,12 @@ impl Db {
 
     /// Makes an account's unused tokens of `purpose` stop working (its
     /// password or address changed).
-    pub async fn void_links(&self, user_id: &UserId, purpose: Purpose, now: Millis) -> StoreResult<()> {
+    pub async fn void_links(
+        &self,
+        user_id: &UserId,
+        purpose: Purpose,
+        now: Millis,
+    ) -> StoreResult<()> {
         execute!(self, pool => sqlx::query(
             "UPDATE link_tokens SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL",
         )

@@ -46,7 +46,11 @@ impl Db {
     /// registered (to this account or another).
     /// `added_by` is the session that added it, which must still be open;
     /// whether the account's address was proved then is recorded with it.
-    pub async fn insert_passkey(&self, row: &PasskeyRow, added_by: &SessionId) -> StoreResult<bool> {
+    pub async fn insert_passkey(
+        &self,
+        row: &PasskeyRow,
+        added_by: &SessionId,
+    ) -> StoreResult<bool> {
         let sql = format!(
             "INSERT INTO passkeys \
                (id, user_id, credential_id, credential, name, created_at, added_by_session, added_unverified) \
@@ -69,7 +73,11 @@ impl Db {
 
     /// Removes the account's passkeys added while its address was unproved
     /// or by one of `sessions`; their names.
-    pub async fn remove_planted_passkeys(&self, user_id: &UserId, sessions: &[SessionId]) -> StoreResult<Vec<String>> {
+    pub async fn remove_planted_passkeys(
+        &self,
+        user_id: &UserId,
+        sessions: &[SessionId],
+    ) -> StoreResult<Vec<String>> {
         let sql = format!(
             "DELETE FROM passkeys WHERE user_id = $1 \
                AND (added_unverified OR added_by_session IN ({})) RETURNING name",
@@ -84,14 +92,18 @@ impl Db {
 
     /// An account's passkeys, oldest first.
     pub async fn passkeys_of(&self, user_id: &UserId) -> StoreResult<Vec<PasskeyRow>> {
-        let sql = format!("SELECT {COLUMNS} FROM passkeys WHERE user_id = $1 ORDER BY created_at, id");
+        let sql =
+            format!("SELECT {COLUMNS} FROM passkeys WHERE user_id = $1 ORDER BY created_at, id");
         Ok(on_pool!(self, pool => sqlx::query_as(&sql)
             .bind(user_id)
             .fetch_all(pool)
             .await)?)
     }
 
-    pub async fn passkey_by_credential(&self, credential_id: &str) -> StoreResult<Option<PasskeyRow>> {
+    pub async fn passkey_by_credential(
+        &self,
+        credential_id: &str,
+    ) -> StoreResult<Option<PasskeyRow>> {
         let sql = format!("SELECT {COLUMNS} FROM passkeys WHERE credential_id = $1");
         Ok(on_pool!(self, pool => sqlx::query_as(&sql)
             .bind(credential_id)
@@ -103,7 +115,13 @@ impl Db {
     /// stored credential is still `read` (the one the sign-in was checked
     /// against): of two sign-ins at once, the later write never takes the
     /// counter back.
-    pub async fn passkey_used(&self, id: &str, read: &str, updated: &str, now: Millis) -> StoreResult<()> {
+    pub async fn passkey_used(
+        &self,
+        id: &str,
+        read: &str,
+        updated: &str,
+        now: Millis,
+    ) -> StoreResult<()> {
         let swapped = execute!(self, pool => sqlx::query(
             "UPDATE passkeys SET credential = $1, last_used_at = $2 WHERE id = $3 AND credential = $4",
         )
@@ -121,7 +139,12 @@ impl Db {
         Ok(())
     }
 
-    pub async fn rename_passkey(&self, id: &str, user_id: &UserId, name: &str) -> StoreResult<bool> {
+    pub async fn rename_passkey(
+        &self,
+        id: &str,
+        user_id: &UserId,
+        name: &str,
+    ) -> StoreResult<bool> {
         let done = execute!(self, pool => sqlx::query(
             "UPDATE passkeys SET name = $1 WHERE id = $2 AND user_id = $3",
         )
@@ -159,7 +182,12 @@ impl Db {
     }
 
     /// Uses a ceremony of `kind`: succeeds once, for one caller.
-    pub async fn take_ceremony(&self, id_hash: &str, kind: CeremonyKind, now: Millis) -> StoreResult<Option<CeremonyRow>> {
+    pub async fn take_ceremony(
+        &self,
+        id_hash: &str,
+        kind: CeremonyKind,
+        now: Millis,
+    ) -> StoreResult<Option<CeremonyRow>> {
         Ok(on_pool!(self, pool => sqlx::query_as(
             "UPDATE webauthn_ceremonies SET used_at = $1 \
              WHERE id_hash = $2 AND kind = $3 AND used_at IS NULL AND expires_at > $1 \

@@ -42,11 +42,10 @@ async fn a_busy_database_is_unavailable_and_a_bad_statement_is_not() {
     assert!(StoreError::from(busy).is_unavailable());
     assert!(ConnectError::Open(busy_error(dir.path()).await).is_busy());
 
-    let pool = SqlitePool::connect_with(
-        SqliteConnectOptions::new().filename(dir.path().join("busy.db")),
-    )
-    .await
-    .unwrap();
+    let pool =
+        SqlitePool::connect_with(SqliteConnectOptions::new().filename(dir.path().join("busy.db")))
+            .await
+            .unwrap();
     let bad = sqlx::query("INSERT INTO no_such_table VALUES (1)")
         .execute(&pool)
         .await

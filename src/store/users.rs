@@ -211,7 +211,10 @@ mod tests {
             email_verified_at: None,
         };
         let shown = format!("{user:?} {user:#?}");
-        assert!(!shown.contains("argon2") && !shown.contains("aGFzaGhhc2g"), "{shown}");
+        assert!(
+            !shown.contains("argon2") && !shown.contains("aGFzaGhhc2g"),
+            "{shown}"
+        );
         assert!(shown.contains("password_hash: \"[redacted]\""), "{shown}");
         assert!(shown.contains("ada@example.com"), "{shown}");
     }

@@ -11,7 +11,11 @@ impl AuthService {
     /// Counts a trusted device's attempt under its own key and under the
     /// account's key for all its devices (so many credentials collected
     /// with a once-known password do not multiply the allowance).
-    pub(super) async fn reserve_device_attempt(&self, device_key: &str, email: &str) -> Result<(), AppError> {
+    pub(super) async fn reserve_device_attempt(
+        &self,
+        device_key: &str,
+        email: &str,
+    ) -> Result<(), AppError> {
         let all_devices = throttle::account_devices_key(email);
         for attempt in [
             throttle::device_attempt(device_key),

@@ -33,9 +33,12 @@ pub fn normalize_email(raw: &str) -> Result<String, AppError> {
     // brackets, commas or comments that a mail header would read as a
     // second address.
     let plain = |part: &str| {
-        !part
-            .chars()
-            .any(|c| matches!(c, '<' | '>' | '"' | ',' | ';' | ':' | '(' | ')' | '[' | ']' | '\\'))
+        !part.chars().any(|c| {
+            matches!(
+                c,
+                '<' | '>' | '"' | ',' | ';' | ':' | '(' | ')' | '[' | ']' | '\\'
+            )
+        })
     };
     if local.is_empty() || local.len() > 64 || !domain_ok || !plain(local) || !plain(domain) {
         return Err(invalid());

@@ -71,7 +71,11 @@ impl AuthService {
 
     /// Checks a new password for the account with `email` against the
     /// strength rules.
-    pub async fn check_new_password(&self, password: &Password, email: &str) -> Result<(), AppError> {
+    pub async fn check_new_password(
+        &self,
+        password: &Password,
+        email: &str,
+    ) -> Result<(), AppError> {
         self.passwords
             .check_new(password, &email::guessable_inputs(email))
             .await
@@ -88,7 +92,11 @@ impl AuthService {
     /// otherwise take the account, factor and all (OWASP Forgot Password
     /// Cheat Sheet, "Do not log the user in"; Multifactor Authentication
     /// Cheat Sheet, "Resetting MFA").
-    pub async fn sign_in_after_link(&self, user: &User, client: &ClientInfo) -> Result<SignIn, AppError> {
+    pub async fn sign_in_after_link(
+        &self,
+        user: &User,
+        client: &ClientInfo,
+    ) -> Result<SignIn, AppError> {
         let methods = self.mfa.methods(&user.id).await?;
         if !methods.is_empty() {
             return self
@@ -143,14 +151,20 @@ impl AuthService {
         let email = normalize_email(email)?;
         // Sign-ups per client address are limited before any work is done:
         // account spam, bulk `email_taken` probing and a CPU sink.
-        let limits =
-            throttle::per_address_limits("register", client.ip.as_deref(), self.config.register_limit);
+        let limits = throttle::per_address_limits(
+            "register",
+            client.ip.as_deref(),
+            self.config.register_limit,
+        );
         let reservation = self
             .db
             .reserve_in_windows(&limits, throttle::REGISTER_WINDOW_MS)
             .await?;
         if let Err(throttled) = throttle::refuse_if_blocked(reservation) {
-            tracing::warn!(ip = client.ip.as_deref().unwrap_or("unknown"), "sign-up throttled");
+            tracing::warn!(
+                ip = client.ip.as_deref().unwrap_or("unknown"),
+                "sign-up throttled"
+            );
             return Err(throttled);
         }
         self.passwords
@@ -226,9 +240,7 @@ impl AuthService {
                 .map(|d| throttle::device_key(&d)),
             _ => None,
         };
-        let reserved = self
-            .reserve_for(device_key.as_deref(), &keys, &email)
-            .await;
+        let reserved = self.reserve_for(device_key.as_deref(), &keys, &email).await;
         if let Err(throttled) = reserved {
             tracing::warn!(account = %self.keys.log_ref(&email), ip = client.ip.as_deref().unwrap_or("unknown"), "sign-in throttled");
             later(EventKind::SignInThrottled, "Too many failed attempts");

@@ -176,9 +176,9 @@ impl AuthService {
         // Both times are the database's: another instance's rotation is
         // judged by the same clock that stamped it.
         let in_grace = presented + 1 == session.generation
-            && session
-                .rotated_at
-                .is_some_and(|at| session.db_now - at <= millis(self.config.lifetimes.refresh_grace));
+            && session.rotated_at.is_some_and(|at| {
+                session.db_now - at <= millis(self.config.lifetimes.refresh_grace)
+            });
         if in_grace {
             telemetry::refresh(RefreshOutcome::Grace);
             return Ok(session);

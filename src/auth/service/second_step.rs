@@ -50,8 +50,12 @@ impl AuthService {
     ) -> Result<SignIn, AppError> {
         let token = self.mfa.open_step(&user.id, kind, known_device).await?;
         tracing::info!(user_id = %user.id, kind = kind.as_str(), "password accepted; second factor required");
-        self.sessions
-            .record_event_later(&user.id, EventKind::SecondStepStarted, client, "Password accepted");
+        self.sessions.record_event_later(
+            &user.id,
+            EventKind::SecondStepStarted,
+            client,
+            "Password accepted",
+        );
         Ok(SignIn::SecondStep { token, methods })
     }
 
@@ -106,10 +110,7 @@ impl AuthService {
             return Err(ErrorCode::InvalidCode.into());
         }
         let device_key = device
-            .and_then(|token| {
-                self.devices
-                    .device_of(token, &user.id, &user.password_hash)
-            })
+            .and_then(|token| self.devices.device_of(token, &user.id, &user.password_hash))
             .map(|d| throttle::device_key(&d));
         let keys = ThrottleKeys::new(&user.email, client.ip.as_deref());
         if let Err(throttled) = self
