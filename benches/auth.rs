@@ -199,7 +199,7 @@ async fn run() {
             &session.into(),
             now,
             Duration::from_secs(300),
-            &["pwd"],
+            vec!["pwd".into()],
         )
         .unwrap()
     };

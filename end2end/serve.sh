@@ -13,6 +13,11 @@ export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-target/site}"
 export GATEHOUSE_ACCESS_TTL="${GATEHOUSE_ACCESS_TTL:-4}"
 # Every test signs up from 127.0.0.1; the suite is not a sign-up flood.
 export GATEHOUSE_REGISTER_LIMIT="${GATEHOUSE_REGISTER_LIMIT:-10000}"
+# The test provider Playwright starts (playwright.config.ts).
+export GATEHOUSE_OIDC_TESTID_ISSUER="http://127.0.0.1:${E2E_OIDC_PORT:-3219}"
+export GATEHOUSE_OIDC_TESTID_CLIENT_ID=gatehouse-e2e
+export GATEHOUSE_OIDC_TESTID_CLIENT_SECRET=e2e-client-secret-0123456789
+export GATEHOUSE_OIDC_TESTID_LABEL="Test ID"
 export RUST_LOG="${RUST_LOG:-warn,gatehouse=info}"
 # A wasm built without `--split` (a plain `cargo leptos end-to-end`, say)
 # imports a placeholder module only the split step replaces: no page would

@@ -71,6 +71,10 @@ error_codes! {
     MfaRequired = "mfa_required", 403, "Second factor required", "Enter the code from your authenticator app (or a recovery code) to finish signing in.";
     NotFound = "not_found", 404, "Not found", "That was not found.";
     MethodNotAllowed = "method_not_allowed", 405, "Method not allowed", "This endpoint does not answer to that method.";
+    LastSignInMethod = "last_sign_in_method", 409, "Last way to sign in", "This is the only way left to sign in to this account. Set a password or add a passkey first.";
+    OidcFailed = "oidc_failed", 400, "Provider sign-in failed", "Signing in with that provider did not work (it was cancelled, or its answer could not be checked). Nothing was changed. Try again, or sign in another way.";
+    OidcState = "oidc_state", 400, "Provider sign-in expired", "That sign-in with a provider was already used, expired, or was started in another browser. Start again.";
+    ProviderUnavailable = "provider_unavailable", 503, "Provider unavailable", "That sign-in provider cannot be reached right now. Try again in a moment, or sign in another way.";
     EmailTaken = "email_taken", 409, "Email address taken", "An account with this email already exists. Try signing in.";
     MisdirectedRequest = "misdirected_request", 421, "Misdirected request", "This server does not answer to that address. Open the site at its own address.";
     TooLarge = "too_large", 413, "Request too large", "The request is too large.";

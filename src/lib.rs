@@ -12,6 +12,7 @@ pub mod app;
 pub mod auth;
 pub mod error;
 pub mod export;
+pub mod federation;
 pub mod mfa;
 pub mod pages;
 pub mod recovery;

@@ -106,6 +106,9 @@ impl Application {
         let db = Db::connect(&config.database_url).await?;
         let state = AppState::new(config, db, leptos_options).await;
         state.signing.start().await.map_err(StartError::Keys)?;
+        // Providers load in the background: one that is down never stops
+        // the server.
+        state.federation.start();
         state
             .sessions
             .sync_revocations()
@@ -247,6 +250,7 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let router = Router::new()
         .merge(api::router())
+        .merge(crate::http::oidc::router())
         // Server functions are registered at their own paths by
         // `leptos_routes_with_context`; anything else under /api is unknown.
         .route("/api/{*rest}", any(unknown_api))

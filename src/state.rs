@@ -7,6 +7,7 @@ use crate::{
     admin::service::AdminService,
     auth::{passwords::PasswordHasherPool, service::AuthService},
     config::Config,
+    federation::service::FederationService,
     keys::{KeyService, Keyring},
     mfa::service::MfaService,
     recovery::{links::Links, mail::Mailer, service::RecoveryService},
@@ -60,6 +61,8 @@ pub struct Services {
     pub mfa: Arc<MfaService>,
     /// The account lifecycle: commands that span the capabilities above.
     pub account: Arc<AccountService>,
+    /// OpenID Connect providers: buttons and round trips.
+    pub federation: Arc<FederationService>,
     /// For the metrics: the password workers' load and the mail backlog.
     pub passwords: PasswordHasherPool,
     pub mailer: Mailer,
@@ -108,6 +111,7 @@ impl AppState {
             links.clone(),
         ));
         let admin = Arc::new(AdminService::new(db.clone(), sessions.clone()));
+        let federation = Arc::new(FederationService::new(db.clone(), &config));
         let account = Arc::new(AccountService::new(
             db,
             auth.clone(),
@@ -127,6 +131,7 @@ impl AppState {
             recovery,
             mfa,
             account,
+            federation,
             passwords,
             mailer,
         }))

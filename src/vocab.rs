@@ -112,6 +112,8 @@ named_enum! {
     SecondStepStarted = "second_step",
     PasskeyAdded = "passkey_added",
     PasskeyRemoved = "passkey_removed",
+    ProviderLinked = "provider_linked",
+    ProviderUnlinked = "provider_unlinked",
 }
 
 impl EventKind {
@@ -147,6 +149,8 @@ impl EventKind {
             SecondStepStarted => "Password accepted; waiting for the second factor",
             PasskeyAdded => "Passkey added",
             PasskeyRemoved => "Passkey removed",
+            ProviderLinked => "Sign-in provider linked",
+            ProviderUnlinked => "Sign-in provider unlinked",
         }
     }
 }
@@ -173,6 +177,7 @@ named_enum! {
     PasswordTotp = "password+totp",
     RecoveryCode = "recovery_code",
     Passkey = "passkey",
+    Provider = "oidc",
 }
 
 impl SignInMethod {
@@ -183,6 +188,8 @@ impl SignInMethod {
             SignInMethod::PasswordTotp => &["pwd", "otp", "mfa"],
             SignInMethod::RecoveryCode => &["pwd", "otp", "mfa"],
             SignInMethod::Passkey => &["hwk", "user", "mfa"],
+            // The session keeps what the provider reported.
+            SignInMethod::Provider => &[],
         }
     }
 
@@ -193,6 +200,7 @@ impl SignInMethod {
             SignInMethod::PasswordTotp => "Password and authenticator app",
             SignInMethod::RecoveryCode => "Password and recovery code",
             SignInMethod::Passkey => "Passkey",
+            SignInMethod::Provider => "Identity provider",
         }
     }
 }

@@ -376,7 +376,7 @@ async fn an_expired_access_token_on_a_page_load_is_silently_refreshed() {
             &claims.sid.as_str().into(),
             now() - 1200,
             std::time::Duration::from_secs(300),
-            &["pwd"],
+            vec!["pwd".into()],
         )
         .unwrap();
     b.set_cookie("__Host-gh_access", &expired.value);

@@ -119,7 +119,7 @@ proptest! {
         prop_assert!(KEYS.verify_access(&input).is_err());
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let token = KEYS
-            .issue_access(&"u".into(), &"s".into(), now, std::time::Duration::from_secs(60), &["pwd"])
+            .issue_access(&"u".into(), &"s".into(), now, std::time::Duration::from_secs(60), vec!["pwd".into()])
             .unwrap()
             .value;
         let mut bytes = token.clone().into_bytes();

@@ -6,7 +6,7 @@ use super::AccountService;
 use crate::{
     clock::rfc3339,
     error::AppError,
-    export::{AccountData, DataExport, FactorData, SessionData, FORMAT},
+    export::{AccountData, DataExport, FactorData, LinkedProvider, SessionData, FORMAT},
     mfa::PasskeyInfo,
     request::AuthedUser,
     sessions::{device::device_name, SecurityEventInfo},
@@ -31,6 +31,7 @@ impl AccountService {
         let totp = self.db.totp_dates(&user.id).await?;
         let codes = self.db.recovery_code_dates(&user.id).await?;
         let passkeys = self.db.passkeys_of(&user.id).await?;
+        let identities = self.db.identities_of(&user.id).await?;
 
         let mut factors = Vec::new();
         if let Some((added, confirmed)) = totp {
@@ -86,7 +87,17 @@ impl AccountService {
                     last_used_at: p.last_used_at.map(rfc3339),
                 })
                 .collect(),
-            linked_providers: Vec::new(),
+            // The provider and the address it gave; never the subject
+            // identifier, which is the provider's key for the person.
+            linked_providers: identities
+                .into_iter()
+                .map(|i| LinkedProvider {
+                    provider: i.provider,
+                    email: i.email.unwrap_or_default(),
+                    linked_at: rfc3339(i.linked_at),
+                    last_used_at: i.last_used_at.map(rfc3339),
+                })
+                .collect(),
         })
     }
 }

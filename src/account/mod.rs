@@ -12,8 +12,11 @@
 mod admin;
 mod export;
 mod factors;
+mod federation;
 mod recovery;
 mod sessions;
+
+pub use federation::ProviderSignIn;
 
 use crate::{
     auth::{passwords::Password, service::AuthService},
@@ -69,11 +72,21 @@ impl AccountService {
         new: Password,
         client: &ClientInfo,
     ) -> Result<crate::sessions::tokens::IssuedTokens, AppError> {
-        let user = self
-            .auth
-            .verify_password_of(&me.user_id, current, client)
-            .await?;
-        self.sessions.mark_proved(&me.session_id).await?;
+        let user = self.account(&me.user_id).await?;
+        let setting = !user.has_password();
+        let user = if setting {
+            // An account opened through a provider sets its first password
+            // after a recent sign-in: there is no current one to check.
+            self.sessions.require_recent_proof(me).await?;
+            user
+        } else {
+            let user = self
+                .auth
+                .verify_password_of(&me.user_id, current, client)
+                .await?;
+            self.sessions.mark_proved(&me.session_id).await?;
+            user
+        };
         self.auth.check_new_password(&new, &user.email).await?;
         let hash = self.auth.hash_password(&new).await?;
         let now = now_ms();
@@ -95,7 +108,8 @@ impl AccountService {
             RevokeReason::PasswordChanged,
         )
         .await?;
-        let detail = format!("Password changed; {} other session(s) ended", ended.len());
+        let verb = if setting { "set" } else { "changed" };
+        let detail = format!("Password {verb}; {} other session(s) ended", ended.len());
         log(&tx, &user.id, EventKind::PasswordChanged, client, &detail).await?;
         tx.commit().await?;
         self.committed(&user.id, &ended, now, RevokeReason::PasswordChanged);
@@ -113,10 +127,16 @@ impl AccountService {
         password: Password,
         client: &ClientInfo,
     ) -> Result<(), AppError> {
-        let user = self
-            .auth
-            .verify_password_of(&me.user_id, password, client)
-            .await?;
+        let user = self.account(&me.user_id).await?;
+        let user = if user.has_password() {
+            self.auth
+                .verify_password_of(&me.user_id, password, client)
+                .await?
+        } else {
+            // No password to check: a recent sign-in (at the provider) it is.
+            self.sessions.require_recent_proof(me).await?;
+            user
+        };
         let now = now_ms();
         let tx = self.db.begin().await?;
         let ended = end_sessions(&tx, &user.id, None, RevokeReason::AccountDeleted).await?;

@@ -20,6 +20,8 @@ pub struct AdminUser {
     pub sessions: i64,
     /// Whether an authenticator app is on.
     pub second_factor: bool,
+    /// The sign-in providers linked to it, by name.
+    pub providers: Vec<String>,
 }
 
 /// The security dashboard: what happened to every account lately, counted

@@ -84,9 +84,16 @@ impl AdminService {
     /// Users whose email contains `query` (all when empty), with active session counts.
     pub async fn users(&self, query: &str) -> Result<Vec<AdminUser>, AppError> {
         let users = self.db.search_users(query.trim(), now_ms()).await?;
+        let ids: Vec<UserId> = users.iter().map(|u| u.id.clone()).collect();
+        let linked = self.db.providers_of(&ids).await?;
         Ok(users
             .into_iter()
             .map(|u| AdminUser {
+                providers: linked
+                    .iter()
+                    .filter(|(id, _)| *id == u.id)
+                    .map(|(_, p)| p.clone())
+                    .collect(),
                 id: u.id.into_string(),
                 email: u.email,
                 role: u.role,

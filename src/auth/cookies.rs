@@ -23,6 +23,7 @@ struct CookieNames {
     device: &'static str,
     second_step: &'static str,
     ceremony: &'static str,
+    oidc: &'static str,
 }
 
 fn names(config: &Config) -> CookieNames {
@@ -33,6 +34,7 @@ fn names(config: &Config) -> CookieNames {
             device: "__Host-gh_device",
             second_step: "__Host-gh_mfa",
             ceremony: "__Host-gh_webauthn",
+            oidc: "__Host-gh_oidc",
         }
     } else {
         CookieNames {
@@ -41,6 +43,7 @@ fn names(config: &Config) -> CookieNames {
             device: "gh_device",
             second_step: "gh_mfa",
             ceremony: "gh_webauthn",
+            oidc: "gh_oidc",
         }
     }
 }
@@ -51,6 +54,8 @@ const DEVICE_MAX_AGE_SECS: i64 = 365 * 24 * 3600;
 pub const SECOND_STEP_MAX_AGE_SECS: i64 = 300;
 /// How long a passkey ceremony waits for the browser's answer.
 pub const CEREMONY_MAX_AGE_SECS: i64 = 300;
+/// How long a round trip to an OpenID Connect provider may take.
+pub const OIDC_FLOW_MAX_AGE_SECS: i64 = 600;
 
 /// The auth cookies a request carries (empty values count as absent). Its
 /// `Debug` says which are present, never their values.
@@ -64,6 +69,8 @@ pub struct AuthCookies {
     pub second_step: Option<String>,
     /// A passkey ceremony (registration or sign-in) in progress.
     pub ceremony: Option<String>,
+    /// A round trip to an OpenID Connect provider in progress.
+    pub oidc: Option<String>,
 }
 
 impl std::fmt::Debug for AuthCookies {
@@ -75,6 +82,7 @@ impl std::fmt::Debug for AuthCookies {
             .field("device", &redacted(&self.device))
             .field("second_step", &redacted(&self.second_step))
             .field("ceremony", &redacted(&self.ceremony))
+            .field("oidc", &redacted(&self.oidc))
             .finish()
     }
 }
@@ -106,6 +114,7 @@ impl AuthCookies {
                 name if name == n.device => &mut found.device,
                 name if name == n.second_step => &mut found.second_step,
                 name if name == n.ceremony => &mut found.ceremony,
+                name if name == n.oidc => &mut found.oidc,
                 _ => continue,
             };
             slot.get_or_insert_with(|| value.to_owned());
@@ -212,6 +221,24 @@ pub fn store_ceremony(config: &Config, id: &str) -> CookieUpdate {
 pub fn clear_ceremony(config: &Config) -> CookieUpdate {
     let n = names(config);
     CookieUpdate(vec![cookie(config, n.ceremony, String::new(), 0)])
+}
+
+/// Stores the id of a round trip to a provider (its state, nonce and PKCE
+/// verifier stay on the server). `SameSite=Lax`, so it comes back on the
+/// provider's top-level redirect to the callback.
+pub fn store_oidc_flow(config: &Config, id: &str) -> CookieUpdate {
+    let n = names(config);
+    CookieUpdate(vec![cookie(
+        config,
+        n.oidc,
+        id.to_owned(),
+        OIDC_FLOW_MAX_AGE_SECS,
+    )])
+}
+
+pub fn clear_oidc_flow(config: &Config) -> CookieUpdate {
+    let n = names(config);
+    CookieUpdate(vec![cookie(config, n.oidc, String::new(), 0)])
 }
 
 /// Clears the access and refresh cookies, repeating their attributes. The

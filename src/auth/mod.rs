@@ -29,6 +29,9 @@ pub struct CurrentUser {
     pub id: String,
     pub email: String,
     pub email_verified: bool,
+    /// `false` for an account opened through a provider that has not set
+    /// a password yet ("Set a password" instead of "Change password").
+    pub has_password: bool,
     pub role: Role,
     /// When the access token expires, unix seconds; lets the page refresh in
     /// time without reading the HttpOnly cookie.

@@ -200,6 +200,9 @@ impl PasswordHasherPool {
         password: &Password,
         hash: Option<&str>,
     ) -> Result<Verified, AppError> {
+        // An account without a password (opened through a provider) costs
+        // the same work as an unknown one, and matches nothing.
+        let hash = hash.filter(|h| !h.starts_with(crate::store::users::NO_PASSWORD_PREFIX));
         let real = hash.is_some();
         let hash = hash.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
         let raw = password.expose().to_owned();

@@ -117,10 +117,12 @@ pub async fn whoami() -> Result<Option<CurrentUser>, AppError> {
         let Some(user) = state().auth.user(&authed.user_id).await? else {
             return Ok(None);
         };
+        let has_password = user.has_password();
         Ok(Some(CurrentUser {
             id: user.id.into_string(),
             email: user.email,
             email_verified: user.email_verified_at.is_some(),
+            has_password,
             role: user.role,
             access_expires_at: authed.access_expires_at,
         }))

@@ -9,9 +9,11 @@ use std::{
 
 mod logging;
 mod metrics;
+mod oidc;
 mod secret;
 
 pub use logging::LogFormat;
+pub use oidc::{ClientSecret, OidcProviderConfig};
 pub use secret::MasterSecret;
 use secret::{development_secret, looks_random};
 
@@ -54,6 +56,8 @@ pub struct Config {
     /// `GATEHOUSE_METRICS_ADDR`; `None` when metrics are off.
     pub metrics_addr: Option<SocketAddr>,
     pub mail: MailConfig,
+    /// `GATEHOUSE_OIDC_<NAME>_*`: the OpenID Connect providers, by name.
+    pub oidc: Vec<OidcProviderConfig>,
     /// The origin links in messages point at: `GATEHOUSE_PUBLIC_URL`, else
     /// the address the server listens on (set once it is bound). Never the
     /// request's `Host`, which a client chooses.
@@ -110,6 +114,8 @@ pub struct Lifetimes {
 pub enum ConfigError {
     #[error("{name}: {reason}")]
     Invalid { name: &'static str, reason: String },
+    #[error("{name}: {reason}")]
+    Provider { name: String, reason: String },
     #[error("could not keep the development JWT secret in {path}: {source}")]
     SecretFile {
         path: PathBuf,
@@ -132,11 +138,30 @@ impl Config {
     /// Reads the process environment, after loading `.env` if there is one.
     pub fn from_env() -> Result<Self, ConfigError> {
         let _ = dotenvy::dotenv();
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_vars(std::env::vars())
     }
 
-    /// Reads configuration through `lookup`, so tests can pass their own.
+    /// Reads configuration from these variables (tests pass their own).
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let vars: std::collections::HashMap<String, String> = vars.into_iter().collect();
+        Self::read(vars.keys().map(String::as_str), |name| {
+            vars.get(name).cloned()
+        })
+    }
+
+    /// Reads configuration through `lookup`, so tests can pass their own
+    /// (no OpenID Connect providers: their names are found by listing the
+    /// variables; see [`Config::from_vars`]).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::read(std::iter::empty(), lookup)
+    }
+
+    fn read<'a>(
+        names: impl IntoIterator<Item = &'a str>,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
 
         let environment = match get("GATEHOUSE_ENV").as_deref() {
@@ -253,12 +278,14 @@ impl Config {
         };
 
         let mail = mail_config(&get, environment)?;
+        let oidc = oidc::providers(names, &get)?;
         let link_origin = public_url
             .clone()
             .unwrap_or_else(|| format!("http://{site_addr}"));
 
         Ok(Self {
             mail,
+            oidc,
             link_origin,
             site_addr,
             database_url,
@@ -278,6 +305,15 @@ impl Config {
                     .unwrap_or(3001)
             }),
         })
+    }
+
+    /// A provider's label ("Google"), or its name if it is not configured
+    /// any more.
+    pub fn provider_label(&self, name: &str) -> String {
+        self.oidc
+            .iter()
+            .find(|p| p.name == name)
+            .map_or_else(|| name.to_owned(), |p| p.label.clone())
     }
 
     /// The `iss` claim: the public origin, or `gatehouse` when it is unset.
@@ -340,6 +376,17 @@ fn parse_origin(value: &str) -> Result<String, ConfigError> {
         ));
     }
     Ok(url.origin().ascii_serialization())
+}
+
+/// [`parse_bool`] for a variable whose name is made at run time.
+fn parse_bool_owned(name: &str, value: Option<String>, default: bool) -> Result<bool, ConfigError> {
+    parse_bool("", value, default).map_err(|err| match err {
+        ConfigError::Invalid { reason, .. } => ConfigError::Provider {
+            name: name.to_owned(),
+            reason,
+        },
+        other => other,
+    })
 }
 
 fn parse_bool(

@@ -25,6 +25,18 @@ pub fn random_id(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
+/// The stored form of a presented random token of `chars` base64url
+/// characters: its SHA-256, hex. `None` for anything that cannot be one,
+/// so garbage costs no database work.
+pub fn token_hash(token: &str, chars: usize) -> Option<String> {
+    use sha2::Digest as _;
+    let well_formed = token.len() == chars
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    well_formed.then(|| hex(&sha2::Sha256::digest(token.as_bytes())))
+}
+
 /// Lower-case hexadecimal.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -38,8 +38,7 @@ pub struct DataExport {
     /// Second factors other than passkeys: names and dates only.
     pub factors: Vec<FactorData>,
     pub passkeys: Vec<PasskeyInfo>,
-    /// Sign-in providers linked to the account (none until OpenID Connect
-    /// sign-in exists).
+    /// Sign-in providers linked to the account.
     pub linked_providers: Vec<LinkedProvider>,
 }
 

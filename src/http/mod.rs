@@ -14,6 +14,7 @@ pub mod forms;
 pub mod headers;
 pub mod host;
 pub mod metrics;
+pub mod oidc;
 pub mod problem;
 pub mod ready;
 pub mod request_id;

@@ -259,8 +259,10 @@ impl MfaService {
         user_id: &UserId,
         kind: SessionKind,
         known_device: bool,
+        federated: Option<&crate::sessions::service::Federated>,
     ) -> Result<String, AppError> {
         let token = crate::crypto::random_id(CHALLENGE_BYTES);
+        let amr = federated.map(|f| f.amr.join(" "));
         let hash = challenge_hash(&token).expect("a new token is well formed");
         let now = now_ms();
         self.db
@@ -271,6 +273,8 @@ impl MfaService {
                 known_device,
                 now,
                 expires_at: now + crate::auth::cookies::SECOND_STEP_MAX_AGE_SECS * 1000,
+                provider: federated.map(|f| f.provider.as_str()),
+                amr: amr.as_deref(),
             })
             .await?;
         Ok(token)

@@ -9,9 +9,26 @@ use leptos_router::hooks::use_query_map;
 pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let next = query.read_untracked().get("next").unwrap_or_default();
-    let message = RwSignal::new(query_error());
+    // `?link=<name>`: a provider vouched for an address an account already
+    // uses; after this sign-in the browser goes back to the provider, and
+    // the round trip links it to the account just signed in to.
+    let link = query
+        .read_untracked()
+        .get("link")
+        .filter(|name| !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric()));
+    let buttons = super::providers::buttons_resource();
+    let next = match &link {
+        Some(name) => super::providers::start_url(name, Some(&next), None),
+        None => next,
+    };
+    let message = RwSignal::new(query_error().or_else(|| {
+        link.as_ref().map(|_| {
+            "An account with this email address already exists. Sign in to it (with your password, a passkey or a code): the provider is then linked to it, and you can use either next time.".to_owned()
+        })
+    }));
     let pending = RwSignal::new(false);
     let next_for_passkey = next.clone();
+    let next_for_providers = next.clone();
 
     let on_submit = in_place(move |form| async move {
         let call = crate::auth::server_fns::login(form.get("email"), form.get("password"), None);
@@ -28,6 +45,9 @@ pub fn LoginPage() -> impl IntoView {
                 <button type="submit" disabled=move || pending.get()>"Sign in"</button>
             </form>
             <super::passkeys::PasskeySignIn next=next_for_passkey message pending />
+            {link.is_none().then(|| view! {
+                <super::providers::ProviderButtons buttons next=next_for_providers />
+            })}
             <p class="aside"><a href="/forgot-password">"Forgot your password?"</a></p>
             <p class="aside">"New here? " <a href="/register">"Create an account"</a> "."</p>
         </Card>

@@ -8,6 +8,7 @@ pub mod login;
 pub mod not_found;
 pub mod outbox;
 pub mod passkeys;
+pub mod providers;
 pub mod recovery;
 pub mod register;
 pub mod second_factor;

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 pub fn RegisterPage() -> impl IntoView {
     let message = RwSignal::new(query_error());
     let pending = RwSignal::new(false);
+    let buttons = super::providers::buttons_resource();
 
     let on_submit = in_place(move |form| async move {
         let call = crate::auth::server_fns::register(form.get("email"), form.get("password"));
@@ -31,6 +32,7 @@ pub fn RegisterPage() -> impl IntoView {
                 </p>
                 <button type="submit" disabled=move || pending.get()>"Create account"</button>
             </form>
+            <super::providers::ProviderButtons buttons next="/".to_owned() />
             <p class="aside">"Already have an account? " <a href="/login">"Sign in"</a> "."</p>
         </Card>
     }

@@ -23,6 +23,12 @@ pub fn SecurityPage() -> impl IntoView {
     let confirm_delete = RwSignal::new(false);
     let two_step = super::second_factor::status_resource();
     let passkeys = super::passkeys::passkeys_resource();
+    let buttons = super::providers::buttons_resource();
+    let identities = super::providers::identities_resource();
+    // The layout's signed-in person (`app::UserResource`), by its type.
+    let user = expect_context::<
+        Resource<Result<Option<crate::auth::CurrentUser>, crate::error::AppError>>,
+    >();
 
     let on_change_password = in_place(move |form| async move {
         let call = || {
@@ -61,15 +67,42 @@ pub fn SecurityPage() -> impl IntoView {
 
     view! {
         <Card title="Security" heading="Security" message>
-            <h2>"Change password"</h2>
-            <form method="post" action="/api/change_password" on:submit=on_change_password novalidate>
-                <input type="hidden" name="next" value="/security" />
-                <label for="current_password">"Current password"</label>
-                <input id="current_password" name="current_password" type="password" autocomplete="current-password" required />
-                <label for="new_password">"New password"</label>
-                <input id="new_password" name="new_password" type="password" autocomplete="new-password" minlength="8" required />
-                <button type="submit">"Change password"</button>
-            </form>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    // An account opened through a provider has no password
+                    // yet: it sets one (after a recent sign-in) instead.
+                    let has_password = user
+                        .await
+                        .ok()
+                        .flatten()
+                        .is_none_or(|u| u.has_password);
+                    let (heading, button) = if has_password {
+                        ("Change password", "Change password")
+                    } else {
+                        ("Set a password", "Set password")
+                    };
+                    view! {
+                        <h2>{heading}</h2>
+                        <form method="post" action="/api/change_password" on:submit=on_change_password novalidate>
+                            <input type="hidden" name="next" value="/security" />
+                            {if has_password {
+                                view! {
+                                    <label for="current_password">"Current password"</label>
+                                    <input id="current_password" name="current_password" type="password" autocomplete="current-password" required />
+                                }.into_any()
+                            } else {
+                                view! {
+                                    <p>"You sign in with a provider. A password lets you sign in without it too."</p>
+                                    <input type="hidden" name="current_password" value="" />
+                                }.into_any()
+                            }}
+                            <label for="new_password">"New password"</label>
+                            <input id="new_password" name="new_password" type="password" autocomplete="new-password" minlength="8" required />
+                            <button type="submit">{button}</button>
+                        </form>
+                    }
+                })}
+            </Transition>
             <h2>"Change email address"</h2>
             <form method="post" action="/api/change_email" on:submit=on_change_email novalidate>
                 <input type="hidden" name="next" value="/security?sent=1" />
@@ -81,6 +114,7 @@ pub fn SecurityPage() -> impl IntoView {
             </form>
             <super::second_factor::TwoStepSection status=two_step />
             <super::passkeys::PasskeysSection passkeys />
+            <super::providers::ProvidersSection buttons identities />
             <h2>"Recent activity"</h2>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {

@@ -149,7 +149,7 @@ fn SessionRow(
                 <dd>{session.ip.clone().unwrap_or_else(|| "unknown".into())}</dd>
                 <dt>"Signed in with"</dt>
                 <dd data-testid="method">
-                    {session.method.title()}
+                    {session.method_title.clone()}
                 </dd>
                 <dt>"Signed in"</dt>
                 <dd><LocalTime at=session.created_at.clone() /></dd>

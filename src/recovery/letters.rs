@@ -255,3 +255,47 @@ pub fn factors_removed(to: &str, names: &[String], forgot_url: &str) -> Letter {
         "If it was you, there is nothing else to do.",
     )
 }
+
+/// A sign-in provider was linked to the account.
+pub fn provider_linked(to: &str, provider: &str, forgot_url: &str) -> Letter {
+    letter(
+        "provider_linked",
+        to,
+        "A sign-in provider was linked to your account",
+        &[
+            format!(
+                "Your gatehouse account can now be signed in to with {}.",
+                ascii(provider, 40)
+            ),
+            "If this wasn't you, sign in, unlink it on the security page, and reset your password."
+                .to_owned(),
+        ],
+        Some(("Reset your password", forgot_url)),
+        "If it was you, there is nothing to do.",
+    )
+}
+
+/// An account whose address was never confirmed was claimed by the owner
+/// of the address, through a provider that vouched for it: whatever was set
+/// up before the address was proved is gone.
+pub fn account_claimed(to: &str, provider: &str, removed: &[String]) -> Letter {
+    let mut paragraphs = vec![format!(
+        "You signed in with {} using this address, which proves it is yours. An account had been opened with this address before, but the address was never confirmed.",
+        ascii(provider, 40)
+    )];
+    paragraphs.push(
+        "To keep it yours, its password was removed and every session it had was ended. You can set a new password on the security page."
+            .to_owned(),
+    );
+    if !removed.is_empty() {
+        paragraphs.push(format!("Also removed: {}.", removed.join(", ")));
+    }
+    letter(
+        "account_claimed",
+        to,
+        "Your address was confirmed and the account secured",
+        &paragraphs,
+        None,
+        "If you did not just sign in, sign in and check the security page.",
+    )
+}

@@ -16,7 +16,7 @@ server_only! {
     pub mod user_cache;
 }
 
-use crate::vocab::{EventKind, SessionKind, SignInMethod};
+use crate::vocab::{EventKind, SessionKind};
 
 /// One active session, as the sessions page shows it. Carries no secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,9 +24,11 @@ pub struct SessionInfo {
     pub id: String,
     pub device: String,
     pub kind: SessionKind,
-    /// How it signed in: `password`, `password+totp`, `recovery_code` or
-    /// `passkey`.
-    pub method: SignInMethod,
+    /// How it signed in: `password`, `password+totp`, `recovery_code`,
+    /// `passkey`, or `oidc:<provider>`.
+    pub method: String,
+    /// The same, as the sessions page says it ("Password", "Google").
+    pub method_title: String,
     pub ip: Option<String>,
     pub created_at: String,
     pub last_used_at: String,

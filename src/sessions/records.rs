@@ -33,13 +33,23 @@ pub async fn write_event(
 }
 
 /// The listing of a stored session; `current` is the caller's session id.
-pub fn session_info(s: Session, current: Option<&SessionId>) -> SessionInfo {
+/// `label` names a provider as its button does.
+pub fn session_info(
+    s: Session,
+    current: Option<&SessionId>,
+    label: impl Fn(&str) -> String,
+) -> SessionInfo {
+    let (method, method_title) = match &s.provider {
+        Some(provider) => (format!("oidc:{provider}"), label(provider)),
+        None => (s.method.as_str().to_owned(), s.method.title().to_owned()),
+    };
     SessionInfo {
         current: current == Some(&s.id),
         device: device_name(&s.user_agent),
         kind: s.kind,
         ip: s.ip,
-        method: s.method,
+        method,
+        method_title,
         created_at: rfc3339(s.created_at),
         last_used_at: rfc3339(s.last_used_at),
         id: s.id.into_string(),

@@ -26,6 +26,14 @@ use std::sync::Arc;
 
 const DAY_MS: Millis = 24 * 3_600_000;
 
+/// What a session opened by a provider sign-in keeps: the provider's name
+/// and the authentication methods to carry in its access tokens' `amr`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Federated {
+    pub provider: String,
+    pub amr: Vec<String>,
+}
+
 #[derive(Clone)]
 pub struct SessionService {
     db: Db,
@@ -100,11 +108,25 @@ impl SessionService {
         method: SignInMethod,
         client: &ClientInfo,
     ) -> Result<IssuedTokens, AppError> {
+        self.start_with(user, kind, method, None, client).await
+    }
+
+    /// Opens a session; a provider sign-in keeps its provider and what the
+    /// provider reported.
+    pub async fn start_with(
+        &self,
+        user: &User,
+        kind: SessionKind,
+        method: SignInMethod,
+        federated: Option<&Federated>,
+        client: &ClientInfo,
+    ) -> Result<IssuedTokens, AppError> {
         let now = now_ms();
         let session_id = SessionId::new(tokens::new_session_id());
         let secret = tokens::new_session_secret();
         let absolute = now + millis(self.config.lifetimes.session_max_age);
         let idle = (now + millis(self.config.lifetimes.refresh_idle)).min(absolute);
+        let amr_text = federated.map(|f| f.amr.join(" "));
         let opened = self
             .db
             .insert_session(NewSession {
@@ -119,6 +141,8 @@ impl SessionService {
                 ip: client.ip.as_deref(),
                 credential: &user.password_hash,
                 method,
+                provider: federated.map(|f| f.provider.as_str()),
+                amr: amr_text.as_deref(),
             })
             .await?;
         if !opened {
@@ -126,6 +150,10 @@ impl SessionService {
             // while this sign-in was being checked.
             return Err(ErrorCode::InvalidCredentials.into());
         }
+        let amr = match federated {
+            Some(f) => f.amr.clone(),
+            None => method.amr().iter().map(|m| (*m).to_owned()).collect(),
+        };
         Ok(IssuedTokens {
             user_id: user.id.clone(),
             access: self.keys.issue_access(
@@ -133,7 +161,7 @@ impl SessionService {
                 &session_id,
                 secs(now),
                 self.config.lifetimes.access,
-                method.amr(),
+                amr,
             )?,
             refresh: self.keys.refresh_token(&session_id, 0, &secret),
             session_id,
@@ -196,6 +224,11 @@ impl SessionService {
         Ok(())
     }
 
+    /// A provider's label ("Google"), for log entries and letters.
+    pub fn provider_label(&self, name: &str) -> String {
+        self.config.provider_label(name)
+    }
+
     /// Records that this session proved a factor just now.
     pub async fn mark_proved(&self, session_id: &SessionId) -> Result<(), AppError> {
         Ok(self.db.mark_proved(session_id, now_ms()).await?)
@@ -217,7 +250,7 @@ impl SessionService {
             .active_sessions(user_id, now_ms())
             .await?
             .into_iter()
-            .map(|s| session_info(s, current))
+            .map(|s| session_info(s, current, |name| self.config.provider_label(name)))
             .collect();
         // Stable: the current session first, then most recently used.
         sessions.sort_by_key(|s| !s.current);
@@ -339,10 +372,15 @@ impl SessionService {
         let links = self.db.purge_links(now - DAY_MS).await?;
         let steps = self.db.purge_challenges(now - DAY_MS).await?;
         let ceremonies = self.db.purge_ceremonies(now - DAY_MS).await?;
+        let flows = self.db.purge_flows(now).await?;
         // Counted here, once an hour, never per request.
         let active = self.db.count_active_sessions(now).await?;
         telemetry::active_sessions(u64::try_from(active).unwrap_or_default());
-        Ok((sessions, events, throttle + links + steps + ceremonies))
+        Ok((
+            sessions,
+            events,
+            throttle + links + steps + ceremonies + flows,
+        ))
     }
 
     /// Whether the database answers.

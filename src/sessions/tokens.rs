@@ -113,7 +113,7 @@ impl TokenKeys {
         session_id: &SessionId,
         now_secs: i64,
         ttl: Duration,
-        amr: &[&str],
+        amr: Vec<String>,
     ) -> Result<AccessToken, KeyError> {
         let exp = now_secs + ttl.as_secs() as i64;
         let claims = Claims {
@@ -124,7 +124,7 @@ impl TokenKeys {
             jti: random_id(16),
             iss: self.ring.issuer().to_owned(),
             aud: AUDIENCE.to_owned(),
-            amr: amr.iter().map(|m| (*m).to_owned()).collect(),
+            amr,
         };
         Ok(AccessToken {
             value: self.ring.sign(&claims)?,
@@ -243,7 +243,7 @@ mod tests {
             &"s".into(),
             now() - age,
             Duration::from_secs(60),
-            &["pwd"],
+            vec!["pwd".into()],
         )
         .unwrap()
     }

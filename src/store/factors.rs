@@ -40,6 +40,9 @@ pub struct ChallengeRow {
     pub user_id: UserId,
     pub kind: SessionKind,
     pub known_device: bool,
+    /// A provider sign-in's first step: the provider, and what it reported.
+    pub provider: Option<String>,
+    pub amr: Option<String>,
 }
 
 /// Which state of the factor new recovery codes require.
@@ -62,6 +65,8 @@ pub struct NewChallenge<'a> {
     pub known_device: bool,
     pub now: Millis,
     pub expires_at: Millis,
+    pub provider: Option<&'a str>,
+    pub amr: Option<&'a str>,
 }
 
 impl Db {
@@ -308,8 +313,8 @@ impl Db {
     pub async fn insert_challenge(&self, challenge: NewChallenge<'_>) -> StoreResult<()> {
         execute!(self, pool => sqlx::query(
             "INSERT INTO mfa_challenges \
-               (token_hash, user_id, kind, known_device, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+               (token_hash, user_id, kind, known_device, created_at, expires_at, provider, amr) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(challenge.token_hash)
         .bind(challenge.user_id)
@@ -317,6 +322,8 @@ impl Db {
         .bind(challenge.known_device)
         .bind(challenge.now)
         .bind(challenge.expires_at)
+        .bind(challenge.provider)
+        .bind(challenge.amr)
         )?;
         Ok(())
     }
@@ -328,7 +335,7 @@ impl Db {
         now: Millis,
     ) -> StoreResult<Option<ChallengeRow>> {
         Ok(on_pool!(self, pool => sqlx::query_as(
-            "SELECT user_id, kind, known_device FROM mfa_challenges \
+            "SELECT user_id, kind, known_device, provider, amr FROM mfa_challenges \
              WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
         )
         .bind(token_hash)
@@ -346,7 +353,7 @@ impl Db {
         Ok(on_pool!(self, pool => sqlx::query_as(
             "UPDATE mfa_challenges SET used_at = $1 \
              WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
-             RETURNING user_id, kind, known_device",
+             RETURNING user_id, kind, known_device, provider, amr",
         )
         .bind(now)
         .bind(token_hash)

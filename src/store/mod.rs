@@ -7,6 +7,7 @@ pub mod backup;
 mod error;
 pub mod events;
 pub mod factors;
+pub mod identities;
 pub mod keys;
 pub mod links;
 pub mod passkeys;

@@ -28,6 +28,11 @@ pub struct Session {
     pub method: SignInMethod,
     /// When it last proved a factor after signing in.
     pub proved_at: Option<Millis>,
+    /// The provider a provider sign-in went through (`method` is `oidc`).
+    pub provider: Option<String>,
+    /// What that provider reported (RFC 8176 values, space-separated),
+    /// with gatehouse's own second step added when it asked one.
+    pub amr: Option<String>,
     /// The database's clock when the row was read: rules that compare times
     /// written by different instances (the grace window) use it, never a
     /// server's own clock.
@@ -35,6 +40,16 @@ pub struct Session {
 }
 
 impl Session {
+    /// The access token's `amr` (RFC 8176 §2): what the provider reported
+    /// for a provider sign-in (never `pwd` for a password gatehouse did not
+    /// check), the method's own otherwise.
+    pub fn amr(&self) -> Vec<String> {
+        match &self.amr {
+            Some(amr) => amr.split_whitespace().map(str::to_owned).collect(),
+            None => self.method.amr().iter().map(|m| (*m).to_owned()).collect(),
+        }
+    }
+
     /// Why the session was revoked, if it was (a row revoked without a
     /// reason counts as a plain revocation).
     pub fn revoke_reason(&self) -> Option<RevokeReason> {
@@ -69,6 +84,9 @@ pub struct NewSession<'a> {
     pub credential: &'a str,
     /// How the person signed in.
     pub method: SignInMethod,
+    /// For a provider sign-in: the provider and the `amr` to carry.
+    pub provider: Option<&'a str>,
+    pub amr: Option<&'a str>,
 }
 
 /// A rotation: the session moves from `expected_generation` to the next.
@@ -83,7 +101,7 @@ pub struct Rotation<'a> {
 
 const SESSION_COLUMNS: &str = "id, user_id, kind, secret, generation, rotated_at, created_at, \
      last_used_at, idle_expires_at, absolute_expires_at, user_agent, ip, revoked_at, revoked_reason, \
-     method, proved_at";
+     method, proved_at, provider, amr";
 
 impl Db {
     /// The session columns and the database's clock, for a SELECT.
@@ -101,8 +119,8 @@ impl Db {
     pub async fn insert_session(&self, s: NewSession<'_>) -> StoreResult<bool> {
         let inserted = execute!(self, pool => sqlx::query(
             "INSERT INTO sessions (id, user_id, kind, secret, generation, created_at, last_used_at, \
-               idle_expires_at, absolute_expires_at, user_agent, ip, method) \
-             SELECT $1, $2, $3, $4, 0, $5, $6, $7, $8, $9, $10, $13 \
+               idle_expires_at, absolute_expires_at, user_agent, ip, method, provider, amr) \
+             SELECT $1, $2, $3, $4, 0, $5, $6, $7, $8, $9, $10, $13, $14, $15 \
              WHERE EXISTS (SELECT 1 FROM users WHERE id = $11 AND password_hash = $12 AND disabled = FALSE)",
         )
         .bind(s.id)
@@ -118,6 +136,8 @@ impl Db {
         .bind(s.user_id)
         .bind(s.credential)
         .bind(s.method)
+        .bind(s.provider)
+        .bind(s.amr)
         )?;
         Ok(inserted == 1)
     }

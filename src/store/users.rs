@@ -17,9 +17,20 @@ pub struct User {
     pub email_verified_at: Option<Millis>,
 }
 
+/// The start of the stored hash of an account without a password (one
+/// opened through a provider): never a valid PHC string, so no password
+/// matches it, and random after the prefix, so device credentials and
+/// sessions bound to it still end when a password is set.
+pub const NO_PASSWORD_PREFIX: &str = "!none:";
+
 impl User {
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
+    }
+
+    /// Whether the account has a password to sign in with.
+    pub fn has_password(&self) -> bool {
+        !self.password_hash.starts_with(NO_PASSWORD_PREFIX)
     }
 }
 

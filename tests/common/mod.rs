@@ -16,6 +16,8 @@ use std::{
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
+pub mod oidc;
+
 pub const SECRET: &str = "test-secret-test-secret-test-secret-0123";
 pub const PASSWORD: &str = "quiet lighthouse hums over grey water";
 pub const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
@@ -58,7 +60,7 @@ impl TestApp {
         for (k, v) in vars {
             env.insert(k.to_string(), v.to_string());
         }
-        let config = Config::from_lookup(|k| env.get(k).cloned()).expect("valid test config");
+        let config = Config::from_vars(env).expect("valid test config");
         let options = leptos_options(&config);
         let app = Application::build(config, options)
             .await

@@ -27,7 +27,7 @@ use crate::{
     request::{AuthedUser, ClientInfo},
     sessions::{
         device_credential::DeviceKeys,
-        service::SessionService,
+        service::{Federated, SessionService},
         tokens::{IssuedTokens, TokenKeys},
     },
     store::{Db, User},
@@ -100,11 +100,76 @@ impl AuthService {
         let methods = self.mfa.methods(&user.id).await?;
         if !methods.is_empty() {
             return self
-                .second_step(user, SessionKind::Browser, methods, false, client)
+                .second_step(user, SessionKind::Browser, methods, false, None, client)
                 .await;
         }
         let issued = self
             .signed_in(user, SessionKind::Browser, SignInMethod::Password, client)
+            .await?;
+        Ok(SignIn::Done(user.clone(), issued))
+    }
+
+    /// Signs in `user`, who proved who they are at a provider (the
+    /// account layer decided which account that is): the account's own
+    /// second factor is still asked, unless `second_factor_done` (the
+    /// provider reported one and the administrator trusts it).
+    pub async fn sign_in_federated(
+        &self,
+        user: &User,
+        federated: Federated,
+        second_factor_done: bool,
+        client: &ClientInfo,
+    ) -> Result<SignIn, AppError> {
+        let result = self
+            .check_federated(user, &federated, second_factor_done, client)
+            .await;
+        crate::telemetry::sign_in(
+            crate::telemetry::SignInVia::Provider,
+            match &result {
+                Ok(SignIn::Done(..)) => crate::telemetry::SignInOutcome::Ok,
+                Ok(SignIn::SecondStep { .. }) => crate::telemetry::SignInOutcome::MfaRequired,
+                Err(err) if err.error == ErrorCode::AccountDisabled => {
+                    crate::telemetry::SignInOutcome::Disabled
+                }
+                Err(_) => crate::telemetry::SignInOutcome::Error,
+            },
+        );
+        result
+    }
+
+    async fn check_federated(
+        &self,
+        user: &User,
+        federated: &Federated,
+        second_factor_done: bool,
+        client: &ClientInfo,
+    ) -> Result<SignIn, AppError> {
+        if user.disabled {
+            tracing::info!(user_id = %user.id, "provider sign-in refused: account disabled");
+            return Err(ErrorCode::AccountDisabled.into());
+        }
+        let methods = self.mfa.methods(&user.id).await?;
+        if !methods.is_empty() && !second_factor_done {
+            return self
+                .second_step(
+                    user,
+                    SessionKind::Browser,
+                    methods,
+                    false,
+                    Some(federated),
+                    client,
+                )
+                .await;
+        }
+        let issued = self
+            .complete_sign_in(
+                user,
+                SessionKind::Browser,
+                SignInMethod::Provider,
+                false,
+                Some(federated),
+                client,
+            )
             .await?;
         Ok(SignIn::Done(user.clone(), issued))
     }
@@ -280,7 +345,7 @@ impl AuthService {
         let methods = self.mfa.methods(&user.id).await?;
         if !methods.is_empty() {
             return self
-                .second_step(&user, kind, methods, device_key.is_some(), client)
+                .second_step(&user, kind, methods, device_key.is_some(), None, client)
                 .await;
         }
         let issued = self
@@ -289,6 +354,7 @@ impl AuthService {
                 kind,
                 SignInMethod::Password,
                 device_key.is_some(),
+                None,
                 client,
             )
             .await?;
@@ -303,13 +369,21 @@ impl AuthService {
         kind: SessionKind,
         method: SignInMethod,
         known_device: bool,
+        federated: Option<&Federated>,
         client: &ClientInfo,
     ) -> Result<IssuedTokens, AppError> {
-        let issued = self.signed_in(user, kind, method, client).await?;
-        tracing::info!(user_id = %user.id, session_id = %issued.session_id, kind = kind.as_str(), method = method.as_str(), "signed in");
+        let issued = self
+            .signed_in_with(user, kind, method, federated, client)
+            .await?;
+        let provider = federated.map(|f| f.provider.as_str());
+        tracing::info!(user_id = %user.id, session_id = %issued.session_id, kind = kind.as_str(), method = method.as_str(), provider, "signed in");
         self.links
             .alert_sign_in_later(user, &issued.session_id, client, known_device);
-        let detail = format!("Signed in ({}, {})", kind.as_str(), method.title());
+        let how = match provider {
+            Some(name) => self.config.provider_label(name),
+            None => method.title().to_owned(),
+        };
+        let detail = format!("Signed in ({}, {how})", kind.as_str());
         self.sessions
             .record_event(&user.id, EventKind::SignIn, client, &detail)
             .await;
@@ -325,7 +399,21 @@ impl AuthService {
         method: SignInMethod,
         client: &ClientInfo,
     ) -> Result<IssuedTokens, AppError> {
-        let mut issued = self.sessions.start(user, kind, method, client).await?;
+        self.signed_in_with(user, kind, method, None, client).await
+    }
+
+    async fn signed_in_with(
+        &self,
+        user: &User,
+        kind: SessionKind,
+        method: SignInMethod,
+        federated: Option<&Federated>,
+        client: &ClientInfo,
+    ) -> Result<IssuedTokens, AppError> {
+        let mut issued = self
+            .sessions
+            .start_with(user, kind, method, federated, client)
+            .await?;
         issued.device = Some(self.devices.device_token(&user.id, &user.password_hash));
         Ok(issued)
     }

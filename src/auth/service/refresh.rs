@@ -148,6 +148,7 @@ impl AuthService {
             self.accept_predecessor(session, generation).await?
         };
 
+        let amr = current.amr();
         Ok(IssuedTokens {
             user_id: current.user_id.clone(),
             access: self.keys.issue_access(
@@ -155,7 +156,7 @@ impl AuthService {
                 &current.id,
                 secs(now),
                 self.config.lifetimes.access,
-                current.method.amr(),
+                amr,
             )?,
             refresh: self
                 .keys

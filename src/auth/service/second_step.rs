@@ -8,7 +8,7 @@ use crate::{
     auth::throttle::{self, ThrottleKeys},
     error::{AppError, ErrorCode},
     request::ClientInfo,
-    sessions::tokens::IssuedTokens,
+    sessions::{service::Federated, tokens::IssuedTokens},
     store::User,
     vocab::{EventKind, SessionKind, SignInMethod},
 };
@@ -46,16 +46,28 @@ impl AuthService {
         kind: SessionKind,
         methods: Vec<&'static str>,
         known_device: bool,
+        federated: Option<&Federated>,
         client: &ClientInfo,
     ) -> Result<SignIn, AppError> {
-        let token = self.mfa.open_step(&user.id, kind, known_device).await?;
-        tracing::info!(user_id = %user.id, kind = kind.as_str(), "password accepted; second factor required");
-        self.sessions.record_event_later(
-            &user.id,
-            EventKind::SecondStepStarted,
-            client,
-            "Password accepted",
-        );
+        let token = self
+            .mfa
+            .open_step(&user.id, kind, known_device, federated)
+            .await?;
+        tracing::info!(user_id = %user.id, kind = kind.as_str(), "first factor accepted; second factor required");
+        match federated {
+            Some(f) => {
+                let detail = format!("Signed in at {}", self.config.provider_label(&f.provider));
+                self.sessions
+                    .record_event(&user.id, EventKind::SecondStepStarted, client, &detail)
+                    .await;
+            }
+            None => self.sessions.record_event_later(
+                &user.id,
+                EventKind::SecondStepStarted,
+                client,
+                "Password accepted",
+            ),
+        }
         Ok(SignIn::SecondStep { token, methods })
     }
 
@@ -91,8 +103,38 @@ impl AuthService {
         // The code is spent; now the step. Of two requests racing with two
         // good codes, one opens the session and the other is refused.
         self.mfa.finish_step(token).await?;
+        // After a provider's first step the session is a provider sign-in,
+        // its `amr` what the provider reported and the code gatehouse
+        // checked — never `pwd` for a password it did not see.
+        let federated = step.provider.map(|provider| {
+            let mut amr: Vec<String> = step
+                .amr
+                .as_deref()
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect();
+            for added in ["otp", "mfa"] {
+                if !amr.iter().any(|m| m == added) {
+                    amr.push(added.to_owned());
+                }
+            }
+            Federated { provider, amr }
+        });
+        let method = if federated.is_some() {
+            SignInMethod::Provider
+        } else {
+            method
+        };
         let issued = self
-            .complete_sign_in(&user, kind, method, step.known_device, client)
+            .complete_sign_in(
+                &user,
+                kind,
+                method,
+                step.known_device,
+                federated.as_ref(),
+                client,
+            )
             .await?;
         Ok((user, issued))
     }
@@ -175,6 +217,7 @@ impl AuthService {
                 SessionKind::Browser,
                 SignInMethod::Passkey,
                 known_device,
+                None,
                 client,
             )
             .await?;

@@ -136,6 +136,7 @@ fn UserRow(user: AdminUser, here: Memo<String>) -> impl IntoView {
                 {(user.role == Role::Admin).then(|| view! { <span class="badge">"admin"</span> })}
                 {user.disabled.then(|| view! { <span class="badge muted">"disabled"</span> })}
                 {user.second_factor.then(|| view! { <span class="badge muted">"two-step"</span> })}
+                {user.providers.iter().map(|p| view! { <span class="badge muted" data-provider=p.clone()>{format!("via {p}")}</span> }).collect_view()}
             </div>
             <p class="aside">
                 <a href=sessions_href>{format!("{} active session(s)", user.sessions)}</a>
