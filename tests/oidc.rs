@@ -73,8 +73,9 @@ async fn a_first_sign_in_opens_a_verified_account_without_a_password() {
     assert_eq!(me["email"], address.as_str());
     assert_eq!(me["email_verified"], true);
     assert_eq!(me["has_password"], false);
-    // The access token carries what the provider reported, nothing more.
-    assert_eq!(claims(&browser)["amr"], serde_json::json!(["pwd", "otp"]));
+    // The access token carries what the provider reported, but no `pwd`:
+    // gatehouse checked no password.
+    assert_eq!(claims(&browser)["amr"], serde_json::json!(["otp"]));
     let sessions = browser.post_form("/api/list_sessions", &[]).await.json();
     assert_eq!(sessions[0]["method"], "oidc:alpha");
     assert_eq!(sessions[0]["method_title"], "ALPHA ID");
@@ -130,18 +131,27 @@ async fn an_account_that_proved_its_address_is_linked_only_after_its_own_sign_in
         "nothing linked"
     );
 
-    // The owner signs in with the password; the form goes back to the
-    // provider, and that round trip links it.
+    // The owner signs in with the password (a form without JavaScript
+    // here: it lands on the security page, whose "Link" is a plain link
+    // back to the provider; hydrated, the page goes there by itself).
     let page = browser.get("/login?link=alpha").await;
     assert!(page.body.contains("already exists"), "{}", page.body);
-    assert!(
-        page.body.contains("/auth/oidc/alpha/start"),
-        "the form comes back to the provider"
-    );
+    assert!(page.body.contains("/security?link=alpha"), "{}", page.body);
     let signed = browser
-        .post_form("/api/login", &[("email", &address), ("password", PASSWORD)])
+        .post_html_form(
+            "/api/login",
+            &[
+                ("email", &address),
+                ("password", PASSWORD),
+                ("next", "/security?link=alpha"),
+            ],
+            "/login?link=alpha",
+        )
         .await;
-    assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
+    assert_eq!(location(&signed), "/security?link=alpha");
+    let security = browser.get("/security?link=alpha").await;
+    assert!(security.body.contains("One more step"), "{}", security.body);
+    assert!(security.body.contains("Link ALPHA ID"), "{}", security.body);
     let authorize = start(&browser, "/auth/oidc/alpha/start").await;
     // The provider remembers the person: no form this time.
     let back = side.authorize(&authorize, &browser.base, None).await;
@@ -169,6 +179,16 @@ async fn linking_needs_a_recent_sign_in_and_a_verified_address() {
     assert_eq!(location(&res), "/security?error=reauth_required");
 
     let fresh = app.signed_in(&address, common::CHROME).await;
+    // Another site cannot start a link (a GET carries Lax cookies).
+    let res = fresh
+        .send(
+            fresh
+                .request(reqwest::Method::GET, "/auth/oidc/alpha/start")
+                .header("sec-fetch-site", "cross-site"),
+        )
+        .await;
+    assert_eq!(location(&res), "/security?error=cross_site");
+
     let side = ProviderSide::new();
     let authorize = start(&fresh, "/auth/oidc/alpha/start").await;
     let unverified = Person::unverified("linker-sub", &address);
@@ -537,7 +557,7 @@ async fn the_accounts_second_factor_is_still_asked_unless_trusted() {
         if trusted {
             // The provider did a second factor and the administrator trusts it.
             assert_eq!(location(&res), "/");
-            assert_eq!(claims(&next)["amr"], serde_json::json!(["pwd", "mfa"]));
+            assert_eq!(claims(&next)["amr"], serde_json::json!(["mfa"]));
             continue;
         }
         assert_eq!(location(&res), "/login/code");
@@ -547,8 +567,8 @@ async fn the_accounts_second_factor_is_still_asked_unless_trusted() {
         assert_eq!(res.status, StatusCode::OK, "{}", res.body);
         assert_eq!(
             claims(&next)["amr"],
-            serde_json::json!(["pwd", "mfa", "otp"]),
-            "the provider's methods and the code gatehouse checked; no pwd of gatehouse's own"
+            serde_json::json!(["otp", "mfa"]),
+            "the code gatehouse checked; neither the provider's pwd nor its untrusted mfa"
         );
         let sessions = next.post_form("/api/list_sessions", &[]).await.json();
         let current = sessions
@@ -718,4 +738,97 @@ async fn a_take_back_or_sign_up_that_fails_half_way_changes_nothing() {
     let res = round_trip(&owner, &ProviderSide::new(), "alpha", Some(&person)).await;
     assert_eq!(location(&res), "/");
     assert_eq!(whoami(&owner).await["email_verified"], true);
+}
+
+#[tokio::test]
+async fn an_account_without_a_password_has_no_side_door_around_a_recent_sign_in() {
+    let (_provider, app) = one_provider(&[]).await;
+    let address = email("nopassword");
+    let browser = app.browser();
+    let res = round_trip(
+        &browser,
+        &ProviderSide::new(),
+        "alpha",
+        Some(&Person::verified("nopw-sub", &address)),
+    )
+    .await;
+    assert_eq!(location(&res), "/");
+    app.an_hour_later().await;
+    // No password to check, and the sign-in is old: every sensitive
+    // change asks for a recent sign-in, whatever "password" is sent.
+    for password in ["", "anything"] {
+        let res = browser
+            .post_form(
+                "/api/change_password",
+                &[("current_password", password), ("new_password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(res.code(), "reauth_required", "{}", res.body);
+        let res = browser
+            .post_form(
+                "/api/change_email",
+                &[("new_email", &email("elsewhere")), ("password", password)],
+            )
+            .await;
+        assert_eq!(res.code(), "reauth_required", "{}", res.body);
+        let res = browser
+            .post_form("/api/delete_account", &[("password", password)])
+            .await;
+        assert_eq!(res.code(), "reauth_required", "{}", res.body);
+    }
+    assert_eq!(whoami(&browser).await["has_password"], false);
+    assert_eq!(users_with(&app, &address).await, 1);
+}
+
+#[tokio::test]
+async fn no_provider_is_linked_to_an_unproved_account_or_outlives_this_wasnt_me() {
+    let (_provider, app) = one_provider(&[]).await;
+    // Someone opens an account with another person's address and tries to
+    // link their own provider account to it before the owner shows up.
+    let address = email("prehijack");
+    let planter = app.signed_up(&address).await;
+    let side = ProviderSide::new();
+    let authorize = start(&planter, "/auth/oidc/alpha/start").await;
+    let planters_own = Person::verified("planter-sub", &email("planter"));
+    let back = side
+        .authorize(&authorize, &planter.base, Some(&planters_own))
+        .await;
+    let res = planter.get(&back).await;
+    assert_eq!(location(&res), "/security?error=email_unverified");
+    assert_eq!(identities(&planter).await, serde_json::json!([]));
+
+    // An intruder with the password of a proved account links their own
+    // provider; the owner's "this wasn't me" removes it with the session.
+    let owner_address = email("owner-notme");
+    let _owner = app.verified_up(&owner_address).await;
+    let intruder = app.signed_in(&owner_address, common::FIREFOX).await;
+    let authorize = start(&intruder, "/auth/oidc/alpha/start").await;
+    let intruders_own = Person::verified("intruder-sub", &email("intruder"));
+    let back = ProviderSide::new()
+        .authorize(&authorize, &intruder.base, Some(&intruders_own))
+        .await;
+    assert_eq!(location(&intruder.get(&back).await), "/security?linked=1");
+    assert_eq!(identities(&intruder).await[0]["provider"], "alpha");
+    let alert = app
+        .wait_for_mail(&owner_address, "New sign-in to your account", 1)
+        .await;
+    let token = common::link_token(&alert, "/not-me");
+    let ended = app
+        .browser()
+        .post_form("/api/not_me", &[("token", &token)])
+        .await;
+    assert_eq!(ended.status, StatusCode::OK, "{}", ended.body);
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM identities WHERE subject = $1",
+            "intruder-sub"
+        )
+        .await,
+        0,
+        "the intruder's provider is unlinked"
+    );
+    // Their provider account now opens (at most) an account of its own.
+    let later = app.browser();
+    round_trip(&later, &ProviderSide::new(), "alpha", Some(&intruders_own)).await;
+    assert_ne!(whoami(&later).await["email"], owner_address.as_str());
 }

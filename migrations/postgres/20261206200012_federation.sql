@@ -9,6 +9,9 @@ CREATE TABLE identities (
     user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     -- The address the provider gave when the identity was last used.
     email        TEXT,
+    -- The session that linked it (none when it opened the account):
+    -- "this wasn't me" removes what the sessions it ends linked.
+    linked_by_session TEXT,
     linked_at    BIGINT NOT NULL,
     last_used_at BIGINT,
     PRIMARY KEY (issuer, subject)

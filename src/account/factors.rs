@@ -24,17 +24,19 @@ use crate::{
 /// The factors a command removed.
 #[derive(Debug, Default)]
 pub struct RemovedFactors {
-    totp: bool,
-    passkeys: Vec<String>,
+    pub(super) totp: bool,
+    pub(super) passkeys: Vec<String>,
+    /// Sign-in providers unlinked (by name).
+    pub(super) providers: Vec<String>,
 }
 
 impl RemovedFactors {
     pub fn is_empty(&self) -> bool {
-        !self.totp && self.passkeys.is_empty()
+        !self.totp && self.passkeys.is_empty() && self.providers.is_empty()
     }
 
     pub fn len(&self) -> usize {
-        usize::from(self.totp) + self.passkeys.len()
+        usize::from(self.totp) + self.passkeys.len() + self.providers.len()
     }
 
     /// Each removed factor as a person would name it.
@@ -45,6 +47,11 @@ impl RemovedFactors {
                 self.passkeys
                     .iter()
                     .map(|name| format!("the passkey “{name}”")),
+            )
+            .chain(
+                self.providers
+                    .iter()
+                    .map(|name| format!("the sign-in provider “{name}”")),
             )
             .collect()
     }
@@ -61,7 +68,8 @@ impl RemovedFactors {
 
 impl AccountService {
     /// Removes, inside the command's transaction, every factor added while
-    /// the address was unproved or by one of `sessions`.
+    /// the address was unproved or by one of `sessions`, and the sign-in
+    /// providers those sessions linked.
     pub(super) async fn remove_planted_factors(
         &self,
         tx: &Db,
@@ -71,6 +79,9 @@ impl AccountService {
         Ok(RemovedFactors {
             totp: tx.remove_planted_totp(user_id, sessions).await?,
             passkeys: tx.remove_planted_passkeys(user_id, sessions).await?,
+            providers: tx
+                .remove_planted_identities(user_id, sessions, false)
+                .await?,
         })
     }
 
@@ -219,10 +230,7 @@ impl AccountService {
         password: Password,
         client: &ClientInfo,
     ) -> Result<(), AppError> {
-        self.auth
-            .verify_password_of(&me.user_id, password, client)
-            .await?;
-        self.sessions.mark_proved(&me.session_id).await?;
+        self.auth.confirm_owner(me, password, client).await?;
         let now = now_ms();
         let tx = self.db.begin().await?;
         if !tx.delete_totp(&me.user_id).await? {

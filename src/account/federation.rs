@@ -40,11 +40,20 @@ fn no_password() -> String {
     format!("{NO_PASSWORD_PREFIX}{}", crate::crypto::random_id(16))
 }
 
-/// Whether the provider reported a second factor (RFC 8176: `mfa`, or a
-/// hardware key, a one-time code or a biometric next to another method).
-fn reports_second_factor(amr: &[String]) -> bool {
-    let has = |m: &str| amr.iter().any(|a| a == m);
-    has("mfa") || (amr.len() > 1 && (has("hwk") || has("otp") || has("sms") || has("fpt")))
+/// The `amr` a provider sign-in's tokens carry (RFC 8176): what the
+/// provider reported, but never `pwd` (gatehouse checked no password), and
+/// `mfa` only from a provider the administrator trusts for it
+/// (`GATEHOUSE_OIDC_<NAME>_TRUST_MFA`): a resource server asking for `mfa`
+/// must not get it on an untrusted provider's word.
+fn carried_amr(reported: &[String], trust_mfa: bool) -> Vec<String> {
+    let mut amr: Vec<String> = Vec::new();
+    for method in reported {
+        let dropped = method == "pwd" || (method == "mfa" && !trust_mfa);
+        if !dropped && !amr.contains(method) {
+            amr.push(method.clone());
+        }
+    }
+    amr
 }
 
 impl AccountService {
@@ -59,11 +68,15 @@ impl AccountService {
         trust_mfa: bool,
         client: &ClientInfo,
     ) -> Result<ProviderSignIn, AppError> {
+        let amr = carried_amr(&login.amr, trust_mfa);
+        // A second factor at the provider stands in for the account's own
+        // only when the provider is trusted for it and says `mfa`.
+        let second_factor_done = trust_mfa && amr.iter().any(|m| m == "mfa");
         let federated = Federated {
             provider: login.provider.clone(),
-            amr: login.amr.clone(),
+            amr,
+            authenticated_at: login.auth_time,
         };
-        let second_factor_done = trust_mfa && reports_second_factor(&login.amr);
         if let Some(identity) = self.db.identity(&login.issuer, &login.subject).await? {
             let user = self.account(&identity.user_id).await?;
             self.db
@@ -118,7 +131,7 @@ impl AccountService {
         tx.mark_email_verified(&user.id, email, now).await?;
         user.email_verified_at = Some(now);
         if !tx
-            .insert_identity(&identity_row(login, &user.id, now))
+            .insert_identity(&identity_row(login, &user.id, None, now))
             .await?
         {
             return Err(ErrorCode::OidcState.into());
@@ -149,14 +162,12 @@ impl AccountService {
         let now = now_ms();
         let hash = no_password();
         let tx = self.db.begin().await?;
-        // Still unproved, still this address: decided inside the
-        // transaction, so a verification racing this one is not undone.
-        let current = tx.user_by_id(&user.id).await?.ok_or(ErrorCode::OidcState)?;
-        if current.email != user.email || current.email_verified_at.is_some() {
+        // Still unproved, still this address, in one conditional statement:
+        // a verification or a password change racing this one is neither
+        // undone nor lets its password survive.
+        if !tx.claim_unproved(&user.id, &user.email, &hash, now).await? {
             return Err(ErrorCode::OidcState.into());
         }
-        tx.set_password_hash(&user.id, &hash).await?;
-        tx.mark_email_verified(&user.id, &user.email, now).await?;
         void_links(
             &tx,
             &user.id,
@@ -169,9 +180,12 @@ impl AccountService {
         )
         .await?;
         let ended = end_sessions(&tx, &user.id, None, RevokeReason::PasswordChanged).await?;
-        let removed = self.remove_planted_factors(&tx, &user.id, &[]).await?;
+        let mut removed = self.remove_planted_factors(&tx, &user.id, &[]).await?;
+        // Linking needs a proved address, so none should be here; any that
+        // is was planted.
+        removed.providers = tx.remove_planted_identities(&user.id, &[], true).await?;
         if !tx
-            .insert_identity(&identity_row(login, &user.id, now))
+            .insert_identity(&identity_row(login, &user.id, None, now))
             .await?
         {
             return Err(ErrorCode::OidcState.into());
@@ -214,6 +228,16 @@ impl AccountService {
             .filter(|s| s.revoke_reason().is_none() && s.absolute_expires_at > now_ms())
             .ok_or(ErrorCode::Unauthenticated)?;
         let user = self.account(&session.user_id).await?;
+        // Like a second factor, a provider may be linked only to an account
+        // whose address is proved: one linked by whoever opened an account
+        // with someone else's address would outlive the owner's reset
+        // ("Pre-hijacked accounts", §IV; OWASP ASVS 4.0 V2.5.7).
+        if user.email_verified_at.is_none() {
+            return Err(AppError::new(
+                ErrorCode::EmailUnverified,
+                "Confirm your email address first (we sent a link to it); then link a provider.",
+            ));
+        }
         verified_email(login)?;
         if let Some(existing) = self.db.identity(&login.issuer, &login.subject).await? {
             if existing.user_id == user.id {
@@ -227,7 +251,7 @@ impl AccountService {
         let now = now_ms();
         let tx = self.db.begin().await?;
         if !tx
-            .insert_identity(&identity_row(login, &user.id, now))
+            .insert_identity(&identity_row(login, &user.id, Some(session_id), now))
             .await?
         {
             return Err(AppError::new(
@@ -260,7 +284,7 @@ impl AccountService {
             .sessions
             .find(session_id)
             .await?
-            .filter(|s| s.revoke_reason().is_none())
+            .filter(|s| s.revoke_reason().is_none() && s.absolute_expires_at > now_ms())
             .ok_or(ErrorCode::Unauthenticated)?;
         let linked = self.db.identity(&login.issuer, &login.subject).await?;
         if linked.is_none_or(|identity| identity.user_id != session.user_id) {
@@ -355,13 +379,19 @@ fn verified_email(login: &ProviderLogin) -> Result<String, AppError> {
     }
 }
 
-fn identity_row(login: &ProviderLogin, user_id: &UserId, now: crate::clock::Millis) -> IdentityRow {
+fn identity_row(
+    login: &ProviderLogin,
+    user_id: &UserId,
+    linked_by: Option<&SessionId>,
+    now: crate::clock::Millis,
+) -> IdentityRow {
     IdentityRow {
         issuer: login.issuer.clone(),
         subject: login.subject.clone(),
         provider: login.provider.clone(),
         user_id: user_id.clone(),
         email: login.email.clone().filter(|_| login.email_verified),
+        linked_by_session: linked_by.cloned(),
         linked_at: now,
         last_used_at: Some(now),
     }

@@ -72,26 +72,26 @@ impl AccountService {
         new: Password,
         client: &ClientInfo,
     ) -> Result<crate::sessions::tokens::IssuedTokens, AppError> {
-        let user = self.account(&me.user_id).await?;
+        let user = self.auth.confirm_owner(me, current, client).await?;
+        // An account without a password sets its first one with no current
+        // password to give (a recent sign-in instead).
         let setting = !user.has_password();
-        let user = if setting {
-            // An account opened through a provider sets its first password
-            // after a recent sign-in: there is no current one to check.
-            self.sessions.require_recent_proof(me).await?;
-            user
-        } else {
-            let user = self
-                .auth
-                .verify_password_of(&me.user_id, current, client)
-                .await?;
-            self.sessions.mark_proved(&me.session_id).await?;
-            user
-        };
         self.auth.check_new_password(&new, &user.email).await?;
         let hash = self.auth.hash_password(&new).await?;
         let now = now_ms();
         let tx = self.db.begin().await?;
-        tx.set_password_hash(&user.id, &hash).await?;
+        // The password checked (or its absence) must still be the stored
+        // one: a change, reset or take-back racing this one is refused,
+        // never overwritten.
+        if !tx
+            .replace_password_hash(&user.id, &user.password_hash, &hash)
+            .await?
+        {
+            return Err(AppError::new(
+                ErrorCode::InvalidInput,
+                "The password changed meanwhile (another tab?). Reload the page and try again.",
+            ));
+        }
         // A reset link mailed before the change must not undo it, nor an
         // address change started with the old password go through.
         void_links(
@@ -127,16 +127,7 @@ impl AccountService {
         password: Password,
         client: &ClientInfo,
     ) -> Result<(), AppError> {
-        let user = self.account(&me.user_id).await?;
-        let user = if user.has_password() {
-            self.auth
-                .verify_password_of(&me.user_id, password, client)
-                .await?
-        } else {
-            // No password to check: a recent sign-in (at the provider) it is.
-            self.sessions.require_recent_proof(me).await?;
-            user
-        };
+        let user = self.auth.confirm_owner(me, password, client).await?;
         let now = now_ms();
         let tx = self.db.begin().await?;
         let ended = end_sessions(&tx, &user.id, None, RevokeReason::AccountDeleted).await?;

@@ -91,6 +91,8 @@ pub struct ProviderLogin {
     pub email_verified: bool,
     /// RFC 8176 values the provider reported.
     pub amr: Vec<String>,
+    /// When the person last logged in at the provider (`auth_time`).
+    pub auth_time: Option<Millis>,
     pub purpose: Purpose,
     pub next: Option<String>,
     /// The session that started a link or re-authentication.
@@ -325,6 +327,7 @@ pub async fn finish(
                     .collect()
             })
             .unwrap_or_default(),
+        auth_time: claims.auth_time().map(|t| t.timestamp_millis()),
         purpose,
         next: flow.next,
         session_id: flow.session_id,

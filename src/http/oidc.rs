@@ -63,6 +63,18 @@ async fn start(
                 Some("reauth") => Purpose::Reauth,
                 _ => Purpose::Link,
             };
+            // Linking and re-authenticating change what the signed-in
+            // account accepts: another site must not start them (a GET
+            // carries Lax cookies). Browsers say where a navigation came
+            // from (Fetch Metadata, OWASP CSRF Prevention Cheat Sheet).
+            let from_elsewhere = parts
+                .headers
+                .get("sec-fetch-site")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|site| site != "same-origin" && site != "none");
+            if from_elsewhere {
+                return refused_to(true, ErrorCode::CrossSite);
+            }
             // Linking another way in is a sensitive change (OWASP ASVS 4.0
             // V3.7.1); re-authenticating is how one gets that proof.
             if purpose == Purpose::Link {

@@ -17,22 +17,31 @@ pub fn LoginPage() -> impl IntoView {
         .get("link")
         .filter(|name| !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric()));
     let buttons = super::providers::buttons_resource();
+    // Hydrated, the page goes straight back to the provider after signing
+    // in. A form posted without JavaScript lands on the security page
+    // instead, whose "Link" button is a plain link: a form's redirect to
+    // another origin would break the CSP's `form-action 'self'`.
+    let link_now = link
+        .as_ref()
+        .map(|name| super::providers::start_url(name, Some(&next), None));
     let next = match &link {
-        Some(name) => super::providers::start_url(name, Some(&next), None),
+        Some(name) => format!("/security?link={name}"),
         None => next,
     };
+    let next_for_passkey = link_now.clone().unwrap_or_else(|| next.clone());
+    let link_now = StoredValue::new(link_now);
     let message = RwSignal::new(query_error().or_else(|| {
         link.as_ref().map(|_| {
             "An account with this email address already exists. Sign in to it (with your password, a passkey or a code): the provider is then linked to it, and you can use either next time.".to_owned()
         })
     }));
     let pending = RwSignal::new(false);
-    let next_for_passkey = next.clone();
     let next_for_providers = next.clone();
 
     let on_submit = in_place(move |form| async move {
         let call = crate::auth::server_fns::login(form.get("email"), form.get("password"), None);
-        super::sign_in_two_step(call, &form.get("next"), pending, message).await
+        let next = link_now.get_value().unwrap_or_else(|| form.get("next"));
+        super::sign_in_two_step(call, &next, pending, message).await
     });
 
     view! {

@@ -88,12 +88,18 @@ pub fn ProviderButtons(buttons: ButtonsResource, next: String) -> impl IntoView 
 /// "confirm it's me" links), and links for the others.
 #[component]
 pub fn ProvidersSection(buttons: ButtonsResource, identities: IdentitiesResource) -> impl IntoView {
-    let message = RwSignal::new(
-        leptos_router::hooks::use_query_map()
-            .read_untracked()
-            .get("linked")
-            .map(|_| "Provider linked. You can now sign in with it.".to_owned()),
-    );
+    let query = leptos_router::hooks::use_query_map().read_untracked();
+    let message = RwSignal::new(if query.get("linked").is_some() {
+        Some("Provider linked. You can now sign in with it.".to_owned())
+    } else if query.get("link").is_some() {
+        // After "sign in first" (`/login?link=<name>`) without JavaScript.
+        Some(
+            "Signed in. One more step: press “Link” below to link the provider to this account."
+                .to_owned(),
+        )
+    } else {
+        None
+    });
     let on_unlink = in_place(move |form| async move {
         let provider = form.get("provider");
         match with_refresh(|| oidc_unlink(provider.clone())).await {

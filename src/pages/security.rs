@@ -26,9 +26,7 @@ pub fn SecurityPage() -> impl IntoView {
     let buttons = super::providers::buttons_resource();
     let identities = super::providers::identities_resource();
     // The layout's signed-in person (`app::UserResource`), by its type.
-    let user = expect_context::<
-        Resource<Result<Option<crate::auth::CurrentUser>, crate::error::AppError>>,
-    >();
+    let user = expect_context::<UserResource>();
 
     let on_change_password = in_place(move |form| async move {
         let call = || {
@@ -108,8 +106,7 @@ pub fn SecurityPage() -> impl IntoView {
                 <input type="hidden" name="next" value="/security?sent=1" />
                 <label for="new_email">"New email address"</label>
                 <input id="new_email" name="new_email" type="email" autocomplete="email" required />
-                <label for="email_password">"Current password"</label>
-                <input id="email_password" name="password" type="password" autocomplete="current-password" required />
+                <CurrentPassword user id="email_password" label="Current password" />
                 <button type="submit">"Change email address"</button>
             </form>
             <super::second_factor::TwoStepSection status=two_step />
@@ -140,8 +137,7 @@ pub fn SecurityPage() -> impl IntoView {
                         <noscript>
                             <form method="post" action="/api/delete_account">
                                 <input type="hidden" name="next" value="/login" />
-                                <label for="delete_password_nojs">"Password"</label>
-                                <input id="delete_password_nojs" name="password" type="password" autocomplete="current-password" required />
+                                <CurrentPassword user id="delete_password_nojs" label="Password" />
                                 <button type="submit" class="danger">"Delete my account for good"</button>
                             </form>
                         </noscript>
@@ -150,14 +146,43 @@ pub fn SecurityPage() -> impl IntoView {
             >
                 <form class="confirm" method="post" action="/api/delete_account" on:submit=on_delete>
                     <input type="hidden" name="next" value="/login" />
-                    <p>"This cannot be undone. Enter your password to confirm."</p>
-                    <label for="delete_password">"Password"</label>
-                    <input id="delete_password" name="password" type="password" autocomplete="current-password" required />
+                    <p>"This cannot be undone."</p>
+                    <CurrentPassword user id="delete_password" label="Password" />
                     <button type="submit" class="danger">"Delete my account for good"</button>
                     <button type="button" class="link-button" on:click=move |_| confirm_delete.set(false)>"Cancel"</button>
                 </form>
             </Show>
         </Card>
+    }
+}
+
+/// The signed-in person, as the layout loaded it (`app::UserResource`).
+type UserResource = Resource<Result<Option<crate::auth::CurrentUser>, crate::error::AppError>>;
+
+/// The current password a sensitive change asks for; an account without
+/// one (opened through a provider) confirms with a recent sign-in instead,
+/// so the field is left out rather than required and impossible to fill.
+#[component]
+fn CurrentPassword(user: UserResource, id: &'static str, label: &'static str) -> impl IntoView {
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let has_password = user.await.ok().flatten().is_none_or(|u| u.has_password);
+                if has_password {
+                    view! {
+                        <label for=id>{label}</label>
+                        <input id=id name="password" type="password" autocomplete="current-password" required />
+                    }
+                    .into_any()
+                } else {
+                    view! {
+                        <p class="hint">"You have no password: a recent sign-in confirms it's you."</p>
+                        <input type="hidden" name="password" value="" />
+                    }
+                    .into_any()
+                }
+            })}
+        </Transition>
     }
 }
 

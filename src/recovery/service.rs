@@ -175,11 +175,7 @@ impl RecoveryService {
         client: &ClientInfo,
     ) -> Result<(), AppError> {
         let new = normalize_email(new_email)?;
-        let user = self
-            .auth
-            .verify_password_of(&me.user_id, password, client)
-            .await?;
-        self.sessions.mark_proved(&me.session_id).await?;
+        let user = self.auth.confirm_owner(me, password, client).await?;
         if new == user.email {
             return Err(AppError::invalid_input("That is already your address."));
         }

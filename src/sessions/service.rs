@@ -32,6 +32,11 @@ const DAY_MS: Millis = 24 * 3_600_000;
 pub struct Federated {
     pub provider: String,
     pub amr: Vec<String>,
+    /// When the person last proved a factor: the provider's `auth_time`
+    /// (a single sign-on may reuse a login of days ago), or now when
+    /// gatehouse itself just checked a code. Unknown counts as long ago,
+    /// so sensitive actions ask for a fresh login first.
+    pub authenticated_at: Option<Millis>,
 }
 
 #[derive(Clone)]
@@ -143,6 +148,7 @@ impl SessionService {
                 method,
                 provider: federated.map(|f| f.provider.as_str()),
                 amr: amr_text.as_deref(),
+                proved_at: federated.map(|f| f.authenticated_at.unwrap_or(0).min(now)),
             })
             .await?;
         if !opened {

@@ -17,6 +17,8 @@ pub struct IdentityRow {
     pub provider: String,
     pub user_id: UserId,
     pub email: Option<String>,
+    /// The session that linked it, if it was linked to an existing account.
+    pub linked_by_session: Option<SessionId>,
     pub linked_at: Millis,
     pub last_used_at: Option<Millis>,
 }
@@ -58,7 +60,8 @@ impl std::fmt::Debug for FlowRow {
     }
 }
 
-const COLUMNS: &str = "issuer, subject, provider, user_id, email, linked_at, last_used_at";
+const COLUMNS: &str =
+    "issuer, subject, provider, user_id, email, linked_by_session, linked_at, last_used_at";
 
 impl Db {
     /// The identity (`issuer`, `subject`), if it is linked to an account.
@@ -102,14 +105,16 @@ impl Db {
     /// or the account has one at this provider.
     pub async fn insert_identity(&self, row: &IdentityRow) -> StoreResult<bool> {
         let done = execute!(self, pool => sqlx::query(
-            "INSERT INTO identities (issuer, subject, provider, user_id, email, linked_at, last_used_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            "INSERT INTO identities \
+               (issuer, subject, provider, user_id, email, linked_by_session, linked_at, last_used_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
         )
         .bind(&row.issuer)
         .bind(&row.subject)
         .bind(&row.provider)
         .bind(&row.user_id)
         .bind(&row.email)
+        .bind(&row.linked_by_session)
         .bind(row.linked_at)
         .bind(row.last_used_at)
         )?;
@@ -145,6 +150,26 @@ impl Db {
         .bind(provider)
         )?;
         Ok(done == 1)
+    }
+
+    /// Unlinks the account's identities linked by one of `sessions` (all
+    /// of them with `everything`); the providers' names.
+    pub async fn remove_planted_identities(
+        &self,
+        user_id: &UserId,
+        sessions: &[SessionId],
+        everything: bool,
+    ) -> StoreResult<Vec<String>> {
+        let sql = format!(
+            "DELETE FROM identities WHERE user_id = $1 \
+               AND ($2 OR linked_by_session IN ({})) RETURNING provider",
+            super::placeholders(3, sessions.len())
+        );
+        Ok(on_pool!(self, pool => sessions
+            .iter()
+            .fold(sqlx::query_scalar(&sql).bind(user_id).bind(everything), |q, s| q.bind(s))
+            .fetch_all(pool)
+            .await)?)
     }
 
     pub async fn insert_flow(&self, f: NewFlow<'_>) -> StoreResult<()> {

@@ -87,6 +87,9 @@ pub struct NewSession<'a> {
     /// For a provider sign-in: the provider and the `amr` to carry.
     pub provider: Option<&'a str>,
     pub amr: Option<&'a str>,
+    /// When the person last proved a factor, if before `now` (a provider
+    /// sign-in whose login at the provider is older).
+    pub proved_at: Option<Millis>,
 }
 
 /// A rotation: the session moves from `expected_generation` to the next.
@@ -119,8 +122,8 @@ impl Db {
     pub async fn insert_session(&self, s: NewSession<'_>) -> StoreResult<bool> {
         let inserted = execute!(self, pool => sqlx::query(
             "INSERT INTO sessions (id, user_id, kind, secret, generation, created_at, last_used_at, \
-               idle_expires_at, absolute_expires_at, user_agent, ip, method, provider, amr) \
-             SELECT $1, $2, $3, $4, 0, $5, $6, $7, $8, $9, $10, $13, $14, $15 \
+               idle_expires_at, absolute_expires_at, user_agent, ip, method, provider, amr, proved_at) \
+             SELECT $1, $2, $3, $4, 0, $5, $6, $7, $8, $9, $10, $13, $14, $15, $16 \
              WHERE EXISTS (SELECT 1 FROM users WHERE id = $11 AND password_hash = $12 AND disabled = FALSE)",
         )
         .bind(s.id)
@@ -138,6 +141,7 @@ impl Db {
         .bind(s.method)
         .bind(s.provider)
         .bind(s.amr)
+        .bind(s.proved_at)
         )?;
         Ok(inserted == 1)
     }

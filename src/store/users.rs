@@ -114,6 +114,47 @@ impl Db {
         Ok(())
     }
 
+    /// Replaces the password hash only if it is still `old` (a compare
+    /// and swap: of a change and a reset or a take-back racing it, the
+    /// later never overwrites the earlier); whether it was replaced.
+    pub async fn replace_password_hash(
+        &self,
+        user_id: &UserId,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<bool> {
+        let done = execute!(self, pool => sqlx::query(
+            "UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3",
+        )
+        .bind(new)
+        .bind(user_id)
+        .bind(old)
+        )?;
+        Ok(done == 1)
+    }
+
+    /// Takes back an account whose address is still `email` and still
+    /// unproved, in one conditional statement: its password becomes `hash`
+    /// and its address proved. `false` if it changed meanwhile.
+    pub async fn claim_unproved(
+        &self,
+        user_id: &UserId,
+        email: &str,
+        hash: &str,
+        now: Millis,
+    ) -> StoreResult<bool> {
+        let done = execute!(self, pool => sqlx::query(
+            "UPDATE users SET password_hash = $1, email_verified_at = $2 \
+             WHERE id = $3 AND email = $4 AND email_verified_at IS NULL",
+        )
+        .bind(hash)
+        .bind(now)
+        .bind(user_id)
+        .bind(email)
+        )?;
+        Ok(done == 1)
+    }
+
     pub async fn set_role(&self, user_id: &UserId, role: Role) -> StoreResult<bool> {
         let done = execute!(self, pool => sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
         .bind(role)

@@ -444,6 +444,31 @@ impl AuthService {
         self.sessions.mark_proved(&me.session_id).await
     }
 
+    /// Proves the signed-in person is the account's owner before a
+    /// sensitive change: the current password (which then counts as a
+    /// recent sign-in), or, for an account without one (opened through a
+    /// provider), a recent sign-in itself — which the provider gives again
+    /// with `prompt=login`. A missing password never waves a change through,
+    /// and checking nothing never extends the recent sign-in.
+    pub async fn confirm_owner(
+        &self,
+        me: &AuthedUser,
+        password: Password,
+        client: &ClientInfo,
+    ) -> Result<User, AppError> {
+        let user = self.db.user_by_id(&me.user_id).await?;
+        let user = user.ok_or(ErrorCode::Unauthenticated)?;
+        if !user.has_password() {
+            self.sessions.require_recent_proof(me).await?;
+            return Ok(user);
+        }
+        let user = self
+            .verify_password_of(&me.user_id, password, client)
+            .await?;
+        self.sessions.mark_proved(&me.session_id).await?;
+        Ok(user)
+    }
+
     /// Checks the password of a signed-in user (before a sensitive change),
     /// throttled like sign-in.
     pub async fn verify_password_of(

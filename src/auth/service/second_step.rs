@@ -119,7 +119,12 @@ impl AuthService {
                     amr.push(added.to_owned());
                 }
             }
-            Federated { provider, amr }
+            Federated {
+                provider,
+                amr,
+                // The code was checked just now.
+                authenticated_at: Some(crate::clock::now_ms()),
+            }
         });
         let method = if federated.is_some() {
             SignInMethod::Provider
