@@ -221,12 +221,7 @@ impl AccountService {
         session_id: &SessionId,
         client: &ClientInfo,
     ) -> Result<(), AppError> {
-        let session = self
-            .sessions
-            .find(session_id)
-            .await?
-            .filter(|s| s.revoke_reason().is_none() && s.absolute_expires_at > now_ms())
-            .ok_or(ErrorCode::Unauthenticated)?;
+        let session = self.open_session(session_id).await?;
         let user = self.account(&session.user_id).await?;
         // Like a second factor, a provider may be linked only to an account
         // whose address is proved: one linked by whoever opened an account
@@ -280,12 +275,7 @@ impl AccountService {
         login: &ProviderLogin,
         session_id: &SessionId,
     ) -> Result<(), AppError> {
-        let session = self
-            .sessions
-            .find(session_id)
-            .await?
-            .filter(|s| s.revoke_reason().is_none() && s.absolute_expires_at > now_ms())
-            .ok_or(ErrorCode::Unauthenticated)?;
+        let session = self.open_session(session_id).await?;
         let linked = self.db.identity(&login.issuer, &login.subject).await?;
         if linked.is_none_or(|identity| identity.user_id != session.user_id) {
             return Err(AppError::new(
@@ -294,6 +284,19 @@ impl AccountService {
             ));
         }
         self.sessions.mark_proved(session_id).await
+    }
+
+    /// The session that started a round trip, if it is still open: the
+    /// callback comes minutes later, and the session may have ended.
+    async fn open_session(
+        &self,
+        session_id: &SessionId,
+    ) -> Result<crate::store::Session, AppError> {
+        self.sessions
+            .find(session_id)
+            .await?
+            .filter(|s| s.revoke_reason().is_none() && s.absolute_expires_at > now_ms())
+            .ok_or_else(|| ErrorCode::Unauthenticated.into())
     }
 
     /// The account's linked providers.

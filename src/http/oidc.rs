@@ -11,7 +11,7 @@ use crate::{
         extract::{auth_of, Auth},
         service::SignIn,
     },
-    error::ErrorCode,
+    error::{AppError, ErrorCode},
     federation::provider::{Callback, Purpose},
     http::forms::see_other,
     redirect::{encode_component, safe_next, second_step_url},
@@ -54,7 +54,7 @@ async fn start(
     parts: Parts,
 ) -> Response {
     if !state.federation.knows(&name) {
-        return crate::error::AppError::from(ErrorCode::NotFound).into_response();
+        return AppError::from(ErrorCode::NotFound).into_response();
     }
     let next = query.next.as_deref().and_then(safe_next);
     let (purpose, session) = match auth_of(&parts) {
@@ -104,6 +104,18 @@ async fn start(
     }
 }
 
+/// A link or re-authentication's end: `next` (or `done`), or the security
+/// page saying why not.
+fn signed_in_answer(result: Result<(), AppError>, next: Option<&str>, done: &str) -> Response {
+    match result {
+        Ok(()) => see_other(next.and_then(safe_next).unwrap_or(done)),
+        Err(err) => {
+            tracing::info!(error = %err.error, "provider link or confirmation refused");
+            refused_to(true, err.error)
+        }
+    }
+}
+
 async fn callback(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -111,7 +123,7 @@ async fn callback(
     parts: Parts,
 ) -> Response {
     if !state.federation.knows(&name) {
-        return crate::error::AppError::from(ErrorCode::NotFound).into_response();
+        return AppError::from(ErrorCode::NotFound).into_response();
     }
     let presented = parts
         .extensions
@@ -172,39 +184,18 @@ async fn callback(
                 }
             }
             (Purpose::Link, Some(session_id)) => {
-                match state
+                let linked = state
                     .account
                     .link_provider(&login, &session_id, &client)
-                    .await
-                {
-                    Ok(()) => see_other(
-                        login
-                            .next
-                            .as_deref()
-                            .and_then(safe_next)
-                            .unwrap_or("/security?linked=1"),
-                    ),
-                    Err(err) => {
-                        tracing::info!(provider = %name, error = %err.error, "provider not linked");
-                        refused_to(true, err.error)
-                    }
-                }
+                    .await;
+                signed_in_answer(linked, login.next.as_deref(), "/security?linked=1")
             }
             (Purpose::Reauth, Some(session_id)) => {
-                match state
+                let proved = state
                     .account
                     .provider_reauthenticated(&login, &session_id)
-                    .await
-                {
-                    Ok(()) => see_other(
-                        login
-                            .next
-                            .as_deref()
-                            .and_then(safe_next)
-                            .unwrap_or("/security"),
-                    ),
-                    Err(err) => refused_to(true, err.error),
-                }
+                    .await;
+                signed_in_answer(proved, login.next.as_deref(), "/security")
             }
             (_, None) => refused_to(signed_in, ErrorCode::OidcState),
         },
