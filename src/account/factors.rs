@@ -265,10 +265,14 @@ impl AccountService {
     ) -> Result<(), AppError> {
         self.sessions.require_recent_proof(me).await?;
         let tx = self.db.begin().await?;
+        tx.lock_account(&me.user_id).await?;
         let name = tx
             .delete_passkey(id, &me.user_id)
             .await?
             .ok_or(ErrorCode::NotFound)?;
+        // An account opened through a provider may have only passkeys and
+        // providers: the last of them stays.
+        super::federation::still_a_way_in(&tx, &me.user_id).await?;
         let detail = format!("Passkey “{name}” removed");
         log(&tx, &me.user_id, EventKind::PasskeyRemoved, client, &detail).await?;
         tx.commit().await?;

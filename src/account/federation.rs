@@ -20,7 +20,7 @@ use crate::{
     ids::{SessionId, UserId},
     recovery::{letters, links::Purpose},
     request::{AuthedUser, ClientInfo},
-    store::{identities::IdentityRow, users::NO_PASSWORD_PREFIX, User},
+    store::{identities::IdentityRow, users::NO_PASSWORD_PREFIX, Db, User},
     vocab::{EventKind, RevokeReason},
 };
 
@@ -339,22 +339,13 @@ impl AccountService {
             return Err(ErrorCode::LastSignInMethod.into());
         }
         let tx = self.db.begin().await?;
+        tx.lock_account(&user.id).await?;
         if !tx.delete_identity(&user.id, provider).await? {
             return Err(ErrorCode::NotFound.into());
         }
-        // Checked again inside: a passkey or the password removed by a
+        // Checked again inside: a passkey or another provider removed by a
         // racing request must not leave the account with no way in.
-        let still = tx
-            .user_by_id(&user.id)
-            .await?
-            .ok_or(ErrorCode::Unauthenticated)?;
-        let remaining = tx.identities_of(&user.id).await?;
-        if !still.has_password()
-            && remaining.is_empty()
-            && tx.passkeys_of(&user.id).await?.is_empty()
-        {
-            return Err(ErrorCode::LastSignInMethod.into());
-        }
+        still_a_way_in(&tx, &user.id).await?;
         let label = self.sessions.provider_label(provider);
         let detail = format!("{label} unlinked");
         log(&tx, &user.id, EventKind::ProviderUnlinked, client, &detail).await?;
@@ -363,6 +354,24 @@ impl AccountService {
         tracing::info!(user_id = %user.id, provider, "provider unlinked");
         Ok(())
     }
+}
+
+/// Refuses (inside a command's transaction, after its removal) to leave
+/// the account with no way to sign in: no password, no passkey, no
+/// provider. A reset by mail would still get the owner back, but no one
+/// should need it for having tidied up.
+pub(super) async fn still_a_way_in(tx: &Db, user_id: &UserId) -> Result<(), AppError> {
+    let user = tx
+        .user_by_id(user_id)
+        .await?
+        .ok_or(ErrorCode::Unauthenticated)?;
+    if user.has_password()
+        || !tx.identities_of(user_id).await?.is_empty()
+        || !tx.passkeys_of(user_id).await?.is_empty()
+    {
+        return Ok(());
+    }
+    Err(ErrorCode::LastSignInMethod.into())
 }
 
 /// The provider's address, if it vouched for it; an unverified claim never

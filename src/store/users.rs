@@ -155,6 +155,17 @@ impl Db {
         Ok(done == 1)
     }
 
+    /// Takes the account's row lock for the rest of the transaction (a
+    /// no-op write): on PostgreSQL two commands that each check "another
+    /// way in remains" and then remove one cannot both pass (write skew);
+    /// SQLite's one write lock already orders them.
+    pub async fn lock_account(&self, user_id: &UserId) -> StoreResult<()> {
+        execute!(self, pool => sqlx::query("UPDATE users SET disabled = disabled WHERE id = $1")
+            .bind(user_id)
+        )?;
+        Ok(())
+    }
+
     pub async fn set_role(&self, user_id: &UserId, role: Role) -> StoreResult<bool> {
         let done = execute!(self, pool => sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
         .bind(role)
