@@ -832,3 +832,39 @@ async fn no_provider_is_linked_to_an_unproved_account_or_outlives_this_wasnt_me(
     round_trip(&later, &ProviderSide::new(), "alpha", Some(&intruders_own)).await;
     assert_ne!(whoami(&later).await["email"], owner_address.as_str());
 }
+
+#[tokio::test]
+async fn a_provider_that_rotates_its_keys_is_followed_at_most_once_a_minute() {
+    let (provider, app) = one_provider(&[]).await;
+    let first = round_trip(
+        &app.browser(),
+        &ProviderSide::new(),
+        "alpha",
+        Some(&Person::verified("rot-1", &email("rot1"))),
+    )
+    .await;
+    assert_eq!(location(&first), "/");
+    // A new key the loaded set does not have: fetched again, and signed in.
+    provider.rotate_keys().await;
+    let second = round_trip(
+        &app.browser(),
+        &ProviderSide::new(),
+        "alpha",
+        Some(&Person::verified("rot-2", &email("rot2"))),
+    )
+    .await;
+    assert_eq!(location(&second), "/");
+    // Another unknown key within the minute is not fetched for (a flood
+    // of them cannot make gatehouse hammer the provider): refused.
+    provider.rotate_keys().await;
+    let address = email("rot3");
+    let third = round_trip(
+        &app.browser(),
+        &ProviderSide::new(),
+        "alpha",
+        Some(&Person::verified("rot-3", &address)),
+    )
+    .await;
+    assert_eq!(location(&third), "/login?error=oidc_failed");
+    assert_eq!(users_with(&app, &address).await, 0);
+}

@@ -248,98 +248,114 @@ await new Promise((resolve, reject) => {
 });
 const issuer = `http://127.0.0.1:${server.address().port}`;
 
-const signingKey = {
-  ...crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }),
-  kid: crypto.randomUUID(),
-  use: 'sig',
-  alg: 'RS256',
-};
+// A fresh RS256 signing key with a random kid.
+function newSigningKey() {
+  return {
+    ...crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }),
+    kid: crypto.randomUUID(),
+    use: 'sig',
+    alg: 'RS256',
+  };
+}
+
+// Kept across key rotations so that session and interaction cookies stay valid.
+const cookieKeys = [crypto.randomBytes(32).toString('base64url')];
 
 const DAY = 24 * 60 * 60;
 
-const provider = new Provider(issuer, {
-  adapter: MemoryAdapter,
-  jwks: { keys: [signingKey] },
-  cookies: {
-    // Not Secure: the issuer is plain http. oidc-provider only adds Secure on
-    // https requests, and SameSite=Lax works for top-level redirects.
-    keys: [crypto.randomBytes(32).toString('base64url')],
-  },
-  responseTypes: ['code'],
-  clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
-  scopes: ['openid', 'email', 'profile'],
-  claims: {
-    // auth_time and amr are listed under openid so that every ID token has
-    // them (amr only when the scripted login gave one).
-    openid: ['sub', 'auth_time', 'amr'],
-    email: ['email', 'email_verified'],
-    profile: ['name'],
-  },
-  // Claims of the requested scopes go into the ID token too, not only /me.
-  conformIdTokenClaims: false,
-  // PKCE: S256 is supported and checked whenever a code_challenge was sent.
-  features: {
-    devInteractions: { enabled: false },
-    userinfo: { enabled: true },
-    rpInitiatedLogout: {
-      enabled: true,
-      async logoutSource(ctx, form) {
-        ctx.body = page('Sign out - test OpenID provider', `<h1>Sign out of the test OpenID provider?</h1>
+// oidc-provider takes its signing keys only at construction and has no API to
+// change them, so rotating keys (POST /__test/rotate-keys) builds a new
+// Provider with a new key and swaps it in. Everything else is shared: the
+// in-memory adapter (clients, sessions, grants, codes, tokens), the accounts,
+// the cookie keys, so clients, sign-ins and cookies survive a rotation.
+function createProvider() {
+  const instance = new Provider(issuer, {
+    adapter: MemoryAdapter,
+    jwks: { keys: [newSigningKey()] },
+    cookies: {
+      // Not Secure: the issuer is plain http. oidc-provider only adds Secure on
+      // https requests, and SameSite=Lax works for top-level redirects.
+      keys: cookieKeys,
+    },
+    responseTypes: ['code'],
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
+    scopes: ['openid', 'email', 'profile'],
+    claims: {
+      // auth_time and amr are listed under openid so that every ID token has
+      // them (amr only when the scripted login gave one).
+      openid: ['sub', 'auth_time', 'amr'],
+      email: ['email', 'email_verified'],
+      profile: ['name'],
+    },
+    // Claims of the requested scopes go into the ID token too, not only /me.
+    conformIdTokenClaims: false,
+    // PKCE: S256 is supported and checked whenever a code_challenge was sent.
+    features: {
+      devInteractions: { enabled: false },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx, form) {
+          ctx.body = page('Sign out - test OpenID provider', `<h1>Sign out of the test OpenID provider?</h1>
 ${form}
 <button type="submit" form="op.logoutForm" value="yes" name="logout">Sign out</button>
 <button type="submit" form="op.logoutForm">Stay signed in</button>`);
-      },
-      async postLogoutSuccessSource(ctx) {
-        ctx.body = page('Signed out - test OpenID provider', '<h1>Signed out</h1>');
+        },
+        async postLogoutSuccessSource(ctx) {
+          ctx.body = page('Signed out - test OpenID provider', '<h1>Signed out</h1>');
+        },
       },
     },
-  },
-  interactions: {
-    url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
-  },
-  // Consent never needs a page: every client is first-party, so the grant
-  // covers whatever openid scopes and claims the request asked for.
-  async loadExistingGrant(ctx) {
-    const { oidc } = ctx;
-    const accountId = oidc.account.accountId;
-    const clientId = oidc.client.clientId;
-    const grantId = oidc.result?.consent?.grantId || oidc.session.grantIdFor(clientId);
-    let grant = grantId ? await oidc.provider.Grant.find(grantId) : undefined;
-    if (!grant || grant.accountId !== accountId || grant.clientId !== clientId) {
-      grant = new oidc.provider.Grant({ accountId, clientId });
-    }
-    const scopes = [...oidc.requestParamOIDCScopes].join(' ');
-    if (scopes) grant.addOIDCScope(scopes);
-    const claims = [...oidc.requestParamClaims];
-    if (claims.length) grant.addOIDCClaims(claims);
-    await grant.save();
-    return grant;
-  },
-  async findAccount(_ctx, sub) {
-    const claims = accounts.get(sub) ?? {};
-    return {
-      accountId: sub,
-      async claims() {
-        return { sub, ...claims };
-      },
-    };
-  },
-  async renderError(ctx, out) {
-    ctx.type = 'html';
-    ctx.body = errorPage('Sign-in error - test OpenID provider', out);
-  },
-  clientBasedCORS: () => false,
-  ttl: {
-    AccessToken: 60 * 60,
-    AuthorizationCode: 60,
-    IdToken: 60 * 60,
-    Interaction: 60 * 60,
-    Session: 14 * DAY,
-    Grant: 14 * DAY,
-  },
-});
+    interactions: {
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+    },
+    // Consent never needs a page: every client is first-party, so the grant
+    // covers whatever openid scopes and claims the request asked for.
+    async loadExistingGrant(ctx) {
+      const { oidc } = ctx;
+      const accountId = oidc.account.accountId;
+      const clientId = oidc.client.clientId;
+      const grantId = oidc.result?.consent?.grantId || oidc.session.grantIdFor(clientId);
+      let grant = grantId ? await oidc.provider.Grant.find(grantId) : undefined;
+      if (!grant || grant.accountId !== accountId || grant.clientId !== clientId) {
+        grant = new oidc.provider.Grant({ accountId, clientId });
+      }
+      const scopes = [...oidc.requestParamOIDCScopes].join(' ');
+      if (scopes) grant.addOIDCScope(scopes);
+      const claims = [...oidc.requestParamClaims];
+      if (claims.length) grant.addOIDCClaims(claims);
+      await grant.save();
+      return grant;
+    },
+    async findAccount(_ctx, sub) {
+      const claims = accounts.get(sub) ?? {};
+      return {
+        accountId: sub,
+        async claims() {
+          return { sub, ...claims };
+        },
+      };
+    },
+    async renderError(ctx, out) {
+      ctx.type = 'html';
+      ctx.body = errorPage('Sign-in error - test OpenID provider', out);
+    },
+    clientBasedCORS: () => false,
+    ttl: {
+      AccessToken: 60 * 60,
+      AuthorizationCode: 60,
+      IdToken: 60 * 60,
+      Interaction: 60 * 60,
+      Session: 14 * DAY,
+      Grant: 14 * DAY,
+    },
+  });
+  instance.on('server_error', (_ctx, err) => process.stderr.write(`oidc-provider server_error: ${err?.stack ?? err}\n`));
+  return { provider: instance, callback: instance.callback() };
+}
 
-provider.on('server_error', (_ctx, err) => process.stderr.write(`oidc-provider server_error: ${err?.stack ?? err}\n`));
+// The current provider; requests in flight keep the instance they started with.
+let current = createProvider();
 
 // ------------------------------------------------------ own HTTP handlers
 
@@ -365,7 +381,7 @@ function send(res, status, body, type = 'text/html; charset=utf-8') {
   res.end(body);
 }
 
-async function finishConsent(req, res, details) {
+async function finishConsent(provider, req, res, details) {
   const accountId = details.session?.accountId;
   const clientId = details.params.client_id;
   let grant = details.grantId ? await provider.Grant.find(details.grantId) : undefined;
@@ -377,7 +393,7 @@ async function finishConsent(req, res, details) {
   await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
 }
 
-async function handleInteraction(req, res, uid, action) {
+async function handleInteraction(provider, req, res, uid, action) {
   let details;
   try {
     details = await provider.interactionDetails(req, res);
@@ -398,7 +414,7 @@ async function handleInteraction(req, res, uid, action) {
 
   if (action === undefined && req.method === 'GET') {
     if (details.prompt.name === 'consent') {
-      await finishConsent(req, res, details);
+      await finishConsent(provider, req, res, details);
       return;
     }
     send(res, 200, loginPage(uid, details));
@@ -457,7 +473,7 @@ async function handleInteraction(req, res, uid, action) {
   send(res, 405, errorPage('Method not allowed', {}));
 }
 
-async function handleAddClient(req, res) {
+async function handleAddClient(provider, req, res) {
   let metadata;
   try {
     if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
@@ -473,18 +489,27 @@ async function handleAddClient(req, res) {
   send(res, 204);
 }
 
-const providerCallback = provider.callback();
+async function handleRotateKeys(req, res) {
+  await readBody(req);
+  current = createProvider();
+  send(res, 204);
+}
+
+const notAllowed = (res) => Promise.resolve(send(res, 405, undefined));
 
 server.on('request', (req, res) => {
   const { pathname } = new URL(req.url, issuer);
   const interaction = /^\/interaction\/([^/]+)(?:\/(login|abort))?\/?$/.exec(pathname);
+  const { provider, callback } = current;
   let handled;
   if (interaction) {
-    handled = handleInteraction(req, res, decodeURIComponent(interaction[1]), interaction[2]);
+    handled = handleInteraction(provider, req, res, decodeURIComponent(interaction[1]), interaction[2]);
   } else if (pathname === '/__test/clients') {
-    handled = req.method === 'POST' ? handleAddClient(req, res) : Promise.resolve(send(res, 405, undefined));
+    handled = req.method === 'POST' ? handleAddClient(provider, req, res) : notAllowed(res);
+  } else if (pathname === '/__test/rotate-keys') {
+    handled = req.method === 'POST' ? handleRotateKeys(req, res) : notAllowed(res);
   } else {
-    providerCallback(req, res);
+    callback(req, res);
     return;
   }
   handled.catch((err) => {

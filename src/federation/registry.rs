@@ -22,7 +22,9 @@ const DEFAULT_FRESH: Duration = Duration::from_secs(3600);
 const MIN_FRESH: Duration = Duration::from_secs(60);
 const MAX_FRESH: Duration = Duration::from_secs(24 * 3600);
 /// Keys are fetched again for an unknown `kid` at most this often, so a
-/// stream of forged tokens cannot make gatehouse hammer the provider.
+/// stream of forged tokens cannot make gatehouse hammer the provider (the
+/// first such fetch after a load is never held back: a rotation right
+/// after start-up must not refuse sign-ins for a minute).
 const KEY_REFRESH_EVERY: Duration = Duration::from_secs(60);
 /// Retries of an unreachable provider: from a second, doubling, to a minute.
 const RETRY_FIRST: Duration = Duration::from_secs(1);
@@ -38,7 +40,8 @@ pub struct Discovered {
     pub iss_parameter_supported: bool,
     /// When this document should be fetched again.
     pub fresh_until: Instant,
-    keys_fetched_at: Instant,
+    /// When an unknown `kid` last made gatehouse fetch the keys again.
+    keys_forced_at: Option<Instant>,
 }
 
 /// One configured provider.
@@ -169,7 +172,10 @@ impl Registry {
         let Some(current) = provider.discovered() else {
             return false;
         };
-        if current.keys_fetched_at.elapsed() < KEY_REFRESH_EVERY {
+        if current
+            .keys_forced_at
+            .is_some_and(|at| at.elapsed() < KEY_REFRESH_EVERY)
+        {
             return false;
         }
         match fetch_keys(&self.http, &current.metadata).await {
@@ -179,7 +185,7 @@ impl Registry {
                     metadata: current.metadata.clone().set_jwks(keys),
                     iss_parameter_supported: current.iss_parameter_supported,
                     fresh_until: current.fresh_until,
-                    keys_fetched_at: Instant::now(),
+                    keys_forced_at: Some(Instant::now()),
                 });
                 true
             }
@@ -224,7 +230,7 @@ async fn discover(
         metadata: metadata.set_jwks(keys),
         iss_parameter_supported,
         fresh_until: Instant::now() + fresh.min(keys_fresh),
-        keys_fetched_at: Instant::now(),
+        keys_forced_at: None,
     })
 }
 

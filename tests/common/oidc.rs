@@ -72,6 +72,16 @@ impl TestProvider {
         assert_eq!(res.status(), StatusCode::NO_CONTENT);
     }
 
+    /// Signs with a new key from now on, and publishes only that one.
+    pub async fn rotate_keys(&self) {
+        let res = reqwest::Client::new()
+            .post(format!("{}/__test/rotate-keys", self.issuer))
+            .send()
+            .await
+            .expect("control endpoint answers");
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    }
+
     /// Stops it (a provider that goes down).
     pub async fn stop(&mut self) {
         let _ = self.child.kill().await;
