@@ -45,6 +45,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             ));
         }
         let bytes = collect_limited(req.into_body()).await?;
+        // Every body of the token API is an object. Serde would also read a
+        // struct from an array of its fields in order (`["…"]`), which the
+        // published schema does not allow: refuse it before it can.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(AppError::invalid_input(
+                "The JSON body must be an object, such as {\"refresh_token\": \"…\"}.",
+            ));
+        }
         serde_json::from_slice(&bytes).map(Json).map_err(|err| {
             AppError::invalid_input(format!(
                 "The JSON body is malformed or incomplete ({}).",
