@@ -102,6 +102,16 @@ async fn a_first_sign_in_opens_a_verified_account_without_a_password() {
     assert_eq!(whoami(&later).await["id"], me["id"]);
     assert_eq!(users_with(&app, &renamed_address).await, 0);
     assert_eq!(users_with(&app, &address).await, 1);
+    // That browser was new to the account: the owner is told, and the
+    // letter names the provider. The account's very first sign-in was not.
+    let alert = app
+        .wait_for_mail(&address, "New sign-in to your account", 1)
+        .await;
+    assert!(alert.contains("Signed in with: ALPHA ID"), "{alert}");
+    assert_eq!(
+        app.mail_to(&address, "New sign-in to your account").len(),
+        1
+    );
 }
 
 #[tokio::test]

@@ -66,6 +66,7 @@ impl AccountService {
         &self,
         login: &ProviderLogin,
         trust_mfa: bool,
+        device: Option<&str>,
         client: &ClientInfo,
     ) -> Result<ProviderSignIn, AppError> {
         let amr = carried_amr(&login.amr, trust_mfa);
@@ -89,14 +90,28 @@ impl AccountService {
                 .await?;
             let signed = self
                 .auth
-                .sign_in_federated(&user, federated, second_factor_done, client)
+                .sign_in_federated(
+                    &user,
+                    federated,
+                    second_factor_done,
+                    self.auth.knows_device(&user, device),
+                    client,
+                )
                 .await?;
             return Ok(ProviderSignIn::SignedIn(signed));
         }
         let email = verified_email(login)?;
         let user = match self.db.user_by_email(&email).await? {
             None => match self.open_with_provider(login, &email, client).await? {
-                Some(user) => user,
+                // A new account's first sign-in alerts no one: there is
+                // no earlier device to compare with.
+                Some(user) => {
+                    let signed = self
+                        .auth
+                        .sign_in_federated(&user, federated, second_factor_done, true, client)
+                        .await?;
+                    return Ok(ProviderSignIn::SignedIn(signed));
+                }
                 // Another sign-up took the address meanwhile.
                 None => return Ok(ProviderSignIn::LinkFirst),
             },
@@ -108,7 +123,13 @@ impl AccountService {
         };
         let signed = self
             .auth
-            .sign_in_federated(&user, federated, second_factor_done, client)
+            .sign_in_federated(
+                &user,
+                federated,
+                second_factor_done,
+                self.auth.knows_device(&user, device),
+                client,
+            )
             .await?;
         Ok(ProviderSignIn::SignedIn(signed))
     }

@@ -37,7 +37,8 @@ pub struct OidcProviderConfig {
     pub client_id: String,
     /// `_CLIENT_SECRET`
     pub client_secret: ClientSecret,
-    /// `_LABEL`: the button says "Continue with <label>" (default: the name).
+    /// `_LABEL`: the button says "Continue with <label>" (default: the
+    /// name, capitalized).
     pub label: String,
     /// `_SCOPES` (default `openid email profile`; `openid` is always asked).
     pub scopes: Vec<String>,
@@ -98,9 +99,16 @@ fn provider(
         .map(|v| ClientSecret(zeroize::Zeroizing::new(v.trim().to_owned())))
         .ok_or_else(|| provider_error(&var("CLIENT_SECRET"), "is required with _ISSUER"))?;
     let name = upper.to_ascii_lowercase();
+    // Without a label the button names the provider as `Google` for `GOOGLE`.
     let label = get(&var("LABEL"))
         .map(|v| v.trim().to_owned())
-        .unwrap_or_else(|| name.clone());
+        .unwrap_or_else(|| {
+            let mut chars = name.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        });
     if label.chars().count() > 40 {
         return Err(provider_error(&var("LABEL"), "is at most 40 characters"));
     }
@@ -181,7 +189,7 @@ mod tests {
         .unwrap();
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].name, "dev");
-        assert_eq!(got[0].label, "dev");
+        assert_eq!(got[0].label, "Dev");
         assert_eq!(got[0].scopes, ["openid", "email"]);
         assert!(got[0].trust_mfa);
         assert_eq!(got[1].name, "google");

@@ -150,7 +150,12 @@ async fn callback(
                 let next = login.next.as_deref().and_then(safe_next).unwrap_or("/");
                 let answer = state
                     .account
-                    .provider_sign_in(&login, state.federation.trusts_mfa(&name), &client)
+                    .provider_sign_in(
+                        &login,
+                        state.federation.trusts_mfa(&name),
+                        presented.device.as_deref(),
+                        &client,
+                    )
                     .await;
                 match answer {
                     Ok(ProviderSignIn::SignedIn(SignIn::Done(_, issued))) => {

@@ -106,7 +106,7 @@ pub fn email_change_notice(to_old: &str, new: &str, forgot_url: &str) -> Letter 
 }
 
 /// A sign-in from a device or address new to the account.
-pub fn sign_in_alert(to: &str, device: &str, ip: &str, at: &str, url: &str) -> Letter {
+pub fn sign_in_alert(to: &str, device: &str, ip: &str, how: &str, at: &str, url: &str) -> Letter {
     letter(
         "not_me",
         to,
@@ -115,9 +115,10 @@ pub fn sign_in_alert(to: &str, device: &str, ip: &str, at: &str, url: &str) -> L
             "Your gatehouse account was just signed in to from a device or address it has not used before."
                 .to_owned(),
             format!(
-                "Device: {}. Address: {}. Time: {}.",
+                "Device: {}. Address: {}. Signed in with: {}. Time: {}.",
                 ascii(device, 80),
                 ascii(ip, 64),
+                ascii(how, 60),
                 at
             ),
             "If this wasn't you, the link below signs that device out at once (it works for 7 days), \

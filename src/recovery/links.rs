@@ -191,16 +191,18 @@ impl Links {
         session_id: &SessionId,
         client: &ClientInfo,
         known_device: bool,
+        how: &str,
     ) {
-        let (links, user, session_id, client) = (
+        let (links, user, session_id, client, how) = (
             self.clone(),
             user.clone(),
             session_id.clone(),
             client.clone(),
+            how.to_owned(),
         );
         tokio::spawn(async move {
             if let Err(err) = links
-                .alert_sign_in(&user, &session_id, &client, known_device)
+                .alert_sign_in(&user, &session_id, &client, known_device, &how)
                 .await
             {
                 tracing::warn!(user_id = %user.id, error = %err, "could not send a sign-in alert");
@@ -235,6 +237,7 @@ impl Links {
         session_id: &SessionId,
         client: &ClientInfo,
         known_device: bool,
+        how: &str,
     ) -> Result<(), AppError> {
         let known_address = match client.ip.as_deref() {
             Some(ip) => self.db.address_known(&user.id, ip, session_id).await?,
@@ -251,6 +254,7 @@ impl Links {
             &user.email,
             &device_name(&client.user_agent),
             client.ip.as_deref().unwrap_or("unknown"),
+            how,
             &at,
             &url,
         ));

@@ -118,10 +118,11 @@ impl AuthService {
         user: &User,
         federated: Federated,
         second_factor_done: bool,
+        known_device: bool,
         client: &ClientInfo,
     ) -> Result<SignIn, AppError> {
         let result = self
-            .check_federated(user, &federated, second_factor_done, client)
+            .check_federated(user, &federated, second_factor_done, known_device, client)
             .await;
         crate::telemetry::sign_in(
             crate::telemetry::SignInVia::Provider,
@@ -142,6 +143,7 @@ impl AuthService {
         user: &User,
         federated: &Federated,
         second_factor_done: bool,
+        known_device: bool,
         client: &ClientInfo,
     ) -> Result<SignIn, AppError> {
         if user.disabled {
@@ -155,7 +157,7 @@ impl AuthService {
                     user,
                     SessionKind::Browser,
                     methods,
-                    false,
+                    known_device,
                     Some(federated),
                     client,
                 )
@@ -166,12 +168,22 @@ impl AuthService {
                 user,
                 SessionKind::Browser,
                 SignInMethod::Provider,
-                false,
+                known_device,
                 Some(federated),
                 client,
             )
             .await?;
         Ok(SignIn::Done(user.clone(), issued))
+    }
+
+    /// Whether `device` is this browser's device credential for `user`,
+    /// from an earlier sign-in (a sign-in from it raises no alert).
+    pub fn knows_device(&self, user: &User, device: Option<&str>) -> bool {
+        device.is_some_and(|token| {
+            self.devices
+                .device_of(token, &user.id, &user.password_hash)
+                .is_some()
+        })
     }
 
     /// Mails a verification link after the answer has left.
@@ -377,12 +389,12 @@ impl AuthService {
             .await?;
         let provider = federated.map(|f| f.provider.as_str());
         tracing::info!(user_id = %user.id, session_id = %issued.session_id, kind = kind.as_str(), method = method.as_str(), provider, "signed in");
-        self.links
-            .alert_sign_in_later(user, &issued.session_id, client, known_device);
         let how = match provider {
             Some(name) => self.config.provider_label(name),
             None => method.title().to_owned(),
         };
+        self.links
+            .alert_sign_in_later(user, &issued.session_id, client, known_device, &how);
         let detail = format!("Signed in ({}, {how})", kind.as_str());
         self.sessions
             .record_event(&user.id, EventKind::SignIn, client, &detail)
