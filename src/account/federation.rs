@@ -78,7 +78,9 @@ impl AccountService {
             amr,
             authenticated_at: login.auth_time,
         };
-        if let Some(identity) = self.db.identity(&login.issuer, &login.subject).await? {
+        let (user, known_device) = if let Some(identity) =
+            self.db.identity(&login.issuer, &login.subject).await?
+        {
             let user = self.account(&identity.user_id).await?;
             self.db
                 .identity_used(
@@ -88,48 +90,32 @@ impl AccountService {
                     now_ms(),
                 )
                 .await?;
-            let signed = self
-                .auth
-                .sign_in_federated(
-                    &user,
-                    federated,
-                    second_factor_done,
-                    self.auth.knows_device(&user, device),
-                    client,
-                )
-                .await?;
-            return Ok(ProviderSignIn::SignedIn(signed));
-        }
-        let email = verified_email(login)?;
-        let user = match self.db.user_by_email(&email).await? {
-            None => match self.open_with_provider(login, &email, client).await? {
-                // A new account's first sign-in alerts no one: there is
-                // no earlier device to compare with.
-                Some(user) => {
-                    let signed = self
-                        .auth
-                        .sign_in_federated(&user, federated, second_factor_done, true, client)
-                        .await?;
-                    return Ok(ProviderSignIn::SignedIn(signed));
+            let known = self.auth.knows_device(&user, device);
+            (user, known)
+        } else {
+            let email = verified_email(login)?;
+            match self.db.user_by_email(&email).await? {
+                None => match self.open_with_provider(login, &email, client).await? {
+                    // A new account's first sign-in alerts no one:
+                    // there is no earlier device to compare with.
+                    Some(user) => (user, true),
+                    // Another sign-up took the address meanwhile.
+                    None => return Ok(ProviderSignIn::LinkFirst),
+                },
+                Some(user) if user.email_verified_at.is_some() => {
+                    tracing::info!(user_id = %user.id, provider = %login.provider, "provider sign-in for an existing account: its own sign-in comes first");
+                    return Ok(ProviderSignIn::LinkFirst);
                 }
-                // Another sign-up took the address meanwhile.
-                None => return Ok(ProviderSignIn::LinkFirst),
-            },
-            Some(user) if user.email_verified_at.is_some() => {
-                tracing::info!(user_id = %user.id, provider = %login.provider, "provider sign-in for an existing account: its own sign-in comes first");
-                return Ok(ProviderSignIn::LinkFirst);
+                Some(user) => {
+                    let user = self.claim_unproved(user, login, client).await?;
+                    let known = self.auth.knows_device(&user, device);
+                    (user, known)
+                }
             }
-            Some(user) => self.claim_unproved(user, login, client).await?,
         };
         let signed = self
             .auth
-            .sign_in_federated(
-                &user,
-                federated,
-                second_factor_done,
-                self.auth.knows_device(&user, device),
-                client,
-            )
+            .sign_in_federated(&user, federated, second_factor_done, known_device, client)
             .await?;
         Ok(ProviderSignIn::SignedIn(signed))
     }

@@ -23,7 +23,6 @@ use crate::{
     vocab::CeremonyKind,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use webauthn_rs::prelude::{
     DiscoverableAuthentication, Passkey, PasskeyRegistration, PublicKeyCredential,
@@ -78,11 +77,7 @@ fn user_of_handle(handle: Uuid) -> UserId {
 }
 
 fn ceremony_hash(id: &str) -> Option<String> {
-    let well_formed = id.len() == 43
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    well_formed.then(|| crypto::hex(&Sha256::digest(id.as_bytes())))
+    crypto::token_hash(id, 43)
 }
 
 /// A passkey's name as typed: trimmed, printable, not too long.

@@ -24,7 +24,6 @@ use crate::{
     },
     vocab::{EventKind, SessionKind, SignInMethod},
 };
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 /// A second-step token: 256 random bits, base64url.
@@ -34,11 +33,7 @@ const CHALLENGE_CHARS: usize = 43;
 /// The stored form of a presented second-step token; `None` for anything
 /// that cannot be one (no database work for garbage).
 fn challenge_hash(token: &str) -> Option<String> {
-    let well_formed = token.len() == CHALLENGE_CHARS
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    well_formed.then(|| crate::crypto::hex(&Sha256::digest(token.as_bytes())))
+    crate::crypto::token_hash(token, CHALLENGE_CHARS)
 }
 
 /// The second step was not found: expired, used, or never issued.

@@ -109,35 +109,7 @@ impl AuthService {
         Ok(SignIn::Done(user.clone(), issued))
     }
 
-    /// Signs in `user`, who proved who they are at a provider (the
-    /// account layer decided which account that is): the account's own
-    /// second factor is still asked, unless `second_factor_done` (the
-    /// provider reported one and the administrator trusts it).
-    pub async fn sign_in_federated(
-        &self,
-        user: &User,
-        federated: Federated,
-        second_factor_done: bool,
-        known_device: bool,
-        client: &ClientInfo,
-    ) -> Result<SignIn, AppError> {
-        let result = self
-            .check_federated(user, &federated, second_factor_done, known_device, client)
-            .await;
-        crate::telemetry::sign_in(
-            crate::telemetry::SignInVia::Provider,
-            match &result {
-                Ok(SignIn::Done(..)) => crate::telemetry::SignInOutcome::Ok,
-                Ok(SignIn::SecondStep { .. }) => crate::telemetry::SignInOutcome::MfaRequired,
-                Err(err) if err.error == ErrorCode::AccountDisabled => {
-                    crate::telemetry::SignInOutcome::Disabled
-                }
-                Err(_) => crate::telemetry::SignInOutcome::Error,
-            },
-        );
-        result
-    }
-
+    /// The decisions of a provider sign-in (see `sign_in_federated`).
     async fn check_federated(
         &self,
         user: &User,

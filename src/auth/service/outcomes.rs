@@ -7,7 +7,7 @@ use crate::{
     auth::passwords::Password,
     error::{AppError, ErrorCode},
     request::ClientInfo,
-    sessions::tokens::IssuedTokens,
+    sessions::{service::Federated, tokens::IssuedTokens},
     store::User,
     telemetry::{self, SignInOutcome, SignInVia},
     vocab::SessionKind,
@@ -26,6 +26,18 @@ fn refused(err: &AppError) -> SignInOutcome {
     }
 }
 
+/// How a first step ended: signed in, a second step to come, or refused.
+fn first_step(
+    result: &Result<SignIn, AppError>,
+    refused: impl Fn(&AppError) -> SignInOutcome,
+) -> SignInOutcome {
+    match result {
+        Ok(SignIn::Done(..)) => SignInOutcome::Ok,
+        Ok(SignIn::SecondStep { .. }) => SignInOutcome::MfaRequired,
+        Err(err) => refused(err),
+    }
+}
+
 impl AuthService {
     /// Signs in with an email and password: a session, or the second step
     /// for an account with a second factor (see `check_password`).
@@ -40,12 +52,32 @@ impl AuthService {
         let result = self
             .check_password(email, password, kind, device, client)
             .await;
-        let outcome = match &result {
-            Ok(SignIn::Done(..)) => SignInOutcome::Ok,
-            Ok(SignIn::SecondStep { .. }) => SignInOutcome::MfaRequired,
-            Err(err) => refused(err),
-        };
-        telemetry::sign_in(SignInVia::Password, outcome);
+        telemetry::sign_in(SignInVia::Password, first_step(&result, refused));
+        result
+    }
+
+    /// Signs in `user`, who proved who they are at a provider (the
+    /// account layer decided which account that is): the account's own
+    /// second factor is still asked, unless `second_factor_done` (the
+    /// provider reported one and the administrator trusts it).
+    pub async fn sign_in_federated(
+        &self,
+        user: &User,
+        federated: Federated,
+        second_factor_done: bool,
+        known_device: bool,
+        client: &ClientInfo,
+    ) -> Result<SignIn, AppError> {
+        let result = self
+            .check_federated(user, &federated, second_factor_done, known_device, client)
+            .await;
+        // No password or code was checked here: a refusal is the account
+        // (disabled) or the service.
+        let outcome = first_step(&result, |err| match err.error {
+            ErrorCode::AccountDisabled => SignInOutcome::Disabled,
+            _ => SignInOutcome::Error,
+        });
+        telemetry::sign_in(SignInVia::Provider, outcome);
         result
     }
 
