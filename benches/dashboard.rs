@@ -1,9 +1,11 @@
 //! The security dashboard's queries on a million events: seeds 1,000
 //! accounts and 1,000,000 security events spread over 30 days with one
-//! set-based statement each, then times every query the dashboard makes
-//! (median of 7) with the indexes of migration 20261206000011, and again
-//! after dropping them, and prints how the database runs the daily chart's
-//! query both ways. On SQLite always; on PostgreSQL too when
+//! set-based statement each (the trigger of migration 20261207000013
+//! counts each event per hour as it is written), then times every query
+//! the dashboard makes (median of 7) with the indexes of migration
+//! 20261206000011, and again after dropping them, and prints how the
+//! database runs the daily chart's query (on the per-hour counts) both
+//! ways. On SQLite always; on PostgreSQL too when
 //! `GATEHOUSE_BENCH_POSTGRES` names a server (a database of its own is
 //! made there and dropped after).
 //!

@@ -83,10 +83,10 @@ pub fn App() -> impl IntoView {
             <SessionKeeper />
             <main id="main">
                 <Routes fallback=|| view! { <NotFound /> }>
-                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
+                    <Route path=path!("/") view={Lazy::<HomeRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                     <Route path=path!("/login/code") view={Lazy::<SecondStepRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async />
+                    <Route path=path!("/register") view={Lazy::<RegisterRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/sessions") view={Lazy::<SessionsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/security") view={Lazy::<SecurityRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async />
@@ -102,10 +102,10 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Pages a visitor seldom lands on first: each is split into its own piece
-/// of the wasm (a lazy route), fetched when the page is first shown, so the
-/// first download holds only the start, sign-in and sign-up pages and what
-/// every page shares.
+/// Every page but sign-in is split into its own piece of the wasm (a lazy
+/// route), fetched when the page is first shown (or before hydrating it
+/// when a visit starts there), so the first download holds only the
+/// sign-in page and what every page shares.
 macro_rules! lazy_pages {
     ($($route:ident => $page:ident),* $(,)?) => {$(
         struct $route;
@@ -124,6 +124,8 @@ macro_rules! lazy_pages {
 }
 
 lazy_pages! {
+    HomeRoute => HomePage,
+    RegisterRoute => RegisterPage,
     SecondStepRoute => SecondStepPage,
     SessionsRoute => SessionsPage,
     SecurityRoute => SecurityPage,

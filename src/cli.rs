@@ -61,6 +61,9 @@ enum Command {
     Restore { file: PathBuf },
     /// Print everything kept about an account, as one JSON document.
     ExportUser { email: String },
+    /// Delete expired rows now (every server does it hourly), in the same
+    /// small batches; prints what went and the longest batch.
+    Purge,
 }
 
 #[derive(Subcommand, Clone)]
@@ -239,6 +242,19 @@ async fn administer(command: Command) -> Result<(), Failure> {
                 let user = admin.user_by_email(&user).await?;
                 let ended = state.account.revoke_all(Actor::Cli, &user, &here).await?;
                 println!("{ended} session(s) of {} revoked", user.email);
+            }
+            Command::Purge => {
+                let report = state.sessions.purge().await?;
+                println!(
+                    "purged {} session(s), {} event(s), {} other row(s) in {} batch(es); \
+                     {} ms in all, the longest batch {:.1} ms",
+                    report.sessions,
+                    report.events,
+                    report.other,
+                    report.batches,
+                    report.took.as_millis(),
+                    report.longest_batch.as_secs_f64() * 1000.0
+                );
             }
             Command::ExportUser { email } => {
                 let user = admin.user_by_email(&email).await?;

@@ -4,7 +4,6 @@ use crate::{
     api,
     app::{shell, App},
     auth::refresh_layer,
-    clock::now_ms,
     config::{Config, Environment, LogFormat},
     error::{AppError, ErrorCode},
     http::{cross_site, forms, headers, host, problem, request_id},
@@ -178,11 +177,32 @@ impl Application {
     }
 }
 
+/// Purges expired rows at start-up, then once an hour.
+async fn purge_hourly(state: AppState) {
+    let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+    hourly.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        hourly.tick().await;
+        match state.sessions.purge().await {
+            Ok(report) => tracing::debug!(
+                sessions = report.sessions,
+                events = report.events,
+                other = report.other,
+                batches = report.batches,
+                longest_batch_ms = report.longest_batch.as_millis() as u64,
+                "purged expired rows"
+            ),
+            Err(err) => tracing::warn!(error = %err, "purge failed"),
+        }
+    }
+}
+
 /// Picks up revocations and signing-key changes made by other instances —
 /// at once when the database pushes them (PostgreSQL), else by the poll —
-/// moves signing keys along when their time comes, and purges expired rows
-/// once an hour.
+/// and moves signing keys along when their time comes; purges expired rows
+/// once an hour beside them (a long purge never delays a revocation).
 async fn background_tasks(state: AppState) {
+    tokio::spawn(purge_hourly(state.clone()));
     let mut poll = tokio::time::interval(state.config.lifetimes.revocation_poll);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut notices = state
@@ -193,7 +213,6 @@ async fn background_tasks(state: AppState) {
             tracing::warn!(error = %err, "revocations will be polled only");
             None
         });
-    let mut last_purge = 0;
     loop {
         tokio::select! {
             _ = poll.tick() => {}
@@ -214,16 +233,6 @@ async fn background_tasks(state: AppState) {
         }
         if let Err(err) = state.signing.tick().await {
             tracing::warn!(error = %err, "could not update the signing keys");
-        }
-        let now = now_ms();
-        if now - last_purge > 3_600_000 {
-            last_purge = now;
-            match state.sessions.purge().await {
-                Ok((sessions, events, throttle)) => {
-                    tracing::debug!(sessions, events, throttle, "purged expired rows")
-                }
-                Err(err) => tracing::warn!(error = %err, "purge failed"),
-            }
         }
     }
 }

@@ -187,3 +187,68 @@ async fn an_admin_can_revoke_any_single_session() {
         .await;
     assert_eq!(missing.code(), "not_found");
 }
+
+/// The addresses the admin search finds for `part`, sorted.
+async fn search(admin: &common::Browser, part: &str) -> Vec<String> {
+    let res = admin
+        .post_form("/api/admin/users", &[("query", part)])
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{part}: {}", res.body);
+    let mut found: Vec<String> = res
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["email"].as_str().unwrap().to_owned())
+        .collect();
+    found.sort();
+    found
+}
+
+#[tokio::test]
+async fn the_admin_search_finds_any_part_of_an_address_as_accounts_change() {
+    let app = TestApp::spawn().await;
+    let chief = email("chief");
+    let admin = app.signed_up(&chief).await;
+    make_admin(&app, &chief).await;
+    let (ada, bob) = ("zq-ada.lovelace@example.com", "zq-bob@mail.example.org");
+    app.signed_up(ada).await;
+    let bob_browser = app.signed_up(bob).await;
+
+    assert_eq!(
+        search(&admin, "ada.love").await,
+        [ada],
+        "a part of three or more"
+    );
+    assert_eq!(search(&admin, "ZQ-").await, [ada, bob], "any case");
+    assert_eq!(
+        search(&admin, "zq").await,
+        [ada, bob],
+        "a part shorter than a trigram"
+    );
+    assert_eq!(search(&admin, "@mail.example.org").await, [bob]);
+    // Wildcards and the index's phrase quotes are plain characters.
+    for part in ["zq_", "zq%", "zq\"", "\"zq-\"", "a*", "zq- OR x"] {
+        assert!(search(&admin, part).await.is_empty(), "{part}");
+    }
+
+    // An address changed by any path, and an account deleted: the index
+    // follows both.
+    let eve = "zq-eve@example.net";
+    app.execute(&format!(
+        "UPDATE users SET email = '{eve}' WHERE email = '{ada}'"
+    ))
+    .await;
+    assert!(search(&admin, "lovelace").await.is_empty());
+    assert_eq!(search(&admin, "eve@exa").await, [eve]);
+    let deleted = bob_browser
+        .post_form("/api/delete_account", &[("password", PASSWORD)])
+        .await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
+    assert_eq!(search(&admin, "zq-").await, [eve]);
+    assert_eq!(search(&admin, "").await, {
+        let mut all = vec![chief.clone(), eve.to_owned()];
+        all.sort();
+        all
+    });
+}

@@ -1,8 +1,22 @@
 // First load of /login in Chromium, with an empty cache each time: bytes on
 // the wire for the wasm, JS and CSS, and the time until the page is
-// hydrated (the app marks <html data-hydrated>). Prints a Markdown row per
-// figure. Usage: node bench/first-load.mjs http://127.0.0.1:3000 [runs]
+// hydrated (the app marks <html data-hydrated>). Beside it, interleaved in
+// the same run, the browser's floor: a cold load of a static 80-byte page
+// with no script, from a loopback server, until it is parsed
+// (domInteractive); what gatehouse adds is the difference. Prints a
+// Markdown row per figure.
+// Usage: node bench/first-load.mjs http://127.0.0.1:3000 [runs]
 import { chromium } from "@playwright/test";
+import { createServer } from "node:http";
+
+// The floor: 80 bytes of HTML, no script, no style.
+const floorPage = '<!DOCTYPE html><html lang="en"><title>floor</title><p>A page with no script.</p>';
+const floorServer = createServer((_, res) => {
+  res.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-length": Buffer.byteLength(floorPage) });
+  res.end(floorPage);
+});
+await new Promise((resolve) => floorServer.listen(0, "127.0.0.1", resolve));
+const floorUrl = `http://127.0.0.1:${floorServer.address().port}/`;
 
 const base = process.argv[2] ?? "http://127.0.0.1:3000";
 const runs = Number(process.argv[3] ?? 15);
@@ -11,9 +25,17 @@ const browser = await chromium.launch({
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"],
 });
 const times = [];
+const floors = [];
 const phases = {};
 let assetBytes = 0;
 for (let i = 0; i < runs; i++) {
+  {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(floorUrl);
+    floors.push(await page.evaluate(() => performance.getEntriesByType("navigation")[0].domInteractive));
+    await context.close();
+  }
   const context = await browser.newContext();
   // The moment the app marks the page hydrated, by the page's own clock
   // (navigation start is 0), not when the test notices.
@@ -61,11 +83,15 @@ for (let i = 0; i < runs; i++) {
   await context.close();
 }
 await browser.close();
-times.sort((a, b) => a - b);
-const median = times[Math.floor(times.length / 2)];
+floorServer.close();
+const medianOf = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = medianOf(times);
+const floor = medianOf(floors);
+const over = medianOf(times.map((t, i) => t - floors[i]));
 console.log(`| first load of /login in Chromium: wasm + JS + CSS on the wire | ${(assetBytes / 1024).toFixed(0)} KB |`);
 console.log(`| first load of /login in Chromium: hydrated, median of ${runs} | ${median.toFixed(0)} ms |`);
+console.log(`| the floor: a static 80-byte page parsed (domInteractive), median of ${runs}, interleaved | ${floor.toFixed(0)} ms |`);
+console.log(`| what gatehouse adds: hydrated less the floor, median of the ${runs} pairs | ${over.toFixed(0)} ms |`);
 // Where the time goes: the median moment (page clock) each step ended.
-const medianOf = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const steps = Object.entries(phases).map(([k, xs]) => `${k} ${medianOf(xs).toFixed(0)}`);
 console.log(`| first load of /login: median end of each step (ms) | ${steps.join(", ")} |`);

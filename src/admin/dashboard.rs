@@ -1,8 +1,9 @@
 //! The security dashboard's queries: events of every account counted per
 //! hour and per day, the accounts guesses are aimed at, the busiest client
-//! networks, and everyone's security log page by page. The database does
-//! the counting (one grouped statement per chart, on the
-//! `security_events_by_kind_at` index); this file only shapes the answer.
+//! networks, and everyone's security log page by page. The charts read the
+//! per-hour counts a database trigger keeps as events are written (one
+//! grouped statement per chart over at most 720 rows a kind, whatever the
+//! size of the log); this file only shapes the answer.
 
 use super::{
     service::AdminService, AccountEventInfo, BucketCounts, BusyNetwork, Dashboard, EventPage,

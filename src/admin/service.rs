@@ -81,9 +81,11 @@ impl AdminService {
         })
     }
 
-    /// Users whose email contains `query` (all when empty), with active session counts.
+    /// Users whose email contains `query` (all when empty), in any case:
+    /// addresses are kept in lower case. With active session counts.
     pub async fn users(&self, query: &str) -> Result<Vec<AdminUser>, AppError> {
-        let users = self.db.search_users(query.trim(), now_ms()).await?;
+        let query = query.trim().to_lowercase();
+        let users = self.db.search_users(&query, now_ms()).await?;
         let ids: Vec<UserId> = users.iter().map(|u| u.id.clone()).collect();
         let linked = self.db.providers_of(&ids).await?;
         Ok(users

@@ -35,6 +35,18 @@
 //! another's; an entry goes when this clock is past all three, when no
 //! token naming the session verifies here any more.
 //!
+//! # Bound
+//!
+//! The set holds only the sessions ended within the longest life of an
+//! access token (the access lifetime, the refresh grace and the leeway:
+//! about 16 minutes by default); every load drops the rest, and a long log
+//! of old revocations is never read (`Db::revocations_after` reads from the
+//! same bound). So its size follows the rate at which sessions end, never
+//! the size of the log: an entry is about 100 bytes, and even 100,000
+//! sessions ended every 16 minutes hold about 10 MB, flat
+//! (`tests/bounds.rs`). Sessions are opened only by a sign-in, each a
+//! password check, a passkey or a provider's answer, which caps that rate.
+//!
 //! [RFC 7009 §2.1]: https://www.rfc-editor.org/rfc/rfc7009#section-2.1
 
 use crate::{
@@ -184,6 +196,13 @@ impl Revocations {
             }
         }
         set.revoked.retain(|_, entry| entry.keep_until > now);
+        // Removed entries leave tombstones that the table counts as used:
+        // give the room back when most of it is empty, or a set that keeps
+        // turning over would grow to twice its live size (`tests/bounds.rs`).
+        let live = set.revoked.len();
+        if set.revoked.capacity() > 4 * live + 1024 {
+            set.revoked.shrink_to(2 * live);
+        }
         loaded
     }
 

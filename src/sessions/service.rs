@@ -16,6 +16,7 @@ use crate::{
     ids::{SessionId, UserId},
     request::{AuthedUser, ClientInfo},
     store::{
+        purge::Expired,
         revocation_log::{LogEntry, RevocationNotices},
         Db, NewSession, PoolProbe, SecurityEvent, Session, StoreError, User,
     },
@@ -25,6 +26,26 @@ use crate::{
 use std::sync::Arc;
 
 const DAY_MS: Millis = 24 * 3_600_000;
+
+/// Rows one purge statement deletes at most: a few milliseconds of work,
+/// so no purge transaction holds the database for long (measured by
+/// `scripts/bench --scale`).
+pub const PURGE_BATCH: i64 = 500;
+/// The pause between two purge batches, in which waiting writers go first.
+const PURGE_PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// What one purge deleted, and how long its longest statement took.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PurgeReport {
+    pub sessions: u64,
+    pub events: u64,
+    /// Revocation-log rows, throttle counters, links, second steps,
+    /// ceremonies and round trips.
+    pub other: u64,
+    pub batches: u64,
+    pub longest_batch: std::time::Duration,
+    pub took: std::time::Duration,
+}
 
 /// What a session opened by a provider sign-in keeps: the provider's name
 /// and the authentication methods to carry in its access tokens' `amr`.
@@ -365,28 +386,51 @@ impl SessionService {
     }
 
     /// Deletes rows nobody needs any more: sessions ended a week ago, events
-    /// past their retention, idle throttle counters, links, second steps
-    /// and passkey ceremonies a day past their expiry.
-    pub async fn purge(&self) -> Result<(u64, u64, u64), AppError> {
+    /// past their retention, idle throttle counters, links, second steps,
+    /// passkey ceremonies and OpenID round trips a day past their expiry.
+    /// In batches of [`PURGE_BATCH`] rows, each its own short statement, with
+    /// a pause between them so that sign-ins waiting to write get in.
+    pub async fn purge(&self) -> Result<PurgeReport, AppError> {
+        let started = std::time::Instant::now();
         let now = now_ms();
-        let sessions = self.db.purge_sessions(now - 7 * DAY_MS).await?;
-        let events = self
-            .db
-            .purge_events(now - EVENT_RETENTION_DAYS * DAY_MS)
-            .await?;
-        let throttle = self.db.purge_throttle(DAY_MS).await?;
-        let links = self.db.purge_links(now - DAY_MS).await?;
-        let steps = self.db.purge_challenges(now - DAY_MS).await?;
-        let ceremonies = self.db.purge_ceremonies(now - DAY_MS).await?;
-        let flows = self.db.purge_flows(now).await?;
+        let mut report = PurgeReport::default();
+        let week_ago = now - 7 * DAY_MS;
+        let day_ago = now - DAY_MS;
+        let steps = [
+            (Expired::Revocations, week_ago),
+            (Expired::RevokedSessions, week_ago),
+            (Expired::IdleSessions, week_ago),
+            (Expired::Events, now - EVENT_RETENTION_DAYS * DAY_MS),
+            (Expired::EventCounts, now - EVENT_RETENTION_DAYS * DAY_MS),
+            // An age by the database's clock, which wrote the counters.
+            (Expired::Throttle, DAY_MS),
+            (Expired::Links, day_ago),
+            (Expired::SecondSteps, day_ago),
+            (Expired::Ceremonies, day_ago),
+            (Expired::Flows, now),
+        ];
+        for (what, bound) in steps {
+            loop {
+                let batch = std::time::Instant::now();
+                let deleted = self.db.purge_batch(what, bound, PURGE_BATCH).await?;
+                report.batches += 1;
+                report.longest_batch = report.longest_batch.max(batch.elapsed());
+                match what {
+                    Expired::RevokedSessions | Expired::IdleSessions => report.sessions += deleted,
+                    Expired::Events => report.events += deleted,
+                    _ => report.other += deleted,
+                }
+                if deleted < PURGE_BATCH as u64 {
+                    break;
+                }
+                tokio::time::sleep(PURGE_PAUSE).await;
+            }
+        }
         // Counted here, once an hour, never per request.
         let active = self.db.count_active_sessions(now).await?;
         telemetry::active_sessions(u64::try_from(active).unwrap_or_default());
-        Ok((
-            sessions,
-            events,
-            throttle + links + steps + ceremonies + flows,
-        ))
+        report.took = started.elapsed();
+        Ok(report)
     }
 
     /// Whether the database answers.

@@ -15,8 +15,9 @@ use std::{
     },
 };
 
-/// Accounts remembered at most (a few megabytes).
-const CAPACITY: usize = 16_384;
+/// Accounts remembered at most (about 6 MB; `tests/bounds.rs` fills it ten
+/// times over and measures).
+pub const CAPACITY: usize = 16_384;
 /// An entry is read again after this long even without a change notice,
 /// as a bound on any missed one.
 const TTL_MS: Millis = 5 * 60_000;
@@ -65,6 +66,15 @@ impl UserCache {
             }
         }
         entries.insert(user.id.clone(), (now, user));
+    }
+
+    /// How many accounts are remembered.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Forgets an account (it changed or is gone).

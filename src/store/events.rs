@@ -70,14 +70,6 @@ impl Db {
         Ok(())
     }
 
-    pub async fn purge_events(&self, before: Millis) -> StoreResult<u64> {
-        Ok(
-            execute!(self, pool => sqlx::query("DELETE FROM security_events WHERE at < $1")
-            .bind(before)
-            )?,
-        )
-    }
-
     /// How many events of each of `kinds` happened in each bucket of
     /// `bucket_ms` (buckets counted from the epoch, so in UTC) from `since`
     /// on, counted by the database: `(kind, bucket number, count)`.
@@ -175,16 +167,24 @@ impl Db {
 }
 
 /// The statement of [`Db::event_counts`] (public so a benchmark can ask the
-/// database how it runs it): `$1` the start, `$2…` the kinds.
+/// database how it runs it): `$1` the start, `$2…` the kinds. It reads the
+/// per-hour counts a trigger keeps (`event_counts`), never the log.
 pub fn event_counts_sql(kinds: usize, bucket_ms: Millis) -> String {
+    assert!(
+        bucket_ms % HOUR_MS == 0,
+        "buckets are whole hours: the counts are kept per hour"
+    );
     // The bucket size is a number of ours, never input: written into the
     // statement so both engines group by the very same expression.
     format!(
-        "SELECT kind, at / {bucket_ms} AS bucket, COUNT(*) AS n FROM security_events \
-         WHERE kind IN ({}) AND at >= $1 GROUP BY kind, at / {bucket_ms}",
+        "SELECT kind, hour * {HOUR_MS} / {bucket_ms} AS bucket, CAST(SUM(n) AS BIGINT) AS n FROM event_counts \
+         WHERE kind IN ({}) AND hour >= $1 / {HOUR_MS} GROUP BY kind, hour * {HOUR_MS} / {bucket_ms}",
         placeholders(2, kinds)
     )
 }
+
+/// The hours the event counts are kept by.
+const HOUR_MS: Millis = 3_600_000;
 
 /// Which events [`Db::all_events`] lists.
 #[derive(Clone, Copy, Debug, Default)]

@@ -369,12 +369,4 @@ impl Db {
         )?;
         Ok(())
     }
-
-    pub async fn purge_challenges(&self, before: Millis) -> StoreResult<u64> {
-        Ok(
-            execute!(self, pool => sqlx::query("DELETE FROM mfa_challenges WHERE expires_at < $1")
-            .bind(before)
-            )?,
-        )
-    }
 }

@@ -204,12 +204,4 @@ impl Db {
         .fetch_optional(pool)
         .await)?)
     }
-
-    pub async fn purge_flows(&self, before: Millis) -> StoreResult<u64> {
-        Ok(
-            execute!(self, pool => sqlx::query("DELETE FROM oidc_flows WHERE expires_at < $1")
-                .bind(before)
-            )?,
-        )
-    }
 }

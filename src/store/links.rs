@@ -122,12 +122,4 @@ impl Db {
         )?;
         Ok(())
     }
-
-    pub async fn purge_links(&self, before: Millis) -> StoreResult<u64> {
-        Ok(
-            execute!(self, pool => sqlx::query("DELETE FROM link_tokens WHERE expires_at < $1")
-            .bind(before)
-            )?,
-        )
-    }
 }

@@ -11,6 +11,7 @@ pub mod identities;
 pub mod keys;
 pub mod links;
 pub mod passkeys;
+pub mod purge;
 pub mod restore;
 pub mod revocation_log;
 pub mod sessions;

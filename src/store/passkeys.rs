@@ -199,12 +199,4 @@ impl Db {
         .fetch_optional(pool)
         .await)?)
     }
-
-    pub async fn purge_ceremonies(&self, before: Millis) -> StoreResult<u64> {
-        Ok(execute!(self, pool => sqlx::query(
-            "DELETE FROM webauthn_ceremonies WHERE expires_at < $1"
-        )
-        .bind(before)
-        )?)
-    }
 }

@@ -104,15 +104,24 @@ impl Db {
         issued_since: Millis,
     ) -> StoreResult<Vec<LogEntry>> {
         let now = self.now_sql();
+        // Two index range scans (by number, by time), never the whole log:
+        // a poll costs the same however long the log has grown.
+        let columns = "seq, session_id, reason, revoked_at, last_issued_at";
         let sql = format!(
-            "SELECT seq, session_id, reason, revoked_at, last_issued_at FROM revocations \
-             WHERE (revoked_at >= {now} - $1 OR last_issued_at >= $4) \
-               AND (seq > $2 OR revoked_at >= {now} - $3) ORDER BY seq"
+            "SELECT * FROM (\
+               SELECT {columns} FROM revocations WHERE seq > $1 \
+                 AND (revoked_at >= {now} - $2 OR last_issued_at >= $3) \
+               UNION \
+               SELECT {columns} FROM revocations WHERE revoked_at >= {now} - $4 \
+                 AND (revoked_at >= {now} - $5 OR last_issued_at >= $6)\
+             ) AS log ORDER BY seq"
         );
         let rows: Vec<StoredLogRow> = on_pool!(self, pool => sqlx::query_as(&sql)
-        .bind(retention_ms)
         .bind(after_seq)
+        .bind(retention_ms)
+        .bind(issued_since)
         .bind(overlap_ms)
+        .bind(retention_ms)
         .bind(issued_since)
         .fetch_all(pool)
         .await)?;

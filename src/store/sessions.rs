@@ -308,19 +308,4 @@ impl Db {
         .fetch_one(pool)
         .await)?)
     }
-
-    /// Removes sessions that ended before `before` (expired or revoked), and
-    /// revocations made before it.
-    pub async fn purge_sessions(&self, before: Millis) -> StoreResult<u64> {
-        execute!(self, pool => sqlx::query("DELETE FROM revocations WHERE revoked_at < $1")
-            .bind(before))?;
-        Ok(execute!(self, pool => sqlx::query(
-            "DELETE FROM sessions WHERE (revoked_at IS NOT NULL AND revoked_at < $1) \
-               OR idle_expires_at < $2 OR absolute_expires_at < $3",
-        )
-        .bind(before)
-        .bind(before)
-        .bind(before)
-        )?)
-    }
 }

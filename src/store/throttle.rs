@@ -166,16 +166,6 @@ impl Db {
         Ok(())
     }
 
-    /// Forgets counters idle for `age_ms` by the database's clock (the clock
-    /// that wrote them).
-    pub async fn purge_throttle(&self, age_ms: Millis) -> StoreResult<u64> {
-        let now = self.now_sql();
-        let sql = format!(
-            "DELETE FROM login_throttle WHERE last_failure_at < {now} - $1 AND blocked_until < {now}"
-        );
-        Ok(execute!(self, pool => sqlx::query(&sql).bind(age_ms))?)
-    }
-
     /// The counters with the most attempts among keys starting with one of
     /// `prefixes`, counted within the last `age_ms` (by the database's clock,
     /// which wrote them), most first: `(key, attempts, ms of backoff left)`,
