@@ -87,7 +87,10 @@ fn insert_series(engine: Engine, n: i64, into: &str, values: &str) -> String {
              INSERT INTO {into} SELECT {values} FROM s"
         ),
         Engine::Postgres => {
-            format!("INSERT INTO {into} SELECT {values} FROM generate_series(0, {n} - 1) AS s(i)")
+            format!(
+                "INSERT INTO {into} SELECT {values} \
+                 FROM generate_series(CAST(0 AS BIGINT), {n} - 1) AS s(i)"
+            )
         }
     }
 }
@@ -128,13 +131,14 @@ fn seed_statements(engine: Engine, size: Size, now: i64) -> Vec<(String, String)
              absolute_expires_at, user_agent, ip, revoked_at, revoked_reason)",
             &format!("'seed-session-' || i, 'seed-user-' || (i % {accounts}), \
               CASE WHEN i % 4 = 0 THEN 'api' ELSE 'browser' END, {blob}, \
-              {now} - 7 * {DAY_MS} - (i % 1000) * 60000, {now} - (i % 5000) * 60000, \
-              CASE WHEN i < {open} THEN {now} + 7 * {DAY_MS} ELSE {now} - (i % 6) * {DAY_MS} - 1000 END, \
-              {now} + 30 * {DAY_MS}, \
+              {} - (i % 1000) * 60000, {now} - (i % 5000) * 60000, \
+              CASE WHEN i < {open} THEN {} ELSE {now} - (i % 6) * {DAY_MS} - 1000 END, \
+              {}, \
               CASE WHEN i >= {open} AND i % 5 = 0 THEN 'aging' ELSE 'Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0' END, \
               '2001:db8:' || (i % 65000){text} || '::1', \
               CASE WHEN i < {open} THEN NULL ELSE {now} - (i % 6) * {DAY_MS} - 1000 END, \
-              CASE WHEN i < {open} THEN NULL ELSE 'signed_out' END"))),
+              CASE WHEN i < {open} THEN NULL ELSE 'signed_out' END",
+              now - 7 * DAY_MS, now + 7 * DAY_MS, now + 30 * DAY_MS))),
         (format!("{events} security events"), insert_series(engine, events,
             "security_events (user_id, kind, at, device, ip, detail)",
             &format!("'seed-user-' || (i % {accounts}), \
@@ -161,18 +165,23 @@ fn aging_statements(engine: Engine) -> Vec<String> {
     let _ = engine;
     vec![
         format!(
-            "UPDATE sessions SET revoked_at = revoked_at - 8 * {DAY_MS}, \
-             idle_expires_at = idle_expires_at - 8 * {DAY_MS} WHERE user_agent = 'aging'"
+            "UPDATE sessions SET revoked_at = revoked_at - {0}, \
+             idle_expires_at = idle_expires_at - {0} WHERE user_agent = 'aging'",
+            8 * DAY_MS
         ),
-        format!("UPDATE security_events SET at = at - 100 * {DAY_MS} WHERE detail = 'aging'"),
         format!(
-            "UPDATE revocations SET revoked_at = revoked_at - 8 * {DAY_MS} \
-             WHERE revoked_at < {} ",
+            "UPDATE security_events SET at = at - {} WHERE detail = 'aging'",
+            100 * DAY_MS
+        ),
+        format!(
+            "UPDATE revocations SET revoked_at = revoked_at - {} WHERE revoked_at < {}",
+            8 * DAY_MS,
             now_ms() - 3 * DAY_MS
         ),
         format!(
-            "UPDATE login_throttle SET last_failure_at = last_failure_at - 2 * {DAY_MS} \
-             WHERE failures = 7"
+            "UPDATE login_throttle SET last_failure_at = last_failure_at - {} \
+             WHERE failures = 7",
+            2 * DAY_MS
         ),
     ]
 }

@@ -246,12 +246,13 @@ async fn administer(command: Command) -> Result<(), Failure> {
             Command::Purge => {
                 let report = state.sessions.purge().await?;
                 println!(
-                    "purged {} session(s), {} event(s), {} other row(s) in {} batch(es); \
-                     {} ms in all, the longest batch {:.1} ms",
+                    "purged {} session(s), {} event(s), {} other row(s) in {} batch(es) \
+                     of at most {} rows; {} ms in all, the longest batch {:.1} ms",
                     report.sessions,
                     report.events,
                     report.other,
                     report.batches,
+                    report.largest_batch,
                     report.took.as_millis(),
                     report.longest_batch.as_secs_f64() * 1000.0
                 );

@@ -27,12 +27,20 @@ use std::sync::Arc;
 
 const DAY_MS: Millis = 24 * 3_600_000;
 
-/// Rows one purge statement deletes at most: a few milliseconds of work,
-/// so no purge transaction holds the database for long (measured by
-/// `scripts/bench --scale`).
+/// Rows the first purge statement of each table deletes. Later ones delete
+/// more or fewer, so that each takes about [`PURGE_STATEMENT`]: a
+/// statement holds SQLite's write lock (PostgreSQL's row locks) while it
+/// runs, and a sign-in waiting to write must not wait long.
 pub const PURGE_BATCH: i64 = 500;
-/// The pause between two purge batches, in which waiting writers go first.
-const PURGE_PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
+/// The bounds on the rows of one purge statement.
+pub const PURGE_BATCH_RANGE: std::ops::RangeInclusive<i64> = 50..=5000;
+/// How long one purge statement should take.
+const PURGE_STATEMENT: std::time::Duration = std::time::Duration::from_millis(10);
+/// The least pause between two purge statements. The pause is longer than
+/// the statement before it, plus this: a writer that began waiting during
+/// the statement (SQLite's busy handler sleeps 1, 2, 5, 10, 15… ms between
+/// tries) wakes within the pause and writes first.
+const PURGE_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// What one purge deleted, and how long its longest statement took.
 #[derive(Clone, Copy, Debug, Default)]
@@ -43,6 +51,8 @@ pub struct PurgeReport {
     /// ceremonies and round trips.
     pub other: u64,
     pub batches: u64,
+    /// The most rows one statement deleted.
+    pub largest_batch: u64,
     pub longest_batch: std::time::Duration,
     pub took: std::time::Duration,
 }
@@ -388,8 +398,8 @@ impl SessionService {
     /// Deletes rows nobody needs any more: sessions ended a week ago, events
     /// past their retention, idle throttle counters, links, second steps,
     /// passkey ceremonies and OpenID round trips a day past their expiry.
-    /// In batches of [`PURGE_BATCH`] rows, each its own short statement, with
-    /// a pause between them so that sign-ins waiting to write get in.
+    /// In batches, each its own short statement (about [`PURGE_STATEMENT`]),
+    /// with a pause between them in which sign-ins waiting to write get in.
     pub async fn purge(&self) -> Result<PurgeReport, AppError> {
         let started = std::time::Instant::now();
         let now = now_ms();
@@ -410,20 +420,31 @@ impl SessionService {
             (Expired::Flows, now),
         ];
         for (what, bound) in steps {
+            let mut size = PURGE_BATCH;
             loop {
                 let batch = std::time::Instant::now();
-                let deleted = self.db.purge_batch(what, bound, PURGE_BATCH).await?;
+                let deleted = self.db.purge_batch(what, bound, size).await?;
+                let took = batch.elapsed();
                 report.batches += 1;
-                report.longest_batch = report.longest_batch.max(batch.elapsed());
+                report.largest_batch = report.largest_batch.max(deleted);
+                report.longest_batch = report.longest_batch.max(took);
                 match what {
                     Expired::RevokedSessions | Expired::IdleSessions => report.sessions += deleted,
                     Expired::Events => report.events += deleted,
                     _ => report.other += deleted,
                 }
-                if deleted < PURGE_BATCH as u64 {
+                if deleted < size as u64 {
                     break;
                 }
-                tokio::time::sleep(PURGE_PAUSE).await;
+                size = if took > 2 * PURGE_STATEMENT {
+                    size / 2
+                } else if took < PURGE_STATEMENT / 2 {
+                    size * 2
+                } else {
+                    size
+                }
+                .clamp(*PURGE_BATCH_RANGE.start(), *PURGE_BATCH_RANGE.end());
+                tokio::time::sleep(took + PURGE_PAUSE).await;
             }
         }
         // Counted here, once an hour, never per request.
