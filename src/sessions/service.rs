@@ -31,14 +31,14 @@ const DAY_MS: Millis = 24 * 3_600_000;
 /// more or fewer, so that each takes about [`PURGE_STATEMENT`]: a
 /// statement holds SQLite's write lock (PostgreSQL's row locks) while it
 /// runs, and a sign-in waiting to write must not wait long.
-pub const PURGE_BATCH: i64 = 500;
+pub const PURGE_BATCH: i64 = 100;
 /// The bounds on the rows of one purge statement.
-pub const PURGE_BATCH_RANGE: std::ops::RangeInclusive<i64> = 50..=5000;
+pub const PURGE_BATCH_RANGE: std::ops::RangeInclusive<i64> = 20..=5000;
 /// How long one purge statement should take.
 const PURGE_STATEMENT: std::time::Duration = std::time::Duration::from_millis(10);
-/// The least pause between two purge statements. The pause is longer than
-/// the statement before it, plus this: a writer that began waiting during
-/// the statement (SQLite's busy handler sleeps 1, 2, 5, 10, 15… ms between
+/// The least pause between two purge statements. The pause is twice the
+/// statement before it, plus this: a writer that began waiting during the
+/// statement (SQLite's busy handler sleeps 1, 2, 5, 10, 15… ms between
 /// tries) wakes within the pause and writes first.
 const PURGE_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
 
@@ -444,7 +444,7 @@ impl SessionService {
                     size
                 }
                 .clamp(*PURGE_BATCH_RANGE.start(), *PURGE_BATCH_RANGE.end());
-                tokio::time::sleep(took + PURGE_PAUSE).await;
+                tokio::time::sleep(2 * took + PURGE_PAUSE).await;
             }
         }
         // Counted here, once an hour, never per request.

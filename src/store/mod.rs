@@ -293,11 +293,17 @@ impl Db {
 
     /// SQL for the database's own clock in unix milliseconds: rules that
     /// several instances share (throttling) read one clock, not each
-    /// server's.
+    /// server's. A scalar subquery, read once per statement: PostgreSQL's
+    /// `clock_timestamp()` is volatile, and compared with a column directly
+    /// it is read again for every row, so no index on the column can be
+    /// used (the dashboard's busiest networks read all of a million
+    /// throttle counters that way).
     pub(crate) fn now_sql(&self) -> &'static str {
         match self.engine() {
-            "sqlite" => "CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER)",
-            _ => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+            "sqlite" => {
+                "(SELECT CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER))"
+            }
+            _ => "(SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT))",
         }
     }
 

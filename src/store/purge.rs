@@ -3,7 +3,11 @@
 //! `limit` rows through an index, so the hourly purge never holds SQLite's
 //! write lock, or PostgreSQL's row locks, for longer than one small batch
 //! takes, however much has piled up: sign-ins waiting to write get in
-//! between batches.
+//! between batches. Each batch takes the oldest rows in the order of its
+//! index: without the order PostgreSQL may pick them by scanning the table
+//! from its start, past every row the batches before left dead, so that
+//! each batch reads more than the last (385 ms per batch at the end of a
+//! million events, measured).
 
 use super::{execute, Db, StoreResult};
 use crate::clock::Millis;
@@ -43,26 +47,28 @@ impl Db {
     pub async fn purge_batch(&self, what: Expired, bound: Millis, limit: i64) -> StoreResult<u64> {
         let sql = match what {
             Expired::Revocations => "DELETE FROM revocations WHERE seq IN \
-                 (SELECT seq FROM revocations WHERE revoked_at < $1 LIMIT $2)"
+                 (SELECT seq FROM revocations WHERE revoked_at < $1 ORDER BY revoked_at LIMIT $2)"
                 .to_owned(),
             Expired::RevokedSessions => "DELETE FROM sessions WHERE id IN \
-                 (SELECT id FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at < $1 LIMIT $2)"
+                 (SELECT id FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at < $1 \
+                   ORDER BY revoked_at LIMIT $2)"
                 .to_owned(),
             Expired::IdleSessions => "DELETE FROM sessions WHERE id IN \
-                 (SELECT id FROM sessions WHERE idle_expires_at < $1 LIMIT $2)"
+                 (SELECT id FROM sessions WHERE idle_expires_at < $1 ORDER BY idle_expires_at LIMIT $2)"
                 .to_owned(),
             Expired::Events => "DELETE FROM security_events WHERE id IN \
-                 (SELECT id FROM security_events WHERE at < $1 LIMIT $2)"
+                 (SELECT id FROM security_events WHERE at < $1 ORDER BY at LIMIT $2)"
                 .to_owned(),
             Expired::EventCounts => format!(
                 "DELETE FROM event_counts WHERE hour IN \
-                 (SELECT hour FROM event_counts WHERE hour < $1 / {HOUR_MS} LIMIT $2)"
+                 (SELECT hour FROM event_counts WHERE hour < $1 / {HOUR_MS} ORDER BY hour LIMIT $2)"
             ),
             Expired::Throttle => {
                 let now = self.now_sql();
                 format!(
                     "DELETE FROM login_throttle WHERE key IN (SELECT key FROM login_throttle \
-                       WHERE last_failure_at < {now} - $1 AND blocked_until < {now} LIMIT $2)"
+                       WHERE last_failure_at < {now} - $1 AND blocked_until < {now} \
+                       ORDER BY last_failure_at LIMIT $2)"
                 )
             }
             Expired::Links => by_expiry("link_tokens", "token_hash"),
@@ -77,6 +83,6 @@ impl Db {
 fn by_expiry(table: &str, key: &str) -> String {
     format!(
         "DELETE FROM {table} WHERE {key} IN \
-         (SELECT {key} FROM {table} WHERE expires_at < $1 LIMIT $2)"
+         (SELECT {key} FROM {table} WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)"
     )
 }
