@@ -246,6 +246,14 @@ async fn the_admin_search_finds_any_part_of_an_address_as_accounts_change() {
         .await;
     assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
     assert_eq!(search(&admin, "zq-").await, [eve]);
+    // What no address holds is refused with a clear error, not a 500.
+    for part in ["zq\u{0}abc", &"a".repeat(321)] {
+        let res = admin
+            .post_form("/api/admin/users", &[("query", part)])
+            .await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
+        assert_eq!(res.code(), "invalid_input");
+    }
     assert_eq!(search(&admin, "").await, {
         let mut all = vec![chief.clone(), eve.to_owned()];
         all.sort();

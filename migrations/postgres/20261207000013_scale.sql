@@ -7,19 +7,24 @@ CREATE INDEX login_throttle_by_last_failure ON login_throttle (last_failure_at);
 -- Events counted per hour and kind as they are written, so the dashboard's
 -- charts read at most 720 hours of counts instead of the log itself. The
 -- counts are of what happened: deleting an account (and its events) does
--- not rewrite them; the purge drops hours past the log's retention.
+-- not rewrite them; the purge drops hours past the log's retention. Each
+-- hour and kind is counted in 16 shards (by the event's id), so concurrent
+-- sign-ins on PostgreSQL do not all wait for one row's lock.
 CREATE TABLE event_counts (
-    hour BIGINT NOT NULL, -- unix milliseconds / 3,600,000
-    kind TEXT NOT NULL,
-    n    BIGINT NOT NULL,
-    PRIMARY KEY (hour, kind)
+    hour  BIGINT NOT NULL, -- unix milliseconds / 3,600,000
+    kind  TEXT NOT NULL,
+    shard BIGINT NOT NULL,
+    n     BIGINT NOT NULL,
+    PRIMARY KEY (hour, kind, shard)
 );
-INSERT INTO event_counts (hour, kind, n)
-SELECT at / 3600000, kind, COUNT(*) FROM security_events GROUP BY at / 3600000, kind;
+-- No event may be written between the count and the trigger.
+LOCK TABLE security_events IN SHARE ROW EXCLUSIVE MODE;
+INSERT INTO event_counts (hour, kind, shard, n)
+SELECT at / 3600000, kind, 0, COUNT(*) FROM security_events GROUP BY at / 3600000, kind;
 CREATE FUNCTION count_security_event() RETURNS trigger AS $$
 BEGIN
-    INSERT INTO event_counts (hour, kind, n) VALUES (NEW.at / 3600000, NEW.kind, 1)
-    ON CONFLICT (hour, kind) DO UPDATE SET n = event_counts.n + 1;
+    INSERT INTO event_counts (hour, kind, shard, n) VALUES (NEW.at / 3600000, NEW.kind, NEW.id % 16, 1)
+    ON CONFLICT (hour, kind, shard) DO UPDATE SET n = event_counts.n + 1;
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql;

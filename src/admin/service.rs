@@ -15,6 +15,9 @@ use crate::{
 };
 use std::sync::Arc;
 
+/// The longest part of an address the admin search takes.
+const MAX_SEARCH: usize = 320;
+
 /// Who performs an administrative action.
 #[derive(Clone, Copy, Debug)]
 pub enum Actor<'a> {
@@ -85,6 +88,14 @@ impl AdminService {
     /// addresses are kept in lower case. With active session counts.
     pub async fn users(&self, query: &str) -> Result<Vec<AdminUser>, AppError> {
         let query = query.trim().to_lowercase();
+        // An address is at most 320 characters, and holds no control
+        // character (SQLite's trigram index would read a NUL as the end of
+        // the search).
+        if query.chars().count() > MAX_SEARCH || query.chars().any(char::is_control) {
+            return Err(AppError::invalid_input(format!(
+                "Search by up to {MAX_SEARCH} characters of an address."
+            )));
+        }
         let users = self.db.search_users(&query, now_ms()).await?;
         let ids: Vec<UserId> = users.iter().map(|u| u.id.clone()).collect();
         let linked = self.db.providers_of(&ids).await?;

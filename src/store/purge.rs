@@ -60,8 +60,9 @@ impl Db {
                  (SELECT id FROM security_events WHERE at < $1 ORDER BY at LIMIT $2)"
                 .to_owned(),
             Expired::EventCounts => format!(
-                "DELETE FROM event_counts WHERE hour IN \
-                 (SELECT hour FROM event_counts WHERE hour < $1 / {HOUR_MS} ORDER BY hour LIMIT $2)"
+                "DELETE FROM event_counts WHERE (hour, kind, shard) IN \
+                 (SELECT hour, kind, shard FROM event_counts WHERE hour < $1 / {HOUR_MS} \
+                  ORDER BY hour LIMIT $2)"
             ),
             Expired::Throttle => {
                 let now = self.now_sql();
