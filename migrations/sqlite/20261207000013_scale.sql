@@ -7,9 +7,9 @@ CREATE INDEX login_throttle_by_last_failure ON login_throttle (last_failure_at);
 -- Events counted per hour and kind as they are written, so the dashboard's
 -- charts read at most 720 hours of counts instead of the log itself. The
 -- counts are of what happened: deleting an account (and its events) does
--- not rewrite them; the purge drops hours past the log's retention. Each
--- hour and kind is counted in 16 shards (by the event's id), so concurrent
--- sign-ins on PostgreSQL do not all wait for one row's lock.
+-- not rewrite them; the purge drops hours past the log's retention. SQLite
+-- has one writer at a time, so one row per hour and kind (shard 0); on
+-- PostgreSQL the count is spread over four.
 CREATE TABLE event_counts (
     hour  INTEGER NOT NULL, -- unix milliseconds / 3,600,000
     kind  TEXT NOT NULL,
@@ -21,7 +21,7 @@ INSERT INTO event_counts (hour, kind, shard, n)
 SELECT at / 3600000, kind, 0, COUNT(*) FROM security_events GROUP BY at / 3600000, kind;
 CREATE TRIGGER security_events_counted AFTER INSERT ON security_events
 BEGIN
-    INSERT INTO event_counts (hour, kind, shard, n) VALUES (NEW.at / 3600000, NEW.kind, NEW.id % 16, 1)
+    INSERT INTO event_counts (hour, kind, shard, n) VALUES (NEW.at / 3600000, NEW.kind, 0, 1)
     ON CONFLICT (hour, kind, shard) DO UPDATE SET n = n + 1;
 END;
 
