@@ -184,7 +184,7 @@ pub fn event_counts_sql(kinds: usize, bucket_ms: Millis) -> String {
 }
 
 /// The hours the event counts are kept by.
-const HOUR_MS: Millis = 3_600_000;
+pub(crate) const HOUR_MS: Millis = 3_600_000;
 
 /// Which events [`Db::all_events`] lists.
 #[derive(Clone, Copy, Debug, Default)]

@@ -9,10 +9,8 @@
 //! each batch reads more than the last (385 ms per batch at the end of a
 //! million events, measured).
 
-use super::{execute, Db, StoreResult};
+use super::{events::HOUR_MS, execute, Db, StoreResult};
 use crate::clock::Millis;
-
-const HOUR_MS: Millis = 3_600_000;
 
 /// What a purge batch deletes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
